@@ -1,0 +1,54 @@
+# Hubbub: `make run` starts the desktop app, `make test` runs the whole suite.
+# Both create .venv, install the package with its test extras, and install the
+# Debian system libraries when run as root (otherwise they print the command).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# Runtime: Opus, PortAudio, the libraries Qt's xcb/offscreen platforms load.
+# Tests and screenshots: Xvfb, espeak-ng (speech for voice tests), sox, iproute2 (network namespaces).
+SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
+	libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
+	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
+	xvfb xauth espeak-ng sox iproute2 fonts-dejavu-core
+
+.PHONY: run test system-deps venv screenshot bench lint clean
+
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			echo "Installing system packages: $$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+		else \
+			echo "Hubbub needs these system packages. Run this, then run make again:"; \
+			echo "  sudo apt-get install -y $$missing"; \
+		fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: system-deps $(STAMP)
+	$(VENV)/bin/hubbub
+
+test: system-deps $(STAMP)
+	$(PY) -m mypy crdt app p2p
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+screenshot: system-deps $(STAMP)
+	$(PY) -m ui.screenshot docs/screenshot.png
+
+bench: system-deps $(STAMP)
+	$(PY) -m bench crdt
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench SUITE [--quick] [--json FILE]` prints the figures the issues ask for."""
