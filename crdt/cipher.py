@@ -1,0 +1,57 @@
+"""Room-key encryption of entry payloads, and sealing room keys to a member's identity."""
+
+from __future__ import annotations
+
+import os
+
+from nacl.bindings import (
+    crypto_aead_xchacha20poly1305_ietf_decrypt,
+    crypto_aead_xchacha20poly1305_ietf_encrypt,
+)
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.signing import SigningKey, VerifyKey
+
+from .errors import DecodeError
+
+ROOM_KEY_SIZE = 32
+
+
+def new_room_key() -> bytes:
+    return os.urandom(ROOM_KEY_SIZE)
+
+
+def new_nonce() -> bytes:
+    return os.urandom(24)
+
+
+def _aad(room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
+    return room_id + author + seq.to_bytes(8, "big") + epoch.to_bytes(4, "big")
+
+
+def seal_payload(key: bytes, nonce: bytes, plaintext: bytes, room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
+    """Encrypt a payload with the room key, bound to its place in the log."""
+    return crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, _aad(room_id, author, seq, epoch), nonce, key)
+
+
+def open_payload(key: bytes, nonce: bytes, ciphertext: bytes, room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
+    """Decrypt a payload; raises DecodeError when the key or the bytes are wrong."""
+    try:
+        return crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, _aad(room_id, author, seq, epoch), nonce, key)
+    except (CryptoError, ValueError) as exc:
+        raise DecodeError("payload does not decrypt with the room key") from exc
+
+
+def seal_to_member(member: bytes, secret: bytes) -> bytes:
+    """Encrypt `secret` so only the holder of identity `member` (an Ed25519 public key) can read it."""
+    public = VerifyKey(member).to_curve25519_public_key()
+    return SealedBox(PublicKey(bytes(public))).encrypt(secret)
+
+
+def open_sealed(identity: SigningKey, sealed: bytes) -> bytes:
+    """Open a secret sealed to our identity; raises DecodeError if it was not for us."""
+    private = identity.to_curve25519_private_key()
+    try:
+        return SealedBox(PrivateKey(bytes(private))).decrypt(sealed)
+    except (CryptoError, ValueError) as exc:
+        raise DecodeError("sealed secret is not for this identity") from exc

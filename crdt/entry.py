@@ -1,0 +1,182 @@
+"""The signed entry: one change by one member, hash-chained to that member's previous entry."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+
+from .errors import DecodeError
+from .varint import read_uint, write_uint
+
+VERSION = 1
+KEY_SIZE = 32
+HASH_SIZE = 32
+NONCE_SIZE = 24
+SIG_SIZE = 64
+NO_HASH = bytes(HASH_SIZE)
+MAX_DEPS = 16
+MAX_CIPHERTEXT = 256 * 1024
+MAX_ENTRY_SIZE = MAX_CIPHERTEXT + 1024
+SIGN_CONTEXT = b"hubbub-entry-v1"
+
+
+def digest(data: bytes) -> bytes:
+    """The 32-byte BLAKE2b hash used for entry ids, chains and payload hashes."""
+    return hashlib.blake2b(data, digest_size=HASH_SIZE).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A signed, encrypted log entry.
+
+    The signature covers the header, which holds the hash of the ciphertext, so an
+    entry whose ciphertext was redacted (a disappeared message) still verifies and
+    still links its author's chain.
+    """
+
+    room_id: bytes
+    author: bytes
+    seq: int
+    prev: bytes
+    epoch: int
+    deps: tuple[bytes, ...]
+    nonce: bytes
+    payload_hash: bytes
+    signature: bytes
+    ciphertext: bytes | None
+
+    def header(self) -> bytes:
+        """The signed part of the entry."""
+        out = bytearray((VERSION,))
+        out += self.room_id
+        out += self.author
+        write_uint(out, self.seq)
+        out += self.prev
+        write_uint(out, self.epoch)
+        write_uint(out, len(self.deps))
+        for dep in self.deps:
+            out += dep
+        out += self.nonce
+        out += self.payload_hash
+        return bytes(out)
+
+    @property
+    def hash(self) -> bytes:
+        """The entry id: the hash of the signed header and its signature."""
+        return digest(self.header() + self.signature)
+
+    @property
+    def redacted(self) -> bool:
+        return self.ciphertext is None
+
+    def encode(self) -> bytes:
+        """Wire and file form: header, signature, then the ciphertext if present."""
+        out = bytearray(self.header())
+        out += self.signature
+        if self.ciphertext is None:
+            out.append(0)
+        else:
+            out.append(1)
+            write_uint(out, len(self.ciphertext))
+            out += self.ciphertext
+        return bytes(out)
+
+    def without_payload(self) -> Entry:
+        """The same entry with its ciphertext dropped (for an expired message)."""
+        return replace(self, ciphertext=None)
+
+    def signature_valid(self) -> bool:
+        """True when the author's signature over the header verifies."""
+        try:
+            VerifyKey(self.author).verify(SIGN_CONTEXT + self.header(), self.signature)
+        except (BadSignatureError, ValueError):
+            return False
+        return True
+
+    def payload_intact(self) -> bool:
+        """True when the ciphertext (if present) matches the signed payload hash."""
+        return self.ciphertext is None or digest(self.ciphertext) == self.payload_hash
+
+
+def sign_entry(
+    key: SigningKey,
+    *,
+    room_id: bytes,
+    seq: int,
+    prev: bytes,
+    epoch: int,
+    deps: tuple[bytes, ...],
+    nonce: bytes,
+    ciphertext: bytes,
+) -> Entry:
+    """Build and sign an entry by the holder of `key`."""
+    unsigned = Entry(
+        room_id=room_id,
+        author=bytes(key.verify_key),
+        seq=seq,
+        prev=prev,
+        epoch=epoch,
+        deps=deps,
+        nonce=nonce,
+        payload_hash=digest(ciphertext),
+        signature=bytes(SIG_SIZE),
+        ciphertext=ciphertext,
+    )
+    signature = key.sign(SIGN_CONTEXT + unsigned.header()).signature
+    return replace(unsigned, signature=signature)
+
+
+def _take(buf: bytes, pos: int, n: int) -> tuple[bytes, int]:
+    if pos + n > len(buf):
+        raise DecodeError("entry is truncated")
+    return bytes(buf[pos : pos + n]), pos + n
+
+
+def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
+    """Parse one entry at `pos`; returns it and the position after it. Raises only DecodeError."""
+    if pos >= len(buf):
+        raise DecodeError("entry is empty")
+    if buf[pos] != VERSION:
+        raise DecodeError(f"unknown entry version {buf[pos]}")
+    pos += 1
+    room_id, pos = _take(buf, pos, KEY_SIZE)
+    author, pos = _take(buf, pos, KEY_SIZE)
+    seq, pos = read_uint(buf, pos)
+    prev, pos = _take(buf, pos, HASH_SIZE)
+    epoch, pos = read_uint(buf, pos)
+    ndeps, pos = read_uint(buf, pos)
+    if ndeps > MAX_DEPS:
+        raise DecodeError("entry has too many dependencies")
+    deps = []
+    for _ in range(ndeps):
+        dep, pos = _take(buf, pos, HASH_SIZE)
+        deps.append(dep)
+    nonce, pos = _take(buf, pos, NONCE_SIZE)
+    payload_hash, pos = _take(buf, pos, HASH_SIZE)
+    signature, pos = _take(buf, pos, SIG_SIZE)
+    flag, pos = _take(buf, pos, 1)
+    ciphertext: bytes | None
+    if flag == b"\x00":
+        ciphertext = None
+    elif flag == b"\x01":
+        length, pos = read_uint(buf, pos)
+        if length > MAX_CIPHERTEXT:
+            raise DecodeError("entry payload is too large")
+        ciphertext, pos = _take(buf, pos, length)
+    else:
+        raise DecodeError("bad payload flag")
+    if seq >= 1 << 62 or epoch >= 1 << 31:
+        raise DecodeError("entry counter out of range")
+    entry = Entry(room_id, author, seq, prev, epoch, tuple(deps), nonce, payload_hash, signature, ciphertext)
+    return entry, pos
+
+
+def decode_one(buf: bytes) -> Entry:
+    """Parse a buffer that holds exactly one entry."""
+    entry, pos = decode_entry(buf)
+    if pos != len(buf):
+        raise DecodeError("trailing bytes after entry")
+    return entry

@@ -1,0 +1,301 @@
+"""The SQLite store of a profile: rooms, their keys, the entry log and view snapshots.
+
+Every append is one transaction in WAL mode with `synchronous=FULL`, so an entry
+is on disk (fsynced) before `append` returns and before anything acknowledges it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .entry import NO_HASH, Entry
+from .errors import StoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rooms(
+    id INTEGER PRIMARY KEY, room_id BLOB UNIQUE NOT NULL, name TEXT NOT NULL, joined_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS room_keys(
+    room INTEGER NOT NULL, epoch INTEGER NOT NULL, key BLOB NOT NULL, PRIMARY KEY(room, epoch)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS authors(id INTEGER PRIMARY KEY, key BLOB UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS entries(
+    room INTEGER NOT NULL, author INTEGER NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
+    kind INTEGER NOT NULL, hash BLOB NOT NULL, epoch INTEGER NOT NULL, deps BLOB NOT NULL,
+    nonce BLOB NOT NULL, sig BLOB NOT NULL, ct BLOB, phash BLOB,
+    PRIMARY KEY(room, author, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots(room INTEGER PRIMARY KEY, upto INTEGER NOT NULL, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS equivocations(
+    room INTEGER NOT NULL, author BLOB NOT NULL, seq INTEGER NOT NULL, first BLOB NOT NULL, second BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS revoked(room INTEGER NOT NULL, author BLOB NOT NULL, last_seq INTEGER NOT NULL,
+    PRIMARY KEY(room, author)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS favorites(room INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY(room, message)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS read_marks(room INTEGER NOT NULL, channel TEXT NOT NULL, upto_ms REAL NOT NULL,
+    PRIMARY KEY(room, channel)) WITHOUT ROWID;
+"""
+
+
+class Store:
+    """One profile's database."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=OFF")
+            self.db.executescript(_SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                self.db.execute("INSERT INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                raise StoreError(f"the database {self.path} was written by a newer Hubbub")
+            self.db.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the database {self.path} is damaged or not a Hubbub database ({exc})") from exc
+        self.lock = threading.RLock()
+        self._room_rowids: dict[bytes, int] = {}
+        self._author_ids: dict[bytes, int] = {}
+        self._author_keys: dict[int, bytes] = {}
+        for rid, key in self.db.execute("SELECT id, key FROM authors"):
+            self._author_ids[bytes(key)] = rid
+            self._author_keys[rid] = bytes(key)
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, args)
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc).lower():
+                raise StoreError("the disk is full; nothing was written") from exc
+            raise StoreError(f"the database could not be written: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the database is damaged: {exc}") from exc
+
+    # ----- rooms ------------------------------------------------------------------------
+
+    def add_room(self, room_id: bytes, name: str, keys: dict[int, bytes]) -> None:
+        with self.lock:
+            self._run("BEGIN IMMEDIATE")
+            try:
+                self._run("INSERT OR IGNORE INTO rooms(room_id, name, joined_ms) VALUES(?,?,?)", (room_id, name, int(time.time() * 1000)))
+                rid = self.room_rowid(room_id)
+                for epoch, key in keys.items():
+                    self._run("INSERT OR REPLACE INTO room_keys VALUES(?,?,?)", (rid, epoch, key))
+                self._run("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def set_room_name(self, room_id: bytes, name: str) -> None:
+        with self.lock:
+            self._run("UPDATE rooms SET name=? WHERE room_id=?", (name, room_id))
+
+    def set_key(self, room_id: bytes, epoch: int, key: bytes) -> None:
+        with self.lock:
+            self._run("INSERT OR REPLACE INTO room_keys VALUES(?,?,?)", (self.room_rowid(room_id), epoch, key))
+
+    def rooms(self) -> list[tuple[bytes, str]]:
+        with self.lock:
+            return [(bytes(r), n) for r, n in self._run("SELECT room_id, name FROM rooms ORDER BY joined_ms, id")]
+
+    def room_rowid(self, room_id: bytes) -> int:
+        rid = self._room_rowids.get(room_id)
+        if rid is None:
+            row = self._run("SELECT id FROM rooms WHERE room_id=?", (room_id,)).fetchone()
+            if row is None:
+                raise StoreError("unknown room")
+            rid = self._room_rowids[room_id] = int(row[0])
+        return rid
+
+    def keys(self, room_id: bytes) -> dict[int, bytes]:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            return {int(e): bytes(k) for e, k in self._run("SELECT epoch, key FROM room_keys WHERE room=?", (rid,))}
+
+    # ----- entries ------------------------------------------------------------------------
+
+    def _author_id(self, key: bytes) -> int:
+        aid = self._author_ids.get(key)
+        if aid is None:
+            self._run("INSERT OR IGNORE INTO authors(key) VALUES(?)", (key,))
+            aid = int(self._run("SELECT id FROM authors WHERE key=?", (key,)).fetchone()[0])
+            self._author_ids[key] = aid
+            self._author_keys[aid] = key
+        return aid
+
+    def append(self, room_id: bytes, entries: list[Entry], kinds: list[int]) -> None:
+        """Write accepted entries durably, in one transaction."""
+        if not entries:
+            return
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            self._run("BEGIN IMMEDIATE")
+            try:
+                row = self._run("SELECT COALESCE(MAX(n), 0) FROM entries WHERE room=?", (rid,)).fetchone()
+                n = int(row[0])
+                rows = []
+                for e, kind in zip(entries, kinds):
+                    n += 1
+                    rows.append((rid, self._author_id(e.author), e.seq, n, kind, e.hash, e.epoch, b"".join(e.deps),
+                                 e.nonce, e.signature, e.ciphertext, None if e.ciphertext is not None else e.payload_hash))
+                self.db.executemany("INSERT OR IGNORE INTO entries VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                self._run("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.db.execute("ROLLBACK")
+                if "full" in str(exc).lower():
+                    raise StoreError("the disk is full; the new entries were not saved") from exc
+                raise StoreError(f"the database could not be written: {exc}") from exc
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def _entry(self, room_id: bytes, author: bytes, row: tuple[object, ...], prev: bytes) -> Entry:
+        seq, epoch, deps, nonce, sig, ct, phash = row
+        from .entry import digest
+
+        deps_b = bytes(deps)  # type: ignore[arg-type]
+        ct_b = bytes(ct) if ct is not None else None  # type: ignore[arg-type]
+        return Entry(
+            room_id=room_id if deps_b else NO_HASH,
+            author=author, seq=int(seq), prev=prev, epoch=int(epoch),  # type: ignore[call-overload]
+            deps=tuple(deps_b[i : i + 32] for i in range(0, len(deps_b), 32)),
+            nonce=bytes(nonce), payload_hash=digest(ct_b) if ct_b is not None else bytes(phash),  # type: ignore[arg-type]
+            signature=bytes(sig), ciphertext=ct_b,  # type: ignore[arg-type]
+        )
+
+    def chains(self, room_id: bytes) -> dict[bytes, list[bytes]]:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            out: dict[bytes, list[bytes]] = {}
+            for aid, h in self._run("SELECT author, hash FROM entries WHERE room=? ORDER BY author, seq", (rid,)):
+                out.setdefault(self._author_keys[aid], []).append(bytes(h))
+            return out
+
+    def entry_kinds(self, room_id: bytes) -> Iterator[tuple[bytes, int, int]]:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            rows = self._run("SELECT author, seq, kind FROM entries WHERE room=?", (rid,)).fetchall()
+        for aid, seq, kind in rows:
+            yield self._author_keys[aid], int(seq), int(kind)
+
+    _COLS = "seq, epoch, deps, nonce, sig, ct, phash"
+
+    def author_entries(self, room_id: bytes, author: bytes, from_seq: int, limit: int) -> list[Entry]:
+        """Entries of `author` from `from_seq` on, at most `limit`, in order."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            aid = self._author_ids.get(author)
+            if aid is None:
+                return []
+            prev = NO_HASH
+            if from_seq > 0:
+                row = self._run("SELECT hash FROM entries WHERE room=? AND author=? AND seq=?", (rid, aid, from_seq - 1)).fetchone()
+                if row is None:
+                    return []
+                prev = bytes(row[0])
+            rows = self._run(
+                f"SELECT {self._COLS}, hash FROM entries WHERE room=? AND author=? AND seq>=? ORDER BY seq LIMIT ?",
+                (rid, aid, from_seq, limit)).fetchall()
+        out = []
+        for row in rows:
+            out.append(self._entry(room_id, author, row[:7], prev))
+            prev = bytes(row[7])
+        return out
+
+    def entries_where(self, room_id: bytes, clause: str, args: tuple[object, ...] = ()) -> list[Entry]:
+        """Entries matching an SQL condition on the entries table, with their chain links filled in."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            rows = self._run(
+                f"SELECT e.author, {', '.join('e.' + c.strip() for c in self._COLS.split(','))}, "
+                "(SELECT p.hash FROM entries p WHERE p.room=e.room AND p.author=e.author AND p.seq=e.seq-1) "
+                f"FROM entries e WHERE e.room=? AND ({clause}) ORDER BY e.n", (rid, *args)).fetchall()
+        out = []
+        for row in rows:
+            prev = bytes(row[8]) if row[8] is not None else NO_HASH
+            out.append(self._entry(room_id, self._author_keys[row[0]], row[1:8], prev))
+        return out
+
+    def all_entries(self, room_id: bytes) -> list[Entry]:
+        return self.entries_where(room_id, "1")
+
+    def count(self, room_id: bytes) -> int:
+        with self.lock:
+            return int(self._run("SELECT COUNT(*) FROM entries WHERE room=?", (self.room_rowid(room_id),)).fetchone()[0])
+
+    def max_n(self, room_id: bytes) -> int:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            return int(self._run("SELECT COALESCE(MAX(n), 0) FROM entries WHERE room=?", (rid,)).fetchone()[0])
+
+    def redact(self, room_id: bytes, author: bytes, seq: int) -> None:
+        """Drop an entry's ciphertext (an expired or deleted message), keeping its signed header."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            aid = self._author_ids.get(author)
+            if aid is None:
+                return
+            row = self._run("SELECT ct FROM entries WHERE room=? AND author=? AND seq=?", (rid, aid, seq)).fetchone()
+            if row is None or row[0] is None:
+                return
+            from .entry import digest
+
+            self._run("UPDATE entries SET ct=NULL, phash=?, kind=9 WHERE room=? AND author=? AND seq=?", (digest(bytes(row[0])), rid, aid, seq))
+
+    # ----- snapshots, revocations, local-only state ---------------------------------------------
+
+    def save_snapshot(self, room_id: bytes, upto: int, state: bytes) -> None:
+        with self.lock:
+            self._run("INSERT OR REPLACE INTO snapshots VALUES(?,?,?)", (self.room_rowid(room_id), upto, state))
+
+    def snapshot(self, room_id: bytes) -> tuple[int, bytes] | None:
+        with self.lock:
+            row = self._run("SELECT upto, state FROM snapshots WHERE room=?", (self.room_rowid(room_id),)).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def record_equivocation(self, room_id: bytes, author: bytes, seq: int, first: bytes, second: bytes) -> None:
+        with self.lock:
+            self._run("INSERT INTO equivocations VALUES(?,?,?,?,?)", (self.room_rowid(room_id), author, seq, first, second))
+
+    def set_revoked(self, room_id: bytes, revoked: dict[bytes, int]) -> None:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            for author, last in revoked.items():
+                self._run("INSERT OR REPLACE INTO revoked VALUES(?,?,?)", (rid, author, last))
+
+    def revoked(self, room_id: bytes) -> dict[bytes, int]:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            return {bytes(a): int(s) for a, s in self._run("SELECT author, last_seq FROM revoked WHERE room=?", (rid,))}
+
+    def set_favorite(self, room_id: bytes, message: str, on: bool) -> None:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            if on:
+                self._run("INSERT OR IGNORE INTO favorites VALUES(?,?)", (rid, message))
+            else:
+                self._run("DELETE FROM favorites WHERE room=? AND message=?", (rid, message))
+
+    def favorites(self, room_id: bytes) -> set[str]:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            return {str(m) for (m,) in self._run("SELECT message FROM favorites WHERE room=?", (rid,))}
+
+    def set_read_mark(self, room_id: bytes, channel: str, upto_ms: float) -> None:
+        with self.lock:
+            self._run("INSERT OR REPLACE INTO read_marks VALUES(?,?,?)", (self.room_rowid(room_id), channel, upto_ms))
+
+    def read_marks(self, room_id: bytes) -> dict[str, float]:
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            return {str(c): float(u) for c, u in self._run("SELECT channel, upto_ms FROM read_marks WHERE room=?", (rid,))}

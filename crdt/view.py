@@ -1,0 +1,313 @@
+"""The read model of a room: messages with their edits, reactions, pins and deletions, and channels and settings."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Doc, Map
+
+from .schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, split_eid
+
+DEFAULT_CHANNEL = "general"
+
+
+@dataclass(slots=True)
+class Edit:
+    eid: str
+    text: str
+    ts: float
+    by: str
+
+
+@dataclass(slots=True)
+class Message:
+    """A message as a user sees it."""
+
+    id: str
+    author: str  # short id of the author's key
+    channel: str
+    text: str
+    ts: float
+    reply_to: str | None = None
+    thread: str | None = None
+    forward: dict[str, Any] | None = None
+    ttl: float | None = None
+    mentions: list[str] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    reactions: dict[str, list[str]] = field(default_factory=dict)  # emoji -> author shorts
+    reaction_ids: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (emoji, author) -> eids
+    deleted: bool = False
+    pinned: bool = False
+    pin_ids: list[str] = field(default_factory=list)
+
+    @property
+    def edited(self) -> bool:
+        return bool(self.edits)
+
+    @property
+    def original_text(self) -> str:
+        return self.text if not self.edits else self.edits[0].text
+
+
+@dataclass(slots=True)
+class Channel:
+    id: str
+    name: str
+    kind: str = "text"
+    category: str = ""
+    ttl: float | None = None
+    position: float = 0.0
+    topic: str = ""
+
+
+def _author(eid_value: str) -> str:
+    parts = split_eid(eid_value)
+    return parts[0] if parts else ""
+
+
+def _seq(eid_value: str) -> int:
+    parts = split_eid(eid_value)
+    return parts[1] if parts else 0
+
+
+def _order(values: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return sorted(values.items(), key=lambda kv: (float(kv[1].get("ts", 0) or 0), kv[0]))
+
+
+class RoomView:
+    """Messages and settings read out of a room's pycrdt document.
+
+    It keeps a per-channel index sorted by (time, id), updated from document
+    events, so that reading the newest page of a large channel is cheap.
+    """
+
+    def __init__(self, doc: Doc, revoked: dict[str, int] | None = None) -> None:
+        self.doc = doc
+        self.revoked = revoked or {}
+        self.maps: dict[str, Map[Any]] = {r: doc.get(r, type=Map) for r in (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)}
+        self._index: dict[str, list[tuple[float, str]]] = {}
+        self._edits: dict[str, list[str]] = {}
+        self._reactions: dict[str, list[str]] = {}
+        self._pins: dict[str, list[str]] = {}
+        self._deleted: dict[str, str] = {}
+        self._dirty_children = True
+        self._rebuild()
+        self._subs = [self.maps[MESSAGES].observe(self._on_messages)]
+        for root in (EDITS, DELETES, REACTIONS, PINS):
+            self._subs.append(self.maps[root].observe(self._on_children))
+
+    # ----- index maintenance ---------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        index: dict[str, list[tuple[float, str]]] = {}
+        seen: set[str] = set()
+        for key, value in self.maps[MESSAGES].items():
+            if isinstance(value, dict):
+                seen.add(key)
+                index.setdefault(str(value.get("c")), []).append((float(value.get("ts", 0)), key))
+        for value in self.maps[DELETES].values():
+            # A deleted message's item is gone; its deletion marker keeps its place as a tombstone.
+            if isinstance(value, dict) and value.get("m") not in seen and "c" in value:
+                seen.add(str(value["m"]))
+                index.setdefault(str(value["c"]), []).append((float(value.get("ots", 0)), str(value["m"])))
+        for lst in index.values():
+            lst.sort()
+        self._index = index
+
+    def _on_messages(self, event: Any) -> None:
+        m = self.maps[MESSAGES]
+        for key, change in event.keys.items():
+            action = change.get("action")
+            if action == "add":
+                value = m.get(key)
+                if isinstance(value, dict):
+                    bisect.insort(self._index.setdefault(str(value.get("c")), []), (float(value.get("ts", 0)), key))
+            # A deleted message keeps its place in the index and reads as a tombstone.
+
+    def _on_children(self, event: Any) -> None:
+        self._dirty_children = True
+
+    def _children(self) -> None:
+        if not self._dirty_children:
+            return
+        for attr, root in (("_edits", EDITS), ("_reactions", REACTIONS), ("_pins", PINS)):
+            table: dict[str, list[str]] = {}
+            for key, value in self.maps[root].items():
+                if isinstance(value, dict) and self._visible_eid(key):
+                    table.setdefault(str(value.get("m")), []).append(key)
+            setattr(self, attr, table)
+        deleted: dict[str, str] = {}
+        for key, value in self.maps[DELETES].items():
+            if isinstance(value, dict) and self._visible_eid(key):
+                deleted[str(value.get("m"))] = key
+        self._deleted = deleted
+        self._dirty_children = False
+
+    def _visible_eid(self, key: str) -> bool:
+        parts = split_eid(key)
+        if parts is None:
+            return False
+        limit = self.revoked.get(parts[0])
+        return limit is None or parts[1] <= limit
+
+    # ----- reading ----------------------------------------------------------------------
+
+    def channels(self) -> list[Channel]:
+        merged: dict[str, dict[str, Any]] = {}
+        for _key, value in _order({k: v for k, v in self.maps[CHANNELS].items() if isinstance(v, dict) and self._visible_eid(k)}):
+            cid = str(value.get("id"))
+            merged.setdefault(cid, {}).update(value)
+        out = []
+        for cid, v in merged.items():
+            if v.get("del"):
+                continue
+            ttl = v.get("ttl")
+            out.append(Channel(cid, str(v.get("n", cid)), str(v.get("k", "text")), str(v.get("g", "") or ""),
+                               float(ttl) if ttl else None, float(v.get("pos", 0) or 0), str(v.get("topic", "") or "")))
+        out.sort(key=lambda c: (c.kind != "text", c.category, c.position, c.name))
+        return out
+
+    def settings(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for _key, value in _order({k: v for k, v in self.maps[SETTINGS].items() if isinstance(v, dict) and self._visible_eid(k)}):
+            merged.update({k: v for k, v in value.items() if k != "ts"})
+        return merged
+
+    def channel_ttl(self, channel: str) -> float | None:
+        for c in self.channels():
+            if c.id == channel:
+                return c.ttl
+        return None
+
+    def count(self, channel: str) -> int:
+        return len(self._index.get(channel, ()))
+
+    def message_ids(self, channel: str) -> list[str]:
+        return [k for _, k in self._index.get(channel, ())]
+
+    def message(self, message_id: str, now_ms: float | None = None) -> Message | None:
+        if not self._visible_eid(message_id):
+            return None
+        self._children()
+        value = self.maps[MESSAGES].get(message_id)
+        if not isinstance(value, dict):
+            if message_id in self._deleted:
+                marker = self.maps[DELETES].get(self._deleted[message_id])
+                channel = str(marker.get("c", "")) if isinstance(marker, dict) else ""
+                return self._tombstone(message_id, channel)
+            return None
+        return self._build(message_id, value, now_ms)
+
+    def _tombstone(self, key: str, channel: str) -> Message:
+        marker = self.maps[DELETES].get(self._deleted[key])
+        ts = float(marker.get("ots", 0)) if isinstance(marker, dict) else 0.0
+        msg = Message(id=key, author=_author(key), channel=channel, text="", ts=ts, deleted=True)
+        self._add_reactions_and_pins(key, msg)
+        return msg
+
+    def page(self, channel: str, limit: int, before: int | None = None, now_ms: float | None = None) -> list[Message]:
+        """Up to `limit` visible messages of `channel` ending before position `before` (default: the newest)."""
+        lst = self._index.get(channel, [])
+        end = len(lst) if before is None else max(0, min(before, len(lst)))
+        out: list[Message] = []
+        i = end
+        m = self.maps[MESSAGES]
+        self._children()
+        channel_ttl = self.channel_ttl(channel) if now_ms is not None else None
+        while i > 0 and len(out) < limit:
+            i -= 1
+            key = lst[i][1]
+            if not self._visible_eid(key):
+                continue
+            value = m.get(key)
+            if isinstance(value, dict):
+                msg = self._build(key, value, now_ms, channel_ttl)
+                if msg is not None:
+                    out.append(msg)
+            elif key in self._deleted:
+                out.append(self._tombstone(key, channel))
+        out.reverse()
+        return out
+
+    def history(self, channel: str, now_ms: float | None = None) -> list[Message]:
+        return self.page(channel, len(self._index.get(channel, ())) or 1, now_ms=now_ms)
+
+    def expired(self, now_ms: float) -> list[str]:
+        """Ids of messages whose time to live has run out."""
+        ttls = {c.id: c.ttl for c in self.channels() if c.ttl}
+        out = []
+        for key, value in self.maps[MESSAGES].items():
+            if not isinstance(value, dict):
+                continue
+            ttl = value.get("ttl") or ttls.get(str(value.get("c")))
+            if ttl and float(value.get("ts", 0)) + float(ttl) * 1000 <= now_ms:
+                out.append(key)
+        return out
+
+    def _build(self, key: str, value: dict[str, Any], now_ms: float | None, channel_ttl: float | None = None) -> Message | None:
+        ttl = value.get("ttl") or channel_ttl
+        ts = float(value.get("ts", 0))
+        if ttl and now_ms is not None and ts + float(ttl) * 1000 <= now_ms:
+            return None
+        msg = Message(
+            id=key, author=_author(key), channel=str(value.get("c")), text=str(value.get("t", "")), ts=ts,
+            reply_to=value.get("r"), thread=value.get("th"), forward=value.get("f"),
+            ttl=float(ttl) if ttl else None, mentions=list(value.get("mn", []) or []),
+        )
+        author = msg.author
+        maps = self.maps
+        self._children()
+        edit_keys = self._edits.get(key)
+        if edit_keys:
+            edits = []
+            for ek in edit_keys:
+                ev = maps[EDITS].get(ek)
+                if isinstance(ev, dict):
+                    edits.append(Edit(ek, str(ev.get("t", "")), float(ev.get("ts", 0)), _author(ek)))
+            edits.sort(key=lambda e: (e.ts, e.eid))
+            if edits:
+                msg.edits = [Edit(key, msg.text, ts, author)] + edits
+                msg.text = edits[-1].text
+        self._add_reactions_and_pins(key, msg)
+        if key in self._deleted:
+            msg.deleted = True
+            msg.text = ""
+            msg.edits = []
+        return msg
+
+    def _add_reactions_and_pins(self, key: str, msg: Message) -> None:
+        maps = self.maps
+        for rk in self._reactions.get(key, ()):
+            rv = maps[REACTIONS].get(rk)
+            if isinstance(rv, dict):
+                emoji, who = str(rv.get("e")), _author(rk)
+                lst = msg.reactions.setdefault(emoji, [])
+                if who not in lst:
+                    lst.append(who)
+                msg.reaction_ids.setdefault((emoji, who), []).append(rk)
+        pins = self._pins.get(key)
+        if pins:
+            msg.pinned = True
+            msg.pin_ids = list(pins)
+
+    def pinned(self, channel: str | None = None) -> list[Message]:
+        self._children()
+        out = []
+        for target in self._pins:
+            msg = self.message(target)
+            if msg is not None and not msg.deleted and (channel is None or msg.channel == channel):
+                out.append(msg)
+        out.sort(key=lambda m: (m.ts, m.id))
+        return out
+
+    def thread(self, root: str) -> list[Message]:
+        out = []
+        for key, value in self.maps[MESSAGES].items():
+            if isinstance(value, dict) and value.get("th") == root:
+                msg = self.message(key)
+                if msg is not None:
+                    out.append(msg)
+        out.sort(key=lambda m: (m.ts, m.id))
+        return out
