@@ -1,0 +1,307 @@
+"""A session: one aiortc RTCPeerConnection with a peer, its data channels and its control protocol.
+
+The asyncio shell around `p2p.control.ControlProtocol`. All channels are negotiated with fixed ids,
+so no in-band DATA_CHANNEL_OPEN round trip is needed:
+
+=========  ==  ==================================================
+channel    id  delivery
+=========  ==  ==================================================
+control     0  reliable, ordered: auth, room tokens, ping, bye
+sync        1  reliable, ordered
+live        2  reliable, ordered: typing, presence, calls
+voice       3  unordered, maxRetransmits=0
+files       4  reliable, ordered
+=========  ==  ==================================================
+
+Every message from the peer is handled inside a try block: a malformed frame is reported to the
+owner (which counts it) and dropped; nothing from the wire propagates out of a callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import nacl.signing
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+
+from p2p.config import Timings
+from p2p.control import (
+    Authenticated,
+    ControlEvent,
+    ControlProtocol,
+    ControlState,
+    PeerClosed,
+    Role,
+)
+from p2p.errors import AuthError, FrameError, NotConnectedError
+from p2p.frames import MAX_PAYLOAD_SIZE, FrameType, decode_frame, encode_frame, expect
+from p2p.rooms import RoomSecret
+from p2p.signal_message import sdp_fingerprint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """How one negotiated data channel is opened."""
+
+    id: int
+    ordered: bool = True
+    max_retransmits: int | None = None
+
+
+CHANNELS: dict[str, ChannelSpec] = {
+    "control": ChannelSpec(0),
+    "sync": ChannelSpec(1),
+    "live": ChannelSpec(2),
+    "voice": ChannelSpec(3, ordered=False, max_retransmits=0),
+    "files": ChannelSpec(4),
+}
+APP_CHANNELS: tuple[str, ...] = ("sync", "live", "voice", "files")
+
+
+class SessionOwner(Protocol):
+    """What a session reports to (the PeerNode)."""
+
+    def session_authenticated(self, session: Session) -> None: ...
+    def session_control_event(self, session: Session, event: ControlEvent) -> None: ...
+    def session_data(
+        self, session: Session, channel: str, room_id: bytes | None, payload: bytes
+    ) -> None: ...
+    def session_malformed(self, session: Session, reason: str) -> None: ...
+    def session_auth_failed(self, session: Session, reason: str) -> None: ...
+    def session_closed(self, session: Session, reason: str) -> None: ...
+
+
+class Session:
+    """One peer connection; created by the dialer (offer) or the listener (answer)."""
+
+    def __init__(
+        self,
+        identity: nacl.signing.SigningKey,
+        role: Role,
+        peer_key: bytes,
+        secrets: list[RoomSecret],
+        owner: SessionOwner,
+        timings: Timings,
+    ) -> None:
+        self.identity = identity
+        self.role = role
+        self.peer_key = peer_key
+        self.owner = owner
+        self.timings = timings
+        self.authenticated = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.close_reason = ""
+        self.last_seen = time.monotonic()
+        self._secrets = list(secrets)
+        self._control: ControlProtocol | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.channels: dict[str, RTCDataChannel] = {}
+        for name, spec in CHANNELS.items():
+            channel = self.pc.createDataChannel(
+                name,
+                ordered=spec.ordered,
+                maxRetransmits=spec.max_retransmits,
+                negotiated=True,
+                id=spec.id,
+            )
+            channel.on("message", self._message_handler(name))
+            self.channels[name] = channel
+        self.channels["control"].on("open", self._on_control_open)
+        self.pc.on("connectionstatechange", self._on_connection_state)
+        self._spawn(self._async_watchdog())
+
+    # -- signaling -----------------------------------------------------------------------------
+    async def async_create_offer(self) -> str:
+        """Create and apply the local offer; return its SDP (with candidates)."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription.sdp
+
+    async def async_accept_offer(self, sdp: str, remote_fingerprint: bytes) -> str:
+        """Apply a verified remote offer; return the answer's SDP."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._make_control(remote_fingerprint)
+        return self.pc.localDescription.sdp
+
+    async def async_accept_answer(self, sdp: str, remote_fingerprint: bytes) -> None:
+        """Apply a verified remote answer."""
+        self._make_control(remote_fingerprint)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    def _make_control(self, remote_fingerprint: bytes) -> None:
+        local_fingerprint = sdp_fingerprint(self.pc.localDescription.sdp)
+        self._control = ControlProtocol(
+            self.identity, self.role, self.peer_key, local_fingerprint, remote_fingerprint,
+            self._secrets,
+        )
+        if self.channels["control"].readyState == "open":
+            self._on_control_open()
+
+    # -- application API -----------------------------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return self.authenticated.is_set() and not self.closed.is_set()
+
+    def shared_room_ids(self) -> set[bytes]:
+        """Rooms the peer proved it holds a secret for."""
+        if self._control is None:
+            return set()
+        return {room_id for room_id, _, _ in self._control.matches}
+
+    def set_secrets(self, secrets: list[RoomSecret]) -> None:
+        """Replace the secrets; re-runs room matching if the session is authenticated."""
+        self._secrets = list(secrets)
+        if self._control is not None and not self.closed.is_set():
+            self._control.set_secrets(self._secrets)
+            self._pump()
+
+    def send(self, channel: str, room_id: bytes | None, payload: bytes) -> None:
+        """Send one DATA frame on an application channel."""
+        if len(payload) > MAX_PAYLOAD_SIZE:
+            raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_SIZE}")
+        self.send_raw(channel, encode_frame(FrameType.DATA, room_id or b"", payload))
+
+    def send_raw(self, channel: str, data: bytes) -> None:
+        """Send bytes as they are (tests and benchmarks use this to play a hostile peer)."""
+        dc = self.channels[channel]
+        if dc.readyState != "open" or self.closed.is_set():
+            raise NotConnectedError(f"channel {channel} is {dc.readyState}")
+        dc.send(data)
+
+    def buffered_amount(self, channel: str) -> int:
+        return self.channels[channel].bufferedAmount
+
+    async def async_close(self, reason: str) -> None:
+        """Say goodbye (best effort), close the peer connection, and report once."""
+        if self.closed.is_set():
+            return
+        self.close_reason = reason
+        self.closed.set()
+        if self._control is not None and self._control.state is not ControlState.CLOSED:
+            self._control.close(reason)
+            self._flush()
+            await asyncio.sleep(0.02)  # let SCTP put the BYE on the wire
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        try:
+            await self.pc.close()
+        except Exception:  # aiortc teardown errors must not escape
+            log.debug("error closing peer connection", exc_info=True)
+        self.owner.session_closed(self, reason)
+
+    def close_soon(self, reason: str) -> None:
+        """Schedule `async_close` from synchronous code."""
+        if not self.closed.is_set():
+            self._spawn(self.async_close(reason))
+
+    # -- internals ---------------------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        if state in ("failed", "closed"):
+            self.close_soon(f"connection {state}")
+
+    def _on_control_open(self) -> None:
+        if self._control is None or self._control.state is not ControlState.NEW:
+            return
+        self._control.start()
+        self._pump()
+        self._spawn(self._async_keepalive())
+
+    def _message_handler(self, name: str) -> Callable[[object], None]:
+        def handler(message: object) -> None:
+            try:
+                self._on_message(name, message)
+            except Exception:  # the last line of defence: count it, never crash
+                log.exception("unexpected error handling a %s message", name)
+                self.owner.session_malformed(self, "unhandled input")
+
+        return handler
+
+    def _on_message(self, name: str, message: object) -> None:
+        if self.closed.is_set():
+            return
+        self.last_seen = time.monotonic()
+        if not isinstance(message, bytes):
+            self.owner.session_malformed(self, f"text message on {name}")
+            return
+        if name == "control":
+            self._on_control_message(message)
+            return
+        if not self.is_authenticated:
+            self.owner.session_malformed(self, f"data on {name} before authentication")
+            return
+        try:
+            frame = expect(decode_frame(message), FrameType.DATA)
+        except FrameError as exc:
+            self.owner.session_malformed(self, f"{name}: {exc}")
+            return
+        room_id, payload = frame.fields
+        self.owner.session_data(self, name, room_id or None, payload)
+
+    def _on_control_message(self, message: bytes) -> None:
+        if self._control is None:
+            self.owner.session_malformed(self, "control message before signaling completed")
+            return
+        try:
+            self._control.receive(message)
+        except AuthError as exc:
+            self.owner.session_auth_failed(self, str(exc))
+            return
+        except FrameError as exc:
+            self.owner.session_malformed(self, f"control: {exc}")
+        self._pump()
+
+    def _flush(self) -> None:
+        if self._control is None:
+            return
+        for data in self._control.data_to_send():
+            try:
+                self.send_raw("control", data)
+            except NotConnectedError:
+                return
+
+    def _pump(self) -> None:
+        """Send what the control protocol queued and hand its events to the owner."""
+        self._flush()
+        if self._control is None:
+            return
+        while (event := self._control.next_event()) is not None:
+            if isinstance(event, Authenticated):
+                self.authenticated.set()
+                self.owner.session_authenticated(self)
+            elif isinstance(event, PeerClosed):
+                self.close_soon(f"peer left: {event.reason}")
+            else:
+                self.owner.session_control_event(self, event)
+
+    async def _async_watchdog(self) -> None:
+        try:
+            await asyncio.wait_for(self.authenticated.wait(), self.timings.handshake_timeout)
+        except asyncio.TimeoutError:
+            await self.async_close("handshake timeout")
+
+    async def _async_keepalive(self) -> None:
+        interval = self.timings.keepalive_interval
+        while not self.closed.is_set():
+            await asyncio.sleep(interval)
+            if time.monotonic() - self.last_seen > self.timings.keepalive_timeout:
+                await self.async_close("peer went silent")
+                return
+            if self._control is not None:
+                self._control.ping(os.urandom(8))
+                self._flush()
