@@ -91,7 +91,7 @@ class Discovery:
         self._peer_info: AsyncServiceInfo | None = None
         self._room_infos: dict[bytes, tuple[PublicRoom, AsyncServiceInfo]] = {}
         self._rooms_seen: dict[str, PublicRoomSeen] = {}
-        self._peers_seen: dict[str, str] = {}  # service name -> node id
+        self._peers_seen: dict[str, PeerHint] = {}  # by service name
         self._tasks: set[asyncio.Task[None]] = set()
         self._rooms_lock = asyncio.Lock()
 
@@ -148,6 +148,10 @@ class Discovery:
                     await (await azc.async_update_service(info))
                 self._room_infos[room_id] = (room, info)
 
+    def peers(self) -> list[PeerHint]:
+        """Nodes currently announced on the LAN (hints, not verified)."""
+        return list(self._peers_seen.values())
+
     def public_rooms(self) -> list[PublicRoomSeen]:
         """Public rooms currently announced by other nodes, sorted by name."""
         return sorted(self._rooms_seen.values(), key=lambda r: (r.name, r.room_id, r.node_id))
@@ -191,9 +195,9 @@ class Discovery:
         if service_type == ROOM_SERVICE:
             self._rooms_seen.pop(name, None)
         else:
-            node_id = self._peers_seen.pop(name, None)
-            if node_id is not None:
-                self.on_lost(node_id)
+            hint = self._peers_seen.pop(name, None)
+            if hint is not None:
+                self.on_lost(hint.node_id)
 
     async def _async_resolve(self, service_type: str, name: str) -> None:
         azc = self._azc
@@ -221,8 +225,9 @@ class Discovery:
     def _on_peer(self, name: str, host: str, port: int, node_id: str) -> None:
         if not _node_id_ok(node_id) or node_id == self.node_id:
             return
-        self._peers_seen[name] = node_id
-        self.on_found(PeerHint(node_id, host, port))
+        hint = PeerHint(node_id, host, port)
+        self._peers_seen[name] = hint
+        self.on_found(hint)
 
     def _on_room(self, name: str, host: str, port: int, props: dict[bytes, bytes | None]) -> None:
         node_id = _text(props, b"node", 64)

@@ -177,6 +177,10 @@ class PeerNode:
         """Public rooms other nodes announce on the LAN."""
         return [] if self._discovery is None else self._discovery.public_rooms()
 
+    def lan_peers(self) -> list[PeerHint]:
+        """Nodes seen on mDNS right now (unauthenticated hints: node id, host, port)."""
+        return [] if self._discovery is None else self._discovery.peers()
+
     async def async_connect(self, host: str, port: int) -> bytes:
         """Dial a signaling endpoint, authenticate, and return the peer's public key.
 
