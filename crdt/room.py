@@ -55,6 +55,7 @@ class IngestResult:
     duplicates: int = 0
     equivocations: list[Equivocation] = field(default_factory=list)
     control_changed: bool = False
+    hollowed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +163,10 @@ class RoomLog:
                 result.rejected.append((e, "entry belongs to another room"))
                 continue
             if not e.payload_intact():
-                result.rejected.append((e, "payload does not match its signed hash"))
-                continue
+                # The signed header still links the author's chain; only this entry's content is lost.
+                result.rejected.append((e, "payload does not match its signed hash (tampered); kept as an empty link"))
+                result.hollowed += 1
+                e = e.without_payload()
             chain = self.chains.get(e.author)
             if chain is not None and e.seq < len(chain):
                 if chain[e.seq] == e.hash:
@@ -385,7 +388,7 @@ class RoomLog:
         deps = tuple(sorted(self.frontier))
         return sign_entry(identity, room_id=self.room_id, seq=seq, prev=prev, epoch=epoch, deps=deps, nonce=nonce, ciphertext=ct)
 
-    def _commit_local(self, entry: Entry) -> Entry:
+    def _commit_local(self, entry: Entry) -> IngestResult:
         result = self.ingest([entry])
         if result.rejected:
             reason = result.rejected[0][1]
@@ -394,13 +397,13 @@ class RoomLog:
             raise PermissionDenied(reason)
         if not result.accepted:
             raise NotAMember("this node cannot write to this room yet")
-        return entry
+        return result
 
-    def write_control(self, identity: SigningKey, op: ControlOp) -> Entry:
+    def write_control(self, identity: SigningKey, op: ControlOp) -> IngestResult:
         """Sign, validate and apply a control operation by the local member."""
         return self._commit_local(self._next_entry(identity, KIND_CONTROL, op.encode()))
 
-    def write_value(self, identity: SigningKey, root: str, value: dict[str, Any], delete: Iterable[str] = ()) -> tuple[str, Entry]:
+    def write_value(self, identity: SigningKey, root: str, value: dict[str, Any], delete: Iterable[str] = ()) -> tuple[str, IngestResult]:
         """Insert `value` under `root` (and delete the items written by the eids in `delete`)."""
         author = bytes(identity.verify_key)
         seq = self.head(author) + 1
@@ -415,10 +418,9 @@ class RoomLog:
                 ranges.append((client_id(parts[0], parts[1]), 0, 1))
         if ranges:
             update = merge_updates(update, encode_delete_update(ranges))
-        entry = self._commit_local(self._next_entry(identity, KIND_YJS, update))
-        return key, entry
+        return key, self._commit_local(self._next_entry(identity, KIND_YJS, update))
 
-    def write_deletes(self, identity: SigningKey, targets: Iterable[str]) -> Entry:
+    def write_deletes(self, identity: SigningKey, targets: Iterable[str]) -> IngestResult:
         """Remove the items written by the given eids (e.g. take back a reaction)."""
         ranges = []
         for target in targets:

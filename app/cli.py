@@ -1,0 +1,211 @@
+"""The `hubbub` command line: `hubbub [--profile DIR] COMMAND`; errors are one sentence on stderr with status 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from crdt.errors import RoomError
+from crdt.export import message_record
+
+from .errors import HubbubError
+from .node import FORMATS, Node
+from .profile import open_profile, profile_exists, resolve_profile_dir
+
+DesktopLauncher = Callable[[Path], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hubbub", description="Peer-to-peer, local-first chat and voice. With no command, opens the desktop app.")
+    p.add_argument("--profile", metavar="DIR", help="profile folder (default: $HUBBUB_PROFILE or the user data dir)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the node does")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    room = sub.add_parser("room", help="create or list rooms")
+    rsub = room.add_subparsers(dest="room_command", metavar="ACTION", required=True)
+    rc = rsub.add_parser("create", help="create a room; prints its id")
+    rc.add_argument("name")
+    rsub.add_parser("list", help="list rooms: id, then name")
+
+    s = sub.add_parser("send", help="post a message")
+    s.add_argument("room")
+    s.add_argument("text")
+    s.add_argument("--channel", default="general")
+    s.add_argument("--reply-to", metavar="MESSAGE")
+    s.add_argument("--ttl", type=float, metavar="SECONDS", help="make the message disappear after this long")
+
+    h = sub.add_parser("history", help="print messages, oldest first")
+    h.add_argument("room")
+    h.add_argument("--channel", default="general")
+    h.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("export", help="write a room's history to a file")
+    e.add_argument("room")
+    e.add_argument("--format", choices=FORMATS, required=True)
+    e.add_argument("--out", required=True, type=Path)
+
+    i = sub.add_parser("import", help="merge a signed log file, verifying every entry")
+    i.add_argument("file", type=Path)
+
+    inv = sub.add_parser("invite", help="print a single-use hubbub:// invite link")
+    inv.add_argument("room")
+    inv.add_argument("--valid-hours", type=float, default=24 * 7)
+
+    j = sub.add_parser("join", help="join a room through an invite link")
+    j.add_argument("link")
+    j.add_argument("--timeout", type=float, default=30.0)
+
+    n = sub.add_parser("node", help="run headless until SIGTERM: discovery, sync, voice bots")
+    n.add_argument("--port", type=int, default=0, help="signaling port (default: any free port)")
+    n.add_argument("--no-mdns", action="store_true", help="do not announce or browse on the LAN")
+    n.add_argument("--connect", action="append", default=[], metavar="HOST:PORT", help="also dial this peer")
+
+    name = sub.add_parser("name", help="show or set your display name")
+    name.add_argument("new_name", nargs="?")
+    return p
+
+
+def _open_node(args: argparse.Namespace, create: bool) -> Node:
+    path = resolve_profile_dir(args.profile)
+    return Node(open_profile(path, create=create))
+
+
+def _print_history(node: Node, args: argparse.Namespace) -> None:
+    room = node.find_room(args.room)
+    msgs = room.history(args.channel)
+    if args.json:
+        print(json.dumps([message_record(m, room.name_of) for m in msgs], ensure_ascii=False, indent=1))
+        return
+    for m in msgs:
+        record = message_record(m, room.name_of)
+        text = "(deleted)" if m.deleted else m.text
+        extra = []
+        if m.edited:
+            extra.append("edited")
+        if m.reactions:
+            extra.append(" ".join(f"{e}{len(w)}" for e, w in m.reactions.items()))
+        if m.reply_to:
+            extra.append(f"reply to {m.reply_to}")
+        suffix = f"  [{'; '.join(extra)}]" if extra else ""
+        print(f"{record['time']}  {record['author_name']}: {text}{suffix}")
+
+
+def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "node" else logging.WARNING,
+                        format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    if args.command is None:
+        if open_desktop is None:
+            parser.print_help()
+            return 0
+        return open_desktop(resolve_profile_dir(args.profile))
+    try:
+        return _dispatch(args)
+    except HubbubError as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 1
+    except RoomError as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: a sentence, never a stack trace
+        logging.getLogger("hubbub").debug("unexpected failure", exc_info=True)
+        print(f"hubbub: something went wrong that Hubbub did not expect ({type(exc).__name__}: {exc}); "
+              "run again with --verbose for details.", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import control_client
+
+    remote = control_client.forward_if_running(args)
+    if remote is not None:
+        return remote
+    if args.command == "node":
+        from .headless import run_node
+
+        return run_node(args)
+    if args.command == "join":
+        from .headless import run_join
+
+        return run_join(args)
+    read_only = args.command in ("history", "export") or (args.command == "room" and args.room_command == "list")
+    path = resolve_profile_dir(args.profile)
+    if read_only and not profile_exists(path):
+        raise HubbubError(f"There is no Hubbub profile at {path}.")
+    node = _open_node(args, create=True)
+    try:
+        return execute(node, args, sys.stdout)
+    finally:
+        node.close()
+
+
+def execute(node: Node, args: argparse.Namespace, out: "SupportsWrite") -> int:
+    """Run a command that needs no network against an open node (shared by the CLI and the control socket)."""
+    p = lambda *a: print(*a, file=out)  # noqa: E731
+    if args.command == "room":
+        if args.room_command == "create":
+            room = node.create_room(args.name)
+            p(room.id.hex())
+        else:
+            for rid, name in node.room_list():
+                p(f"{rid.hex()}  {name}")
+        return 0
+    if args.command == "send":
+        room = node.find_room(args.room)
+        mid = room.post(args.channel, args.text, reply_to=args.reply_to, ttl=args.ttl)
+        p(mid)
+        return 0
+    if args.command == "history":
+        import contextlib
+
+        with contextlib.redirect_stdout(out):  # type: ignore[type-var]
+            _print_history(node, args)
+        return 0
+    if args.command == "export":
+        room = node.find_room(args.room)
+        size = node.export(room, args.format, args.out)
+        note = " It holds the room's keys: keep it secret (written with mode 0600)." if args.format == "log" else ""
+        print(f"Wrote {args.out} ({size} bytes).{note}", file=sys.stderr)
+        return 0
+    if args.command == "import":
+        report = node.import_log(args.file)
+        for problem in report.problems:
+            print(f"hubbub: skipped: {problem}", file=sys.stderr)
+        p(f"Imported {report.added} new entries into {report.name or report.room_id.hex()} ({report.known} already known, {len(report.problems)} problems).")
+        return 0
+    if args.command == "invite":
+        room = node.find_room(args.room)
+        p(node.invite(room, args.valid_hours * 3600).link())
+        return 0
+    if args.command == "name":
+        if args.new_name:
+            node.profile.set_display_name(args.new_name)
+            for room in node.open_rooms():
+                if room.my_role() is not None:
+                    room.set_member_name(args.new_name)
+        p(node.profile.display_name)
+        return 0
+    raise HubbubError(f"Unknown command {args.command}.")
+
+
+class SupportsWrite:  # pragma: no cover - a typing stand-in
+    def write(self, s: str) -> int: ...
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    launcher: DesktopLauncher | None = None
+    return run(argv, launcher)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The node: one profile's rooms, opened on demand, with the operations that span rooms (create, find, import, export)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crdt.errors import DecodeError, StoreError
+from crdt.export import ExportedRoom, to_html, to_json, to_markdown
+from crdt.logfile import genesis_of, read_log, write_log
+from crdt.room import RoomLog
+
+from .errors import BadFile, HubbubError, RoomNotFound
+from .invite import Invite
+from .profile import Profile
+from .room import Room
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("json", "md", "html", "log")
+MAX_IMPORT = 2 * 1024**3
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What `import` did: how many entries were new, already known, or refused, and why."""
+
+    room_id: bytes
+    name: str
+    added: int = 0
+    known: int = 0
+    problems: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+
+class Node:
+    """The rooms of one profile."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._rooms: dict[bytes, Room] = {}
+
+    def close(self) -> None:
+        for room in self._rooms.values():
+            try:
+                if room._since_snapshot:
+                    room.snapshot()
+            except StoreError:
+                log.warning("could not save a snapshot of %s", room.name)
+        self.profile.close()
+
+    # ----- rooms ----------------------------------------------------------------------
+
+    def room_list(self) -> list[tuple[bytes, str]]:
+        return self.profile.store.rooms()
+
+    def room(self, room_id: bytes) -> Room:
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = self._rooms[room_id] = Room.open(self.profile, room_id)
+        return room
+
+    def open_rooms(self) -> list[Room]:
+        return [self.room(rid) for rid, _ in self.room_list()]
+
+    def find_room(self, text: str) -> Room:
+        """A room named by its id (or a unique prefix of at least 4 hex digits) or its exact name."""
+        text = text.strip()
+        rooms = self.room_list()
+        matches = [rid for rid, name in rooms if rid.hex() == text.lower()]
+        if not matches and len(text) >= 4:
+            matches = [rid for rid, _ in rooms if rid.hex().startswith(text.lower())]
+        if not matches:
+            matches = [rid for rid, name in rooms if name == text]
+        if not matches:
+            matches = [rid for rid, name in rooms if name.lower() == text.lower()]
+        if not matches:
+            matches = [rid for rid, name in rooms if name.lower().startswith(text.lower())]
+        if not matches:
+            raise RoomNotFound(f"There is no room called {text!r} in this profile; `hubbub room list` shows the rooms.")
+        if len(matches) > 1:
+            raise RoomNotFound(f"{text!r} matches {len(matches)} rooms; use more of the room id.")
+        return self.room(matches[0])
+
+    def create_room(self, name: str) -> Room:
+        room = Room.create(self.profile, name)
+        self._rooms[room.id] = room
+        return room
+
+    # ----- invites -------------------------------------------------------------------------
+
+    def invite(self, room: Room, valid_seconds: float = 7 * 24 * 3600) -> Invite:
+        invite_id, secret, expires = room.create_invite(valid_seconds)
+        return Invite(room.id, invite_id, secret, expires, room.name, self.profile.public_key)
+
+    # ----- export and import -------------------------------------------------------------------
+
+    def exported(self, room: Room) -> ExportedRoom:
+        channels = room.channels()
+        messages = {c.id: room.history(c.id) for c in channels if c.kind == "text"}
+        return ExportedRoom(room.name, room.id.hex(), channels, messages, room.name_of)
+
+    def export(self, room: Room, fmt: str, out: Path) -> int:
+        """Write the room's history to `out`; returns the number of bytes written."""
+        if fmt not in FORMATS:
+            raise HubbubError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+        try:
+            if fmt == "log":
+                return write_log(out, room.id, room.name, room.log.keys, self.profile.store.all_entries(room.id))
+            data = self.exported(room)
+            text = {"json": to_json, "md": to_markdown, "html": to_html}[fmt](data)
+            tmp = out.with_name(out.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, out)
+            return len(text.encode("utf-8"))
+        except OSError as exc:
+            raise HubbubError(f"Cannot write {out}: {exc.strerror}.") from exc
+
+    def import_log(self, path: Path) -> ImportReport:
+        """Merge a signed log file into this profile, verifying every entry."""
+        try:
+            size = path.stat().st_size
+            if size > MAX_IMPORT:
+                raise BadFile(f"{path} is too large to be a Hubbub log.")
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise BadFile(f"There is no file {path}.") from exc
+        except OSError as exc:
+            raise BadFile(f"Cannot read {path}: {exc.strerror}.") from exc
+        try:
+            parsed = read_log(data)
+        except DecodeError as exc:
+            raise BadFile(f"{path} is not a readable Hubbub log ({exc}).") from exc
+        report = ImportReport(parsed.room_id, parsed.name)
+        if parsed.bad_frames:
+            report.problems.append(f"{parsed.bad_frames} damaged block(s) of the file could not be read")
+        known = {rid for rid, _ in self.room_list()}
+        if parsed.room_id not in known:
+            genesis = genesis_of(parsed)
+            if genesis is None:
+                raise BadFile(f"{path} does not hold the first entry of its room, so the room cannot be verified.")
+            probe = RoomLog(parsed.room_id, parsed.keys)
+            if not probe.ingest([genesis]).accepted:
+                raise BadFile(f"{path} holds a room whose first entry does not verify.")
+            self.profile.store.add_room(parsed.room_id, parsed.name or "imported room", parsed.keys)
+        else:
+            for epoch, key in parsed.keys.items():
+                self.profile.store.set_key(parsed.room_id, epoch, key)
+        room = self.room(parsed.room_id)
+        for epoch, key in parsed.keys.items():
+            room.log.keys.setdefault(epoch, key)
+        result = room.ingest(parsed.entries)
+        report.added = len(result.accepted)
+        report.known = result.duplicates
+        for entry, reason in result.rejected:
+            report.problems.append(f"entry {entry.seq} by {entry.author.hex()[:12]}: {reason}")
+        report.skipped = len(room.log.pending)
+        if report.skipped:
+            report.problems.append(f"{report.skipped} entries were skipped because an earlier entry they depend on is missing or invalid")
+        room.snapshot()
+        return report

@@ -1,0 +1,134 @@
+"""A profile: the folder holding one identity (mode 0600), its settings and its SQLite database."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from nacl.signing import SigningKey
+
+from crdt.errors import StoreError
+from crdt.store import Store
+
+from .errors import ProfileError
+
+IDENTITY_FILE = "identity.key"
+SETTINGS_FILE = "settings.json"
+DATABASE_FILE = "hubbub.sqlite"
+ENV_VAR = "HUBBUB_PROFILE"
+
+
+def default_profile_dir() -> Path:
+    """The profile used when neither --profile nor HUBBUB_PROFILE says otherwise."""
+    return Path(platformdirs.user_data_dir("hubbub", appauthor=False)) / "default"
+
+
+def resolve_profile_dir(explicit: str | os.PathLike[str] | None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return default_profile_dir()
+
+
+@dataclass
+class Profile:
+    """An opened profile folder."""
+
+    path: Path
+    identity: SigningKey
+    settings: dict[str, Any]
+    store: Store
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(self.identity.verify_key)
+
+    @property
+    def display_name(self) -> str:
+        return str(self.settings.get("display_name") or "")
+
+    def set_display_name(self, name: str) -> None:
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise ProfileError("A display name must be 1 to 64 characters.")
+        self.settings["display_name"] = name
+        self.save_settings()
+
+    def save_settings(self) -> None:
+        tmp = self.path / (SETTINGS_FILE + ".tmp")
+        tmp.write_text(json.dumps(self.settings, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path / SETTINGS_FILE)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def profile_exists(path: Path) -> bool:
+    return (path / IDENTITY_FILE).is_file()
+
+
+def _load_identity(path: Path) -> SigningKey:
+    key_file = path / IDENTITY_FILE
+    try:
+        raw = key_file.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"The identity file {key_file} cannot be read ({exc.strerror}).") from exc
+    if len(raw) != 32:
+        raise ProfileError(f"The identity file {key_file} is damaged.")
+    mode = stat.S_IMODE(key_file.stat().st_mode)
+    if mode & 0o077:
+        os.chmod(key_file, 0o600)
+    return SigningKey(raw)
+
+
+def _create_identity(path: Path) -> SigningKey:
+    key = SigningKey.generate()
+    key_file = path / IDENTITY_FILE
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, bytes(key))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return key
+
+
+def open_profile(path: Path, *, create: bool = True, display_name: str | None = None) -> Profile:
+    """Open the profile at `path`, creating the folder and identity if `create` and it is new."""
+    if not profile_exists(path):
+        if not create:
+            raise ProfileError(f"There is no Hubbub profile at {path}.")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, 0o700)
+            identity = _create_identity(path)
+        except OSError as exc:
+            raise ProfileError(f"The profile folder {path} cannot be created ({exc.strerror}).") from exc
+    else:
+        identity = _load_identity(path)
+    settings: dict[str, Any] = {}
+    settings_file = path / SETTINGS_FILE
+    if settings_file.exists():
+        try:
+            loaded = json.loads(settings_file.read_text(encoding="utf-8"))
+            settings = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            settings = {}
+    try:
+        store = Store(path / DATABASE_FILE)
+    except StoreError as exc:
+        raise ProfileError(f"The profile database cannot be opened: {exc}.") from exc
+    profile = Profile(path, identity, settings, store)
+    if display_name:
+        profile.set_display_name(display_name)
+    elif not profile.display_name:
+        profile.settings["display_name"] = os.environ.get("USER", "") or "me"
+        profile.save_settings()
+    return profile

@@ -1,0 +1,433 @@
+"""A room as the node uses it: the validated log, its view and its storage, with the operations a member performs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pycrdt import merge_updates
+
+from crdt.cipher import new_room_key, open_payload, open_sealed, seal_to_member
+from crdt.control import ControlOp
+from crdt.entry import Entry
+from crdt.errors import DecodeError, NotAMember, PermissionDenied, RoomError, StoreError
+from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, genesis_entry, restore_log
+from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, short_id, split_eid
+from crdt.view import Channel, Message, RoomView
+
+from .errors import HubbubError, RoomNotFound
+from .profile import Profile
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_EVERY = 2000
+MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
+
+
+def now_ms() -> float:
+    return time.time() * 1000.0
+
+
+def slug(name: str) -> str:
+    """The channel id for a channel name: lower case, dashes for spaces."""
+    s = re.sub(r"[^\w\-]+", "-", name.strip().lower()).strip("-")
+    return s[:64] or "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    key: bytes
+    short: str
+    name: str
+    role: Role
+
+
+Listener = Callable[["Room", list[Entry]], None]
+
+
+class Room:
+    """One room of one profile."""
+
+    def __init__(self, profile: Profile, log_: RoomLog, name: str) -> None:
+        self.profile = profile
+        self.log = log_
+        self.view = RoomView(log_.doc, log_.revoked_shorts())
+        self.stored_name = name
+        self.listeners: list[Listener] = []
+        self._since_snapshot = 0
+        self.log.cid_loader = lambda: profile.store.entry_kinds(self.id)
+
+    # ----- opening -----------------------------------------------------------------------
+
+    @property
+    def id(self) -> bytes:
+        return self.log.room_id
+
+    @classmethod
+    def create(cls, profile: Profile, name: str) -> Room:
+        name = name.strip()
+        if not name:
+            raise HubbubError("A room needs a name.")
+        if len(name) > 100:
+            raise HubbubError("A room name can be at most 100 characters.")
+        key = new_room_key()
+        genesis = genesis_entry(profile.identity, key, name, profile.display_name)
+        room_log = RoomLog(genesis.hash, {0: key})
+        result = room_log.ingest([genesis])
+        profile.store.add_room(genesis.hash, name, {0: key})
+        profile.store.append(genesis.hash, result.accepted, result.kinds)
+        room = cls(profile, room_log, name)
+        room.create_channel("general", "text")
+        room.create_channel("Lounge", "voice")
+        return room
+
+    @classmethod
+    def open(cls, profile: Profile, room_id: bytes) -> Room:
+        store = profile.store
+        names = dict(store.rooms())
+        if room_id not in names:
+            raise RoomNotFound("There is no such room in this profile.")
+        keys = store.keys(room_id)
+        controls = store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,))
+        room_log = restore_log(room_id, keys, store.chains(room_id), controls, store.revoked(room_id))
+        snap = store.snapshot(room_id)
+        upto = 0
+        if snap is not None:
+            upto, state = snap
+            room_log.doc.apply_update(state)
+        later = store.entries_where(room_id, "e.n>? AND e.kind<=?", (upto, KIND_DELETE_ONLY))
+        updates = []
+        for e in later:
+            if e.ciphertext is None or e.epoch not in keys:
+                continue
+            plain = open_payload(keys[e.epoch], e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)
+            updates.append(plain[1:])
+        if updates:
+            room_log.doc.apply_update(merge_updates(*updates) if len(updates) > 1 else updates[0])
+        room = cls(profile, room_log, names[room_id])
+        room._since_snapshot = len(later)
+        return room
+
+    # ----- state ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return str(self.view.settings().get("n") or self.log.state().name or self.stored_name)
+
+    @property
+    def me(self) -> bytes:
+        return self.profile.public_key
+
+    def my_role(self) -> Role | None:
+        return self.log.state().role_of(self.me)
+
+    def members(self) -> list[MemberInfo]:
+        state = self.log.state()
+        out = [MemberInfo(k, short_id(k), m.name or short_id(k), m.role) for k, m in state.members.items() if m.removed_after is None]
+        out.sort(key=lambda m: (-int(m.role), m.name.lower()))
+        return out
+
+    def name_of(self, short: str) -> str:
+        for k, m in self.log.state().members.items():
+            if short_id(k) == short:
+                return m.name or short
+        return short
+
+    def channels(self) -> list[Channel]:
+        return self.view.channels()
+
+    def find_channel(self, name: str) -> Channel:
+        wanted = name.lstrip("#")
+        for c in self.channels():
+            if c.id == wanted or c.name == wanted or c.id == slug(wanted):
+                return c
+        raise HubbubError(f"The room has no channel named {name}.")
+
+    def is_public(self) -> bool:
+        return bool(self.view.settings().get("pub"))
+
+    def history(self, channel: str = "general", limit: int | None = None) -> list[Message]:
+        cid = self.find_channel(channel).id
+        if limit is None:
+            return self.view.history(cid, now_ms=now_ms())
+        return self.view.page(cid, limit, now_ms=now_ms())
+
+    def message(self, message_id: str) -> Message:
+        msg = self.view.message(message_id, now_ms())
+        if msg is None:
+            raise HubbubError("That message is not in this room.")
+        return msg
+
+    # ----- ingest (remote and local) -----------------------------------------------------------
+
+    def ingest(self, entries: Iterable[Entry]) -> IngestResult:
+        """Validate, store durably, then apply and announce entries; the store is written before anyone hears of them."""
+        before_revoked = dict(self.log.revoked)
+        result = self.log.ingest(entries)
+        self._persist(result)
+        if self.log.revoked != before_revoked:
+            self.profile.store.set_revoked(self.id, self.log.revoked)
+            self.view.revoked = self.log.revoked_shorts()
+            self.view._dirty_children = True
+        for eq in result.equivocations:
+            self.profile.store.record_equivocation(self.id, eq.author, eq.seq, eq.first_hash, eq.second.encode())
+        if result.control_changed:
+            self._pick_up_keys()
+        if result.accepted:
+            for listener in list(self.listeners):
+                try:
+                    listener(self, result.accepted)
+                except Exception:  # a listener's bug must not undo a stored entry
+                    log.exception("room listener failed")
+        return result
+
+    def _persist(self, result: IngestResult) -> None:
+        if not result.accepted:
+            return
+        try:
+            self.profile.store.append(self.id, result.accepted, result.kinds)
+        except StoreError:
+            # Nothing was written: forget the in-memory effect by reopening from disk.
+            fresh = Room.open(self.profile, self.id)
+            self.log, self.view = fresh.log, fresh.view
+            raise
+        self._since_snapshot += len(result.accepted)
+        if self._since_snapshot >= SNAPSHOT_EVERY:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        """Save the view so the room opens without replaying its log."""
+        upto = self.profile.store.max_n(self.id)
+        self.profile.store.save_snapshot(self.id, upto, self.log.doc.get_update())
+        self._since_snapshot = 0
+
+    def _pick_up_keys(self) -> None:
+        """Store any rotated room key that was sealed to us."""
+        state = self.log.state()
+        for epoch, sealed in state.sealed_keys.items():
+            if epoch in self.log.keys or self.me not in sealed:
+                continue
+            try:
+                key = open_sealed(self.profile.identity, sealed[self.me])
+            except DecodeError:
+                continue
+            self.log.keys[epoch] = key
+            self.profile.store.set_key(self.id, epoch, key)
+
+    def _local(self, write: Callable[[], IngestResult]) -> IngestResult:
+        """Run a local write through validation, then store and announce it like any other entry."""
+        try:
+            result = write()
+        except NotAMember as exc:
+            raise HubbubError("You are not a member of this room, so you cannot write to it.") from exc
+        except PermissionDenied as exc:
+            raise HubbubError(f"You are not allowed to do that: {exc}.") from exc
+        except RoomError as exc:
+            raise HubbubError(str(exc)) from exc
+        self._persist(result)
+        for listener in list(self.listeners):
+            try:
+                listener(self, result.accepted)
+            except Exception:
+                log.exception("room listener failed")
+        return result
+
+    def _write(self, root: str, value: dict[str, Any], delete: Iterable[str] = ()) -> str:
+        holder: list[str] = []
+
+        def run() -> IngestResult:
+            key, result = self.log.write_value(self.profile.identity, root, value, delete)
+            holder.append(key)
+            return result
+
+        self._local(run)
+        return holder[0]
+
+    # ----- operations ------------------------------------------------------------------------------
+
+    def _mentions(self, text: str) -> list[str]:
+        names = {m.name.lower(): m.short for m in self.members()}
+        names.update({m.short.lower(): m.short for m in self.members()})
+        out = []
+        for token in MENTION.findall(text):
+            short = names.get(token.lower())
+            if short and short not in out:
+                out.append(short)
+        return out
+
+    def post(self, channel: str, text: str, *, reply_to: str | None = None, thread: str | None = None,
+             ttl: float | None = None, forward: dict[str, Any] | None = None) -> str:
+        if not text.strip() and forward is None:
+            raise HubbubError("A message cannot be empty.")
+        if len(text) > 16_000:
+            raise HubbubError("A message can be at most 16000 characters.")
+        cid = self.find_channel(channel).id
+        value: dict[str, Any] = {"c": cid, "t": text, "ts": now_ms()}
+        if reply_to:
+            target = self.message(reply_to)
+            value["r"] = target.id
+            if thread is None and target.thread:
+                value["th"] = target.thread
+        if thread:
+            value["th"] = self.message(thread).id
+        if ttl:
+            value["ttl"] = float(ttl)
+        if forward:
+            value["f"] = forward
+        mentions = self._mentions(text)
+        if mentions:
+            value["mn"] = mentions
+        return self._write(MESSAGES, value)
+
+    def edit(self, message_id: str, text: str) -> str:
+        msg = self.message(message_id)
+        if msg.deleted:
+            raise HubbubError("A deleted message cannot be edited.")
+        if not text.strip():
+            raise HubbubError("An edit cannot be empty; delete the message instead.")
+        return self._write(EDITS, {"m": msg.id, "t": text, "ts": now_ms()})
+
+    def delete(self, message_id: str) -> str:
+        msg = self.message(message_id)
+        if msg.deleted:
+            raise HubbubError("That message is already deleted.")
+        mine = short_id(self.me)
+        removable = [msg.id] + [e.eid for e in msg.edits[1:] if e.by == mine or (self.my_role() or Role.MEMBER) >= Role.MODERATOR]
+        return self._write(DELETES, {"m": msg.id, "c": msg.channel, "ots": msg.ts, "ts": now_ms()}, delete=removable)
+
+    def react(self, message_id: str, emoji: str) -> str | None:
+        msg = self.message(message_id)
+        if not emoji or len(emoji) > 32:
+            raise HubbubError("A reaction must be one emoji.")
+        if short_id(self.me) in msg.reactions.get(emoji, []):
+            return None
+        return self._write(REACTIONS, {"m": msg.id, "e": emoji})
+
+    def unreact(self, message_id: str, emoji: str) -> None:
+        msg = self.message(message_id)
+        ids = msg.reaction_ids.get((emoji, short_id(self.me)), [])
+        if not ids:
+            return
+        self._delete_items(ids)
+
+    def toggle_reaction(self, message_id: str, emoji: str) -> None:
+        msg = self.message(message_id)
+        if short_id(self.me) in msg.reactions.get(emoji, []):
+            self.unreact(message_id, emoji)
+        else:
+            self.react(message_id, emoji)
+
+    def pin(self, message_id: str) -> str | None:
+        msg = self.message(message_id)
+        if msg.pinned:
+            return None
+        return self._write(PINS, {"m": msg.id, "ts": now_ms()})
+
+    def unpin(self, message_id: str) -> None:
+        msg = self.message(message_id)
+        if msg.pin_ids:
+            self._delete_items(msg.pin_ids)
+
+    def _delete_items(self, eids: list[str]) -> None:
+        self._local(lambda: self.log.write_deletes(self.profile.identity, eids))
+
+    def forward(self, message_id: str, target: Room, channel: str = "general") -> str:
+        msg = self.message(message_id)
+        if msg.deleted:
+            raise HubbubError("A deleted message cannot be forwarded.")
+        provenance = {"room": self.name, "room_id": self.id.hex()[:16], "id": msg.id,
+                      "author": self.name_of(msg.author), "ts": msg.ts}
+        return target.post(channel, msg.text, forward=provenance)
+
+    def create_channel(self, name: str, kind: str = "text", category: str = "", ttl: float | None = None) -> str:
+        cid = slug(name)
+        if any(c.id == cid for c in self.channels()):
+            raise HubbubError(f"The room already has a channel named {name}.")
+        value: dict[str, Any] = {"id": cid, "n": name.strip(), "k": kind, "g": category, "ts": now_ms(),
+                                 "pos": float(len(self.channels()))}
+        if ttl:
+            value["ttl"] = float(ttl)
+        self._write(CHANNELS, value)
+        return cid
+
+    def update_channel(self, channel: str, **fields: Any) -> None:
+        c = self.find_channel(channel)
+        value: dict[str, Any] = {"id": c.id, "ts": now_ms()}
+        mapping = {"name": "n", "category": "g", "ttl": "ttl", "topic": "topic", "deleted": "del"}
+        for k, v in fields.items():
+            value[mapping[k]] = v
+        self._write(CHANNELS, value)
+
+    def update_settings(self, *, name: str | None = None, public: bool | None = None, tags: list[str] | None = None,
+                        topic: str | None = None) -> None:
+        value: dict[str, Any] = {"ts": now_ms()}
+        if name is not None:
+            value["n"] = name.strip()
+        if public is not None:
+            value["pub"] = public
+        if tags is not None:
+            value["tags"] = tags
+        if topic is not None:
+            value["topic"] = topic
+        self._write(SETTINGS, value)
+        if name:
+            self.profile.store.set_room_name(self.id, name.strip())
+
+    def _control(self, op: ControlOp) -> Entry:
+        result = self._local(lambda: self.log.write_control(self.profile.identity, op))
+        self._pick_up_keys()
+        return result.accepted[0]
+
+    def add_member(self, member: bytes, role: str = "member", name: str = "", invite: str | None = None) -> None:
+        args: dict[str, Any] = {"member": member.hex(), "role": role, "name": name}
+        if invite:
+            args["invite"] = invite
+            args["ts_ms"] = int(now_ms())
+        self._control(ControlOp("add", args))
+
+    def set_role(self, member: bytes, role: str) -> None:
+        self._control(ControlOp("role", {"member": member.hex(), "role": role}))
+
+    def set_member_name(self, name: str) -> None:
+        self._control(ControlOp("name", {"name": name}))
+
+    def remove_member(self, member: bytes) -> None:
+        """Remove a member and rotate the room key so they cannot read what follows."""
+        state = self.log.state()
+        new_key = new_room_key()
+        keys = {k.hex(): seal_to_member(k, new_key).hex() for k in state.active_members() if k != member}
+        self._control(ControlOp("remove", {"member": member.hex(), "after_seq": self.log.head(member),
+                                           "rotate": {"epoch": state.epoch + 1, "keys": keys}}))
+
+    def create_invite(self, valid_seconds: float = 7 * 24 * 3600) -> tuple[str, bytes, int]:
+        """Record a single-use invite; returns (invite id, invite secret, expiry in ms)."""
+        invite_id = secrets.token_urlsafe(12)
+        secret = secrets.token_bytes(32)
+        expires = int(now_ms() + valid_seconds * 1000)
+        self._control(ControlOp("invite", {"id": invite_id, "key": secret.hex(), "expires_ms": expires}))
+        return invite_id, secret, expires
+
+    def purge_expired(self) -> int:
+        """Drop expired and deleted messages' content from the store and the view; returns how many."""
+        count = 0
+        for key in self.view.expired(now_ms()):
+            parts = split_eid(key)
+            if parts is None:
+                continue
+            author = self._author_of(parts[0])
+            if author is not None:
+                self.profile.store.redact(self.id, author, parts[1])
+                count += 1
+        return count
+
+    def _author_of(self, short: str) -> bytes | None:
+        for k in self.log.chains:
+            if short_id(k) == short:
+                return k
+        return None
+
