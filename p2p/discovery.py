@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ifaddr
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
@@ -41,6 +42,8 @@ class PeerHint:
     node_id: str
     host: str
     port: int
+    seen_at: float = field(default_factory=time.monotonic, compare=False)
+    """When it was resolved (time.monotonic())."""
 
 
 def lan_addresses() -> list[str]:

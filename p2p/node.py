@@ -277,12 +277,9 @@ class PeerNode:
                 raise SignalingError("answer for another session")
             await session.async_accept_answer(answer.sdp, answer.fingerprint)
             await async_close_writer(writer)
-            try:
-                await asyncio.wait_for(session.authenticated.wait(), self.timings.handshake_timeout)
-            except asyncio.TimeoutError:
-                raise SignalingError("session did not authenticate in time") from None
-            if not session.is_authenticated:
-                raise SignalingError(f"session closed: {session.close_reason}")
+            if not await session.async_wait_authenticated(self.timings.handshake_timeout):
+                reason = session.close_reason or "timed out"
+                raise SignalingError(f"session did not authenticate: {reason}")
             return peer
         except FrameError as exc:
             raise SignalingError(f"bad signaling from {host}:{port}: {exc}") from None

@@ -52,6 +52,7 @@ async def async_main(args: argparse.Namespace) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     started = time.monotonic()
+    emit("starting")
     await node.async_start()
     node.set_public_rooms([PublicRoom(bytes.fromhex(r), n) for r, n in (p.split(":", 1) for p in args.public)])
     emit("started", key=node.public_key.hex(), node_id=node.node_id, address=list(node.address),
@@ -73,7 +74,8 @@ async def _watch_lan(node: PeerNode) -> None:
         for hint in node.lan_peers():
             if hint.node_id not in seen:
                 seen.add(hint.node_id)
-                emit("discovered", node_id=hint.node_id, host=hint.host, port=hint.port)
+                print(json.dumps({"event": "discovered", "t": hint.seen_at, "node_id": hint.node_id,
+                                  "host": hint.host, "port": hint.port}), flush=True)
         for room in node.public_rooms():
             if room.room_id not in rooms_seen:
                 rooms_seen.add(room.room_id)

@@ -151,6 +151,17 @@ class Session:
     def is_authenticated(self) -> bool:
         return self.authenticated.is_set() and not self.closed.is_set()
 
+    async def async_wait_authenticated(self, timeout: float) -> bool:
+        """Wait until the session authenticates (True) or closes or times out (False)."""
+        waits = [asyncio.ensure_future(self.authenticated.wait()),
+                 asyncio.ensure_future(self.closed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+        return self.is_authenticated
+
     def shared_room_ids(self) -> set[bytes]:
         """Rooms the peer proved it holds a secret for."""
         if self._control is None:
