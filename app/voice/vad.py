@@ -1,13 +1,14 @@
 """A noise gate / voice-activity detector on frame energy, with an adaptive noise floor.
 
-A frame is speech when its level is above both an absolute threshold and the tracked noise floor
-plus a margin. Once open, the gate holds for a hangover so word endings and short pauses are not
+A frame is speech when its level is above both an absolute threshold and the noise floor (the
+quietest frame of the last two seconds) plus a margin. Once open, the gate holds for a hangover so word endings and short pauses are not
 cut. The result drives the "speaking" indicator and tells the sender when to go silent (DTX).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,7 @@ class VoiceActivityDetector:
         margin_db: float = 9.0,
         attack_frames: int = 2,
         hangover_frames: int = 30,
+        floor_frames: int = 200,
     ) -> None:
         self.threshold_db = threshold_db
         self.margin_db = margin_db
@@ -45,20 +47,17 @@ class VoiceActivityDetector:
         self.active = False
         self._loud_run = 0
         self._hang = 0
+        self._levels: deque[float] = deque([self.noise_floor_db], maxlen=floor_frames)
 
     def process(self, pcm: npt.NDArray[np.int16]) -> bool:
         """Feed one frame; returns True while the gate is open (the user is speaking)."""
         level = level_dbfs(pcm)
         self.level_db = level
+        # The floor is the quietest frame of the last `floor_frames` (2 s): the pauses between
+        # words reach down to it, while steady background noise (a fan) lifts it.
         loud = level > max(self.threshold_db, self.noise_floor_db + self.margin_db)
-        # The floor follows quiet frames quickly downward and creeps up slowly (0.2 dB/frame),
-        # so steady background noise raises it while speech bursts barely move it.
-        if level < self.noise_floor_db:
-            self.noise_floor_db = max(MIN_DB, 0.7 * self.noise_floor_db + 0.3 * level)
-        elif not loud:
-            self.noise_floor_db = min(level, self.noise_floor_db + 0.2)
-        else:
-            self.noise_floor_db += 0.02
+        self._levels.append(level)
+        self.noise_floor_db = min(self._levels)
         if loud:
             self._loud_run += 1
             if self._loud_run >= self.attack_frames or self.active:
