@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from nacl.bindings import (
@@ -22,22 +23,29 @@ def new_room_key() -> bytes:
 
 
 def new_nonce() -> bytes:
-    return os.urandom(24)
+    """A fresh 8-byte salt; with the entry's author, sequence and epoch it makes a unique cipher nonce."""
+    return os.urandom(8)
 
 
 def _aad(room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
     return room_id + author + seq.to_bytes(8, "big") + epoch.to_bytes(4, "big")
 
 
+def _nonce(salt: bytes, aad: bytes) -> bytes:
+    return hashlib.blake2b(salt + aad, digest_size=24).digest()
+
+
 def seal_payload(key: bytes, nonce: bytes, plaintext: bytes, room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
-    """Encrypt a payload with the room key, bound to its place in the log."""
-    return crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, _aad(room_id, author, seq, epoch), nonce, key)
+    """Encrypt a payload with the room key, bound to its place in the log; `nonce` is the entry's salt."""
+    aad = _aad(room_id, author, seq, epoch)
+    return crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, aad, _nonce(nonce, aad), key)
 
 
 def open_payload(key: bytes, nonce: bytes, ciphertext: bytes, room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
     """Decrypt a payload; raises DecodeError when the key or the bytes are wrong."""
+    aad = _aad(room_id, author, seq, epoch)
     try:
-        return crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, _aad(room_id, author, seq, epoch), nonce, key)
+        return crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, _nonce(nonce, aad), key)
     except (CryptoError, ValueError) as exc:
         raise DecodeError("payload does not decrypt with the room key") from exc
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
@@ -14,7 +14,7 @@ from .varint import read_uint, write_uint
 VERSION = 1
 KEY_SIZE = 32
 HASH_SIZE = 32
-NONCE_SIZE = 24
+NONCE_SIZE = 8  # a random salt; the cipher nonce is derived from it and the entry's place
 SIG_SIZE = 64
 NO_HASH = bytes(HASH_SIZE)
 MAX_DEPS = 16
@@ -47,6 +47,7 @@ class Entry:
     payload_hash: bytes
     signature: bytes
     ciphertext: bytes | None
+    _hash: bytes | None = field(default=None, compare=False, repr=False)
 
     def header(self) -> bytes:
         """The signed part of the entry."""
@@ -66,7 +67,11 @@ class Entry:
     @property
     def hash(self) -> bytes:
         """The entry id: the hash of the signed header and its signature."""
-        return digest(self.header() + self.signature)
+        h = self._hash
+        if h is None:
+            h = digest(self.header() + self.signature)
+            object.__setattr__(self, "_hash", h)
+        return h
 
     @property
     def redacted(self) -> bool:
@@ -86,7 +91,7 @@ class Entry:
 
     def without_payload(self) -> Entry:
         """The same entry with its ciphertext dropped (for an expired message)."""
-        return replace(self, ciphertext=None)
+        return replace(self, ciphertext=None, _hash=self._hash)
 
     def signature_valid(self) -> bool:
         """True when the author's signature over the header verifies."""
@@ -126,7 +131,7 @@ def sign_entry(
         ciphertext=ciphertext,
     )
     signature = key.sign(SIGN_CONTEXT + unsigned.header()).signature
-    return replace(unsigned, signature=signature)
+    return replace(unsigned, signature=signature, _hash=None)
 
 
 def _take(buf: bytes, pos: int, n: int) -> tuple[bytes, int]:

@@ -26,9 +26,10 @@ CREATE TABLE IF NOT EXISTS room_keys(
 CREATE TABLE IF NOT EXISTS authors(id INTEGER PRIMARY KEY, key BLOB UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS entries(
     room INTEGER NOT NULL, author INTEGER NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
-    kind INTEGER NOT NULL, hash BLOB NOT NULL, epoch INTEGER NOT NULL, deps BLOB NOT NULL,
+    kind INTEGER NOT NULL, hash BLOB NOT NULL, epoch INTEGER NOT NULL, deps INTEGER NOT NULL,
     nonce BLOB NOT NULL, sig BLOB NOT NULL, ct BLOB, phash BLOB,
     PRIMARY KEY(room, author, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deps(id INTEGER PRIMARY KEY, hashes BLOB UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots(room INTEGER PRIMARY KEY, upto INTEGER NOT NULL, state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS equivocations(
     room INTEGER NOT NULL, author BLOB NOT NULL, seq INTEGER NOT NULL, first BLOB NOT NULL, second BLOB NOT NULL);
@@ -63,6 +64,19 @@ class Store:
         self._room_rowids: dict[bytes, int] = {}
         self._author_ids: dict[bytes, int] = {}
         self._author_keys: dict[int, bytes] = {}
+        self._deps_ids: dict[bytes, int] = {}
+        self._deps_blobs: dict[int, bytes] = {}
+        self._load_ids()
+
+    def _load_ids(self) -> None:
+        """(Re)load the small id tables cached in memory (after opening, or after a rolled-back write)."""
+        self._deps_ids.clear()
+        self._deps_blobs.clear()
+        self._author_ids.clear()
+        self._author_keys.clear()
+        for did, blob in self.db.execute("SELECT id, hashes FROM deps"):
+            self._deps_ids[bytes(blob)] = did
+            self._deps_blobs[did] = bytes(blob)
         for rid, key in self.db.execute("SELECT id, key FROM authors"):
             self._author_ids[bytes(key)] = rid
             self._author_keys[rid] = bytes(key)
@@ -133,6 +147,17 @@ class Store:
             self._author_keys[aid] = key
         return aid
 
+    def _deps_id(self, deps: tuple[bytes, ...]) -> int:
+        """Dependency lists repeat across many entries, so each distinct one is stored once."""
+        blob = b"".join(deps)
+        did = self._deps_ids.get(blob)
+        if did is None:
+            self._run("INSERT OR IGNORE INTO deps(hashes) VALUES(?)", (blob,))
+            did = int(self._run("SELECT id FROM deps WHERE hashes=?", (blob,)).fetchone()[0])
+            self._deps_ids[blob] = did
+            self._deps_blobs[did] = blob
+        return did
+
     def append(self, room_id: bytes, entries: list[Entry], kinds: list[int]) -> None:
         """Write accepted entries durably, in one transaction."""
         if not entries:
@@ -146,24 +171,26 @@ class Store:
                 rows = []
                 for e, kind in zip(entries, kinds):
                     n += 1
-                    rows.append((rid, self._author_id(e.author), e.seq, n, kind, e.hash, e.epoch, b"".join(e.deps),
+                    rows.append((rid, self._author_id(e.author), e.seq, n, kind, e.hash, e.epoch, self._deps_id(e.deps),
                                  e.nonce, e.signature, e.ciphertext, None if e.ciphertext is not None else e.payload_hash))
                 self.db.executemany("INSERT OR IGNORE INTO entries VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", rows)
                 self._run("COMMIT")
             except sqlite3.OperationalError as exc:
                 self.db.execute("ROLLBACK")
+                self._load_ids()
                 if "full" in str(exc).lower():
                     raise StoreError("the disk is full; the new entries were not saved") from exc
                 raise StoreError(f"the database could not be written: {exc}") from exc
             except BaseException:
                 self.db.execute("ROLLBACK")
+                self._load_ids()
                 raise
 
     def _entry(self, room_id: bytes, author: bytes, row: tuple[object, ...], prev: bytes) -> Entry:
         seq, epoch, deps, nonce, sig, ct, phash = row
         from .entry import digest
 
-        deps_b = bytes(deps)  # type: ignore[arg-type]
+        deps_b = self._deps_blobs[int(deps)]  # type: ignore[call-overload]
         ct_b = bytes(ct) if ct is not None else None  # type: ignore[arg-type]
         return Entry(
             room_id=room_id if deps_b else NO_HASH,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import DecodeError
-from .varint import read_string, read_uint
+from .varint import read_uint
 
 MAX_ITEMS = 64
 MAX_DEPTH = 8
@@ -48,7 +48,11 @@ class _Reader:
         self.count = 0
 
     def uint(self) -> int:
-        value, self.pos = read_uint(self.buf, self.pos)
+        pos = self.pos
+        if pos < len(self.buf) and self.buf[pos] < 0x80:
+            self.pos = pos + 1
+            return self.buf[pos]
+        value, self.pos = read_uint(self.buf, pos)
         return value
 
     def byte(self) -> int:
@@ -59,7 +63,15 @@ class _Reader:
         return b
 
     def string(self) -> str:
-        value, self.pos = read_string(self.buf, self.pos, 1 << 18)
+        n = self.uint()
+        end = self.pos + n
+        if end > len(self.buf) or n > 1 << 18:
+            raise DecodeError("string overruns the update")
+        try:
+            value = self.buf[self.pos : end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError("string is not UTF-8") from exc
+        self.pos = end
         return value
 
     def raw(self, n: int) -> bytes:

@@ -1,0 +1,148 @@
+"""`python -m bench crdt`: the room core's costs at scale (issue 2's table)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from app.profile import open_profile
+from app.room import Room
+from crdt.cipher import new_room_key
+from crdt.control import ControlOp
+from crdt.room import RoomLog, genesis_entry
+from crdt.schema import CHANNELS, MESSAGES
+from crdt.store import Store
+from crdt.sync import MemorySource, SyncProtocol
+from crdt.sync import EntriesReceived
+
+TEXT = "x" * 20 + " forty characters long."[:20]  # 40 characters
+assert len(TEXT) == 40
+
+
+def _grow(room: RoomLog, source: MemorySource, writers: list[SigningKey], n: int, t0: float) -> None:
+    for i in range(n):
+        w = writers[i % len(writers)]
+        _key, result = room.write_value(w, MESSAGES, {"c": "general", "t": TEXT, "ts": t0 + i})
+        source.add(result.accepted)
+
+
+def make_room(n: int) -> tuple[RoomLog, MemorySource, list[SigningKey], bytes]:
+    """An in-memory room with `n` 40-character messages from four members."""
+    owner = SigningKey.generate()
+    others = [SigningKey.generate() for _ in range(3)]
+    key = new_room_key()
+    g = genesis_entry(owner, key, "bench", "owner")
+    room = RoomLog(g.hash, {0: key})
+    source = MemorySource()
+    source.add(room.ingest([g]).accepted)
+    source.add(room.write_value(owner, CHANNELS, {"id": "general", "n": "general", "k": "text", "ts": 0})[1].accepted)
+    for o in others:
+        source.add(room.write_control(owner, ControlOp("add", {"member": bytes(o.verify_key).hex(), "role": "member"})).accepted)
+    _grow(room, source, [owner, *others], n, time.time() * 1000)
+    return room, source, [owner, *others], key
+
+
+def _post_cost(room: RoomLog, writers: list[SigningKey], samples: int) -> float:
+    times = []
+    t0 = time.time() * 1000
+    for i in range(samples):
+        start = time.perf_counter()
+        room.write_value(writers[i % len(writers)], MESSAGES, {"c": "general", "t": TEXT, "ts": t0 + i})
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _sync(source: MemorySource, room_id: bytes, key: bytes) -> tuple[float, RoomLog]:
+    replica = RoomLog(room_id, {0: key})
+    theirs = SyncProtocol(MemorySource())
+    ours = SyncProtocol(source)
+    gc.collect()
+    start = time.perf_counter()
+    theirs.open()
+    for frame in theirs.data_to_send():
+        ours.receive(frame)
+    while ours.has_data():
+        for frame in ours.data_to_send():
+            event = theirs.receive(frame)
+            if isinstance(event, EntriesReceived):
+                replica.ingest(event.entries)
+    return time.perf_counter() - start, replica
+
+
+def _store_room(profile_dir: Path, room: RoomLog, source: MemorySource, key: bytes, owner: SigningKey) -> Path:
+    profile_dir.mkdir(parents=True)
+    fd = os.open(profile_dir / "identity.key", os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, bytes(owner))
+    os.close(fd)
+    profile = open_profile(profile_dir, display_name="bench")
+    store = profile.store
+    store.add_room(room.room_id, "bench", {0: key})
+    entries = [e for chain in source.by_author.values() for e in chain]
+    entries.sort(key=lambda e: (0 if not e.deps else 1, e.seq))
+    replica = RoomLog(room.room_id, {0: key})
+    result = replica.ingest(entries)
+    store.append(room.room_id, result.accepted, result.kinds)
+    store.save_snapshot(room.room_id, store.max_n(room.room_id), replica.doc.get_update())
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    profile.close()
+    return profile_dir / "hubbub.sqlite"
+
+
+def _db_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    big = 10_000 if quick else 100_000
+    small = 1_000
+    samples = 50 if quick else 200
+    out: dict[str, Any] = {"history_messages": big}
+
+    room_s, _src_s, writers_s, _ = make_room(small)
+    cost_small = _post_cost(room_s, writers_s, samples)
+    t = time.perf_counter()
+    room_b, src_b, writers_b, key_b = make_room(big)
+    out["build_history_s"] = time.perf_counter() - t
+    cost_big = _post_cost(room_b, writers_b, samples)
+    # the samples written above are part of the big room's source too
+    out["append_1k_ms"] = cost_small * 1000
+    out[f"append_{big // 1000}k_ms"] = cost_big * 1000
+    out[f"append_ratio_{big // 1000}k_vs_1k"] = cost_big / cost_small
+
+    sync_s, replica = _sync(src_b, room_b.room_id, key_b)
+    out[f"sync_{big // 1000}k_s"] = sync_s
+    out["sync_converged"] = int(replica.entry_count == sum(len(c) for c in src_b.by_author.values()))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = _store_room(Path(tmp) / "p", room_b, src_b, key_b, writers_b[0])
+        out["bytes_per_message_disk"] = _db_bytes(db) / big
+        profile = open_profile(Path(tmp) / "p")
+        gc.collect()
+        start = time.perf_counter()
+        opened = Room.open(profile, room_b.room_id)
+        page = opened.view.page("general", 50)
+        out[f"open_{big // 1000}k_s"] = time.perf_counter() - start
+        assert len(page) == 50
+        # Posting through the full stack (validation, fsync'd SQLite commit) at this history size.
+        posts = []
+        for _ in range(20 if quick else 50):
+            s = time.perf_counter()
+            opened.post("general", TEXT)
+            posts.append(time.perf_counter() - s)
+        out[f"post_stored_{big // 1000}k_ms"] = statistics.median(posts) * 1000
+        profile.close()
+
+    entries = [e for chain in src_b.by_author.values() for e in chain][:5000]
+    start = time.perf_counter()
+    for e in entries:
+        e.signature_valid()
+    out["verify_entries_per_s"] = len(entries) / (time.perf_counter() - start)
+    out["ingest_entries_per_s"] = big / sync_s
+    return out
