@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from crdt.errors import RoomError
 from crdt.export import message_record
@@ -98,6 +99,7 @@ def _print_history(node: Node, args: argparse.Namespace) -> None:
 def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args._argv = list(argv) if argv is not None else sys.argv[1:]
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "node" else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     if args.command is None:
@@ -149,9 +151,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         node.close()
 
 
-def execute(node: Node, args: argparse.Namespace, out: "SupportsWrite") -> int:
+def execute(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     """Run a command that needs no network against an open node (shared by the CLI and the control socket)."""
-    p = lambda *a: print(*a, file=out)  # noqa: E731
+
+    def p(*parts: object) -> None:
+        print(*parts, file=out)
+
     if args.command == "room":
         if args.room_command == "create":
             room = node.create_room(args.name)
@@ -168,7 +173,7 @@ def execute(node: Node, args: argparse.Namespace, out: "SupportsWrite") -> int:
     if args.command == "history":
         import contextlib
 
-        with contextlib.redirect_stdout(out):  # type: ignore[type-var]
+        with contextlib.redirect_stdout(out):
             _print_history(node, args)
         return 0
     if args.command == "export":
@@ -196,10 +201,6 @@ def execute(node: Node, args: argparse.Namespace, out: "SupportsWrite") -> int:
         p(node.profile.display_name)
         return 0
     raise HubbubError(f"Unknown command {args.command}.")
-
-
-class SupportsWrite:  # pragma: no cover - a typing stand-in
-    def write(self, s: str) -> int: ...
 
 
 def main(argv: Sequence[str] | None = None) -> int:

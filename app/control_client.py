@@ -1,10 +1,99 @@
-"""Forwarding CLI commands to a running `hubbub node` on the same profile (filled in with the node's control socket)."""
+"""The CLI side of the control socket: hand a command to the `hubbub node` running on the same profile."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from .profile import resolve_profile_dir
+
+SOCKET_NAME = "node.sock"
+NOT_FORWARDED = ("node",)
+MAX_REPLY = 64 * 1024 * 1024
+
+
+def socket_path(profile_dir: Path) -> Path:
+    return profile_dir / SOCKET_NAME
+
+
+def _argv_for(args: argparse.Namespace) -> list[str]:
+    raw: list[str] = getattr(args, "_argv", None) or sys.argv[1:]
+    out = []
+    skip = False
+    for i, a in enumerate(raw):
+        if skip:
+            skip = False
+            continue
+        if a == "--profile":
+            skip = True
+            continue
+        if a.startswith("--profile="):
+            continue
+        out.append(a)
+    # Paths are the CLI's, not the node's: make them absolute.
+    for flag in ("--out",):
+        if flag in out:
+            i = out.index(flag)
+            if i + 1 < len(out):
+                out[i + 1] = str(Path(out[i + 1]).resolve())
+    if args.command == "import":
+        out[-1] = str(Path(args.file).resolve())
+    return out
 
 
 def forward_if_running(args: argparse.Namespace) -> int | None:
-    """Run the command in the profile's running node and return its exit status, or None if no node runs."""
-    return None
+    """Run the command inside the profile's running node; None if no node is running there."""
+    if args.command in NOT_FORWARDED:
+        return None
+    path = socket_path(resolve_profile_dir(args.profile))
+    if not path.exists():
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        return None  # a stale socket from a node that died: run the command here
+    timeout = float(getattr(args, "timeout", 60.0) or 60.0) + 30.0
+    sock.settimeout(timeout)
+    try:
+        with sock:
+            sock.sendall(json.dumps({"argv": _argv_for(args)}).encode() + b"\n")
+            chunks = []
+            total = 0
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > MAX_REPLY:
+                    break
+        reply = json.loads(b"".join(chunks) or b"{}")
+    except (OSError, ValueError):
+        print("hubbub: the running node did not answer; try again, or stop it and retry.", file=sys.stderr)
+        return 1
+    sys.stdout.write(str(reply.get("stdout", "")))
+    sys.stderr.write(str(reply.get("stderr", "")))
+    return int(reply.get("code", 1))
+
+
+def profile_has_running_node(profile_dir: Path) -> bool:
+    path = socket_path(profile_dir)
+    if not path.exists():
+        return False
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+__all__ = ["forward_if_running", "profile_has_running_node", "socket_path", "os"]

@@ -88,7 +88,7 @@ class RoomLog:
         self.cid_loader: Callable[[], Iterable[tuple[bytes, int, int]]] | None = None
         self.pending: dict[tuple[bytes, int], Entry] = {}
         self.revoked: dict[bytes, int] = {}
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.maps: dict[str, Map[Any]] = {root: self.doc.get(root, type=Map) for root in ROOTS}
         self.entry_count = 0
 
@@ -408,7 +408,7 @@ class RoomLog:
         author = bytes(identity.verify_key)
         seq = self.head(author) + 1
         key = eid(author, seq)
-        scratch = Doc(client_id=client_id(short_id(author), seq))
+        scratch: Doc[Any] = Doc(client_id=client_id(short_id(author), seq))
         scratch.get(root, type=Map)[key] = value
         update = scratch.get_update()
         ranges = []

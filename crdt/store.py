@@ -9,10 +9,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 from pathlib import Path
 
-from .entry import NO_HASH, Entry
+from .entry import NO_HASH, Entry, digest
 from .errors import StoreError
 
 SCHEMA_VERSION = 1
@@ -186,18 +187,16 @@ class Store:
                 self._load_ids()
                 raise
 
-    def _entry(self, room_id: bytes, author: bytes, row: tuple[object, ...], prev: bytes) -> Entry:
+    def _entry(self, room_id: bytes, author: bytes, row: Sequence[Any], prev: bytes) -> Entry:
         seq, epoch, deps, nonce, sig, ct, phash = row
-        from .entry import digest
-
-        deps_b = self._deps_blobs[int(deps)]  # type: ignore[call-overload]
-        ct_b = bytes(ct) if ct is not None else None  # type: ignore[arg-type]
+        deps_b = self._deps_blobs[int(deps)]
+        ct_b = bytes(ct) if ct is not None else None
         return Entry(
             room_id=room_id if deps_b else NO_HASH,
-            author=author, seq=int(seq), prev=prev, epoch=int(epoch),  # type: ignore[call-overload]
+            author=author, seq=int(seq), prev=prev, epoch=int(epoch),
             deps=tuple(deps_b[i : i + 32] for i in range(0, len(deps_b), 32)),
-            nonce=bytes(nonce), payload_hash=digest(ct_b) if ct_b is not None else bytes(phash),  # type: ignore[arg-type]
-            signature=bytes(sig), ciphertext=ct_b,  # type: ignore[arg-type]
+            nonce=bytes(nonce), payload_hash=digest(ct_b) if ct_b is not None else bytes(phash),
+            signature=bytes(sig), ciphertext=ct_b,
         )
 
     def chains(self, room_id: bytes) -> dict[bytes, list[bytes]]:
@@ -275,8 +274,6 @@ class Store:
             row = self._run("SELECT ct FROM entries WHERE room=? AND author=? AND seq=?", (rid, aid, seq)).fetchone()
             if row is None or row[0] is None:
                 return
-            from .entry import digest
-
             self._run("UPDATE entries SET ct=NULL, phash=?, kind=9 WHERE room=? AND author=? AND seq=?", (digest(bytes(row[0])), rid, aid, seq))
 
     # ----- snapshots, revocations, local-only state ---------------------------------------------

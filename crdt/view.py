@@ -83,7 +83,7 @@ class RoomView:
     events, so that reading the newest page of a large channel is cheap.
     """
 
-    def __init__(self, doc: Doc, revoked: dict[str, int] | None = None) -> None:
+    def __init__(self, doc: Doc[Any], revoked: dict[str, int] | None = None) -> None:
         self.doc = doc
         self.revoked = revoked or {}
         self.maps: dict[str, Map[Any]] = {r: doc.get(r, type=Map) for r in (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)}
