@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import pytest
@@ -56,6 +57,18 @@ async def next_event(node: PeerNode, kind: type[E], timeout: float = 5.0,
             return event
 
 
+@contextlib.asynccontextmanager
+async def running(*nodes: PeerNode) -> AsyncIterator[None]:
+    """Start `nodes`, and stop them all however the block ends."""
+    try:
+        for node in nodes:
+            await node.async_start()
+        yield
+    finally:
+        for node in nodes:
+            await node.async_stop()
+
+
 def drain(node: PeerNode) -> list[PeerEvent]:
     out = []
     while not node.events.empty():
@@ -68,9 +81,7 @@ def test_connect_authenticate_match_and_exchange_on_every_channel() -> None:
         a = make_node([SHARED, RoomSecret(b"only-a", b"a secret", "room")])
         b = make_node([RoomSecret(b"room-shared", b"shared secret", "invite:xyz"),
                        RoomSecret(b"only-b", b"b secret", "room")])
-        await a.async_start()
-        await b.async_start()
-        try:
+        async with running(a, b):
             started = time.monotonic()
             peer = await a.async_connect(*b.address)
             print(f"\nloopback connect to authenticated: {(time.monotonic() - started) * 1000:.0f} ms")
@@ -108,9 +119,6 @@ def test_connect_authenticate_match_and_exchange_on_every_channel() -> None:
             late = await next_event(a, RoomMatched)
             assert (late.room_id, late.their_label) == (b"only-a", "invite:late")
             assert a.peers() == [b.public_key] and b.peers() == [a.public_key]
-        finally:
-            await a.async_stop()
-            await b.async_stop()
         assert (await next_event(b, PeerDisconnected, where=lambda e: e.peer == a.public_key))
 
     run(body)
@@ -184,9 +192,7 @@ async def signed_offer(target: PeerNode, *, tamper_sdp: bool = False, wrong_fp: 
 def test_garbage_oversized_and_forged_signaling_is_rejected_and_honest_peers_still_connect() -> None:
     async def body() -> None:
         a, b = make_node([SHARED]), make_node([SHARED])
-        await a.async_start()
-        await b.async_start()
-        try:
+        async with running(a, b):
             garbage = b"\x00\x00\x00\x10" + b"\xff" * 16
             assert await raw_exchange(b.address, garbage) == b"malformed"
             oversized = struct.pack(">I", 0xFFFFFFF0) + b"\x01\x02"
@@ -204,9 +210,6 @@ def test_garbage_oversized_and_forged_signaling_is_rejected_and_honest_peers_sti
             await next_event(b, RoomMatched)
             a.send(b.public_key, "sync", SHARED.room_id, b"still fine")
             assert (await next_event(b, Received)).payload == b"still fine"
-        finally:
-            await a.async_stop()
-            await b.async_stop()
 
     run(body)
 
@@ -232,17 +235,12 @@ def test_proof_for_another_dtls_session_gets_the_peer_banned() -> None:
         liar = LyingNode(SigningKey.generate(), bind_host="127.0.0.1", mdns=False,
                          timings=Timings.for_tests())
         b = make_node([SHARED])
-        await liar.async_start()
-        await b.async_start()
-        try:
+        async with running(liar, b):
             with pytest.raises(P2PError):
                 await liar.async_connect(*b.address)
             banned = await next_event(b, PeerBanned)
             assert banned.peer == liar.public_key and "authentication" in banned.reason
             assert b.peers() == [] and b.is_banned(liar.public_key)
-        finally:
-            await liar.async_stop()
-            await b.async_stop()
 
     run(body)
 
@@ -250,9 +248,7 @@ def test_proof_for_another_dtls_session_gets_the_peer_banned() -> None:
 def test_peer_sending_garbage_frames_is_dropped_and_banned_while_others_keep_working() -> None:
     async def body() -> None:
         a, b, hostile = make_node([SHARED]), make_node([SHARED]), make_node([SHARED])
-        for node in (a, b, hostile):
-            await node.async_start()
-        try:
+        async with running(a, b, hostile):
             await a.async_connect(*b.address)
             await hostile.async_connect(*b.address)
             session = hostile.session(b.public_key)
@@ -277,8 +273,5 @@ def test_peer_sending_garbage_frames_is_dropped_and_banned_while_others_keep_wor
             assert (got.peer, got.payload) == (a.public_key, b"honest")
             with pytest.raises(Exception):
                 decode_frame(bad_frames[1])
-        finally:
-            for node in (a, b, hostile):
-                await node.async_stop()
 
     run(body)
