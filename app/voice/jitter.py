@@ -33,6 +33,7 @@ from app.voice.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame, OpusDecoder, sile
 from app.voice.packet import VoicePacket, seq_diff, ts_diff
 
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
+JITTER_SLACK = 0.005  # jitter one frame absorbs on average (the pull phase); more needs depth
 RESET_FRAMES = 500  # a timestamp this far off (5 s) means the sender restarted: start afresh
 
 
@@ -188,7 +189,7 @@ class JitterBuffer:
         else:
             spread = 0.0
         self.stats.jitter_ms = spread * 1000.0
-        target = 1 + max(0, math.ceil((spread - 0.002) / FRAME_SECONDS))
+        target = 1 + max(0, math.ceil((spread - JITTER_SLACK) / FRAME_SECONDS))
         if self._outcomes and sum(self._outcomes) / len(self._outcomes) > 0.02:
             target += 1  # keep the next packet at hand, for its FEC
         self.stats.target = max(self.min_depth, min(self.max_depth, target))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.voice.backends import ArrayBackend, BackendError, FileBackend, list_devices, read_wav, write_wav
-from app.voice.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder, as_frame, bitrate_for_loss
+from app.voice.codec import CLEAN_BITRATE, FRAME_SAMPLES, OpusDecoder, OpusEncoder, as_frame, bitrate_for_loss
 from app.voice.engine import VoiceEngine, VoiceReceiver, VoiceSender
 from app.voice.mixer import Mixer
 from app.voice.packet import VoicePacket
@@ -31,7 +31,7 @@ def frames(x: np.ndarray) -> list[np.ndarray]:
 def test_codec_round_trip_fec_and_plc() -> None:
     enc, dec = OpusEncoder(), OpusDecoder()
     enc.set_loss(10)
-    assert enc.bitrate == bitrate_for_loss(10) > bitrate_for_loss(0) == 32000
+    assert enc.bitrate == bitrate_for_loss(10) > bitrate_for_loss(0) == CLEAN_BITRATE
     payloads = [enc.encode(f) for f in frames(tone(8000, 30))]
     outs = [dec.decode(p) for p in payloads[:20]]
     assert all(o.shape == (FRAME_SAMPLES,) and o.dtype == np.int16 for o in outs)
@@ -160,7 +160,7 @@ def test_loss_reports_reach_the_encoder() -> None:
             assert item.peer == "a"
             a.receive("b", item.data, now + 0.006)
     assert 3 <= a.sender.encoder.loss_pct <= 25
-    assert a.sender.encoder.bitrate > 32000
+    assert a.sender.encoder.bitrate > CLEAN_BITRATE
 
 
 # -- backends and the injector --------------------------------------------------------------
