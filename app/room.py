@@ -10,13 +10,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import merge_updates
-
 from crdt.cipher import new_room_key, open_payload, open_sealed, seal_to_member
 from crdt.control import ControlOp
 from crdt.entry import Entry
 from crdt.errors import DecodeError, NotAMember, PermissionDenied, RoomError, StoreError
-from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, genesis_entry, restore_log
+from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, apply_updates, genesis_entry, restore_log
 from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, short_id, split_eid
 from crdt.view import Channel, Message, RoomView
 
@@ -108,7 +106,7 @@ class Room:
             plain = open_payload(keys[e.epoch], e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)
             updates.append(plain[1:])
         if updates:
-            room_log.doc.apply_update(merge_updates(*updates) if len(updates) > 1 else updates[0])
+            apply_updates(room_log.doc, updates)
         room = cls(profile, room_log, names[room_id])
         room._since_snapshot = len(later)
         return room

@@ -70,6 +70,18 @@ class _Pending(Exception):
     """An entry that depends on something not yet known."""
 
 
+def apply_updates(doc: Doc[Any], updates: list[bytes]) -> None:
+    """Apply validated Yjs updates in one transaction (far cheaper than merging them first)."""
+    with doc.transaction():
+        for update in updates:
+            try:
+                doc.apply_update(update)
+            except BaseException as exc:  # pycrdt's Rust panics are not Exceptions
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                log.error("a validated update failed to apply: %s", exc)
+
+
 def _is_genesis(entry: Entry) -> bool:
     return entry.seq == 0 and entry.room_id == NO_HASH and not entry.deps
 
@@ -232,8 +244,7 @@ class RoomLog:
                 if len(self.pending) < MAX_PENDING:
                     self.pending[(author, seq)] = e
         if updates:
-            merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
-            self.doc.apply_update(merged)
+            apply_updates(self.doc, updates)
 
     def _contiguous_run(self, author: bytes, slot: dict[int, Entry]) -> list[Entry]:
         seq = self.head(author) + 1

@@ -67,6 +67,7 @@ class Store:
         self._author_keys: dict[int, bytes] = {}
         self._deps_ids: dict[bytes, int] = {}
         self._deps_blobs: dict[int, bytes] = {}
+        self._max_n: dict[int, int] = {}
         self._load_ids()
 
     def _load_ids(self) -> None:
@@ -167,8 +168,7 @@ class Store:
             rid = self.room_rowid(room_id)
             self._run("BEGIN IMMEDIATE")
             try:
-                row = self._run("SELECT COALESCE(MAX(n), 0) FROM entries WHERE room=?", (rid,)).fetchone()
-                n = int(row[0])
+                n = self.max_n(room_id)
                 rows = []
                 for e, kind in zip(entries, kinds):
                     n += 1
@@ -176,6 +176,7 @@ class Store:
                                  e.nonce, e.signature, e.ciphertext, None if e.ciphertext is not None else e.payload_hash))
                 self.db.executemany("INSERT OR IGNORE INTO entries VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", rows)
                 self._run("COMMIT")
+                self._max_n[rid] = n
             except sqlite3.OperationalError as exc:
                 self.db.execute("ROLLBACK")
                 self._load_ids()
@@ -260,9 +261,13 @@ class Store:
             return int(self._run("SELECT COUNT(*) FROM entries WHERE room=?", (self.room_rowid(room_id),)).fetchone()[0])
 
     def max_n(self, room_id: bytes) -> int:
+        """The local insertion number of the room's newest entry (cached; entries only ever grow)."""
         with self.lock:
             rid = self.room_rowid(room_id)
-            return int(self._run("SELECT COALESCE(MAX(n), 0) FROM entries WHERE room=?", (rid,)).fetchone()[0])
+            n = self._max_n.get(rid)
+            if n is None:
+                n = self._max_n[rid] = int(self._run("SELECT COALESCE(MAX(n), 0) FROM entries WHERE room=?", (rid,)).fetchone()[0])
+            return n
 
     def redact(self, room_id: bytes, author: bytes, seq: int) -> None:
         """Drop an entry's ciphertext (an expired or deleted message), keeping its signed header."""
