@@ -1,0 +1,83 @@
+"""Starting the desktop app: first-run dialog, the node, the window, and the asyncio loop inside Qt (qasync)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.errors import HubbubError
+from app.node import Node
+from app.profile import open_profile, profile_exists
+
+from .services import LiveService
+from .state.session import Session
+from .theme import THEMES, apply_theme
+from .widgets.dialogs import first_run_dialog
+from .widgets.main_window import MainWindow
+
+SETTINGS_FILE = "ui.ini"
+
+
+def application() -> QApplication:
+    """The QApplication, created once."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("Hubbub")
+    app.setOrganizationName("Hubbub")
+    app.setDesktopFileName("hubbub")
+    return app
+
+
+def build_window(node: Node, live: LiveService | None = None) -> MainWindow:
+    """The main window over an open node, themed and showing the room used last (or the empty state)."""
+    app = application()
+    theme = THEMES.get(str(node.profile.settings.get("ui_theme", "dark")), THEMES["dark"])
+    apply_theme(app, theme)
+    session = Session(node, live)
+    settings = QSettings(str(node.profile.path / SETTINGS_FILE), QSettings.Format.IniFormat)
+    window = MainWindow(session, settings)
+    last = session.last_room()
+    if last is not None:
+        session.select_room(last)
+    return window
+
+
+def first_run(profile_dir: Path) -> Node | None:
+    """Ask for a display name when the profile is new, then create it; None if the person cancels."""
+    if profile_exists(profile_dir):
+        return Node(open_profile(profile_dir))
+    apply_theme(application(), THEMES["dark"])
+    dialog = first_run_dialog()
+    if not dialog.exec():
+        return None
+    return Node(open_profile(profile_dir, display_name=dialog.value))
+
+
+def launch(profile_dir: Path) -> int:
+    """Run the desktop app on a profile until its window closes; returns the exit status."""
+    app = application()
+    try:
+        node = first_run(profile_dir)
+    except HubbubError as exc:
+        QMessageBox.critical(None, "Hubbub", str(exc))
+        return 1
+    if node is None:
+        return 0
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    try:
+        window = build_window(node)
+        window.show()
+        with loop:
+            loop.run_until_complete(closed.wait())
+    finally:
+        node.close()
+    return 0

@@ -1,0 +1,92 @@
+"""The live-network interface the window reads (presence, typing, public rooms, joining) and its offline default.
+
+The LAN service from app/ will implement `LiveService`; until then `OfflineService` answers as a node
+with no peers would. Wiring the real service is: construct it, pass it to `Session`, and have it call
+the callbacks registered with `subscribe` (from the Qt thread, which is also the asyncio thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.errors import HubbubError
+from app.invite import parse_invite
+
+ONLINE = "online"
+IDLE = "idle"
+OFFLINE = "offline"
+
+ChangeCallback = Callable[[str], None]  # called with "presence", "typing" or "rooms"
+
+
+@dataclass(frozen=True, slots=True)
+class PublicRoom:
+    """A public room announced on the LAN, as the room browser lists it."""
+
+    room_id: bytes
+    name: str
+    tags: tuple[str, ...]
+    members: int
+    topic: str = ""
+
+
+class LiveService(Protocol):
+    """What the window needs from the network layer."""
+
+    def presence(self, room_id: bytes) -> dict[str, str]:
+        """Member short id -> ONLINE, IDLE or OFFLINE."""
+
+    def typing(self, room_id: bytes, channel: str) -> list[str]:
+        """Short ids of the members typing in a channel now."""
+
+    def set_typing(self, room_id: bytes, channel: str) -> None:
+        """Tell peers that I am typing in a channel."""
+
+    def public_rooms(self) -> list[PublicRoom]:
+        """Public rooms currently announced on the LAN."""
+
+    async def join(self, link: str) -> bytes:
+        """Join a room through an invite link; returns its id, or raises HubbubError."""
+
+    async def join_public(self, room_id: bytes) -> bytes:
+        """Join a public room found on the LAN."""
+
+    def subscribe(self, callback: ChangeCallback) -> None:
+        """Register a callback run whenever presence, typing or the public-room list changes."""
+
+
+class OfflineService:
+    """The live service of a node without networking: only I am online, nobody types, no rooms are announced."""
+
+    def __init__(self, my_short: str) -> None:
+        self.my_short = my_short
+        self._callbacks: list[ChangeCallback] = []
+
+    def presence(self, room_id: bytes) -> dict[str, str]:
+        return {self.my_short: ONLINE}
+
+    def typing(self, room_id: bytes, channel: str) -> list[str]:
+        return []
+
+    def set_typing(self, room_id: bytes, channel: str) -> None:
+        return None
+
+    def public_rooms(self) -> list[PublicRoom]:
+        return []
+
+    async def join(self, link: str) -> bytes:
+        parse_invite(link)  # a damaged link gets its own clear sentence
+        raise HubbubError("Joining needs a member of the room online on the LAN, and networking is not available in this build yet.")
+
+    async def join_public(self, room_id: bytes) -> bytes:
+        raise HubbubError("Joining a public room needs networking, which is not available in this build yet.")
+
+    def subscribe(self, callback: ChangeCallback) -> None:
+        self._callbacks.append(callback)
+
+    def emit(self, what: str) -> None:
+        """Run the subscribed callbacks (used by tests and fakes)."""
+        for cb in list(self._callbacks):
+            cb(what)

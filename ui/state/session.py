@@ -1,0 +1,234 @@
+"""The session: the open node, the selected room and channel, unread counts, and new-message events for notifications."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.errors import HubbubError
+from app.models import Channel, Message, short_id
+from app.node import Node
+from app.room import Room
+
+from ..services import LiveService, OfflineService
+from .notify import notification_text, should_notify
+from .switcher import Target
+
+UNREAD_WINDOW = 100  # unread counts look at most this many newest messages per channel ("99+")
+LAST_ROOM = "ui_last_room"
+LAST_CHANNELS = "ui_last_channels"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSummary:
+    """A room as the left rail shows it."""
+
+    room_id: bytes
+    name: str
+    unread: int
+    mentions: int
+    direct: bool
+
+
+class Session(QObject):
+    """The state the whole window shares; widgets read it and call its methods, never the other way round."""
+
+    rooms_changed = Signal()
+    room_selected = Signal(object)  # Room | None
+    channel_selected = Signal(str)
+    room_updated = Signal(bytes)  # new entries were stored in this room (coalesced per event-loop turn)
+    unread_changed = Signal()
+    notification = Signal(str, str)  # title, body
+    live_changed = Signal(str)  # "presence", "typing" or "rooms"
+
+    def __init__(self, node: Node, live: LiveService | None = None) -> None:
+        super().__init__()
+        self.node = node
+        self.me = short_id(node.profile.public_key)
+        self.live: LiveService = live if live is not None else OfflineService(self.me)
+        self.live.subscribe(self.live_changed.emit)
+        self.room: Room | None = None
+        self.channel: str | None = None
+        self.focused = True
+        self._attached: dict[bytes, Room] = {}
+        self._pending: set[bytes] = set()
+        self._seen: dict[tuple[bytes, str], float] = {}
+        self._unread: dict[bytes, dict[str, tuple[int, int]]] = {}
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(0)
+        self._flush.timeout.connect(self._deliver)
+
+    # ----- rooms ------------------------------------------------------------------------------
+
+    def attach(self, room: Room) -> None:
+        """Start following a room: listen for its entries and count what is unread."""
+        if room.id in self._attached:
+            return
+        self._attached[room.id] = room
+        room.listeners.append(self._on_entries)
+        for ch in self.text_channels(room):
+            newest = room.view.page(ch.id, 1)
+            self._seen[(room.id, ch.id)] = newest[-1].ts if newest else 0.0
+        self._recount(room)
+
+    def open_room(self, room_id: bytes) -> Room:
+        room = self.node.room(room_id)
+        self.attach(room)
+        return room
+
+    def summaries(self) -> list[RoomSummary]:
+        out = []
+        for rid, name in self.node.room_list():
+            room = self._attached.get(rid)
+            unread = self._unread.get(rid, {})
+            direct = room is not None and len(room.members()) == 2
+            out.append(RoomSummary(rid, room.name if room else name, sum(u for u, _ in unread.values()),
+                                   sum(m for _, m in unread.values()), direct))
+        return out
+
+    def create_room(self, name: str) -> Room:
+        room = self.node.create_room(name)
+        self.attach(room)
+        self.rooms_changed.emit()
+        self.select_room(room.id)
+        return room
+
+    def select_room(self, room_id: bytes | None) -> None:
+        if room_id is None:
+            self.room, self.channel = None, None
+            self.room_selected.emit(None)
+            return
+        room = self.open_room(room_id)
+        self.room = room
+        self.node.profile.settings[LAST_ROOM] = room_id.hex()
+        self.room_selected.emit(room)
+        last = self.node.profile.settings.get(LAST_CHANNELS, {}).get(room_id.hex())
+        chans = self.text_channels(room)
+        ids = [c.id for c in chans]
+        self.select_channel(last if last in ids else (ids[0] if ids else None))
+
+    def select_channel(self, channel: str | None) -> None:
+        self.channel = channel
+        if self.room is not None and channel is not None:
+            self.node.profile.settings.setdefault(LAST_CHANNELS, {})[self.room.id.hex()] = channel
+        self.channel_selected.emit(channel or "")
+
+    def step_channel(self, delta: int) -> None:
+        """Move to the previous (-1) or next (+1) text channel of the room, wrapping around."""
+        if self.room is None:
+            return
+        ids = [c.id for c in self.text_channels(self.room)]
+        if not ids:
+            return
+        pos = ids.index(self.channel) if self.channel in ids else 0
+        self.select_channel(ids[(pos + delta) % len(ids)])
+
+    def last_room(self) -> bytes | None:
+        wanted = self.node.profile.settings.get(LAST_ROOM)
+        rooms = [rid for rid, _ in self.node.room_list()]
+        for rid in rooms:
+            if rid.hex() == wanted:
+                return rid
+        return rooms[0] if rooms else None
+
+    @staticmethod
+    def text_channels(room: Room) -> list[Channel]:
+        return [c for c in room.channels() if c.kind == "text"]
+
+    def targets(self) -> list[Target]:
+        """Everything the quick switcher can jump to."""
+        out: list[Target] = []
+        for s in self.summaries():
+            out.append(Target(s.name, s.room_id, None, s.unread))
+            room = self._attached.get(s.room_id)
+            if room is not None:
+                unread = self._unread.get(s.room_id, {})
+                for c in self.text_channels(room):
+                    out.append(Target(f"#{c.name}  ·  {s.name}", s.room_id, c.id, unread.get(c.id, (0, 0))[0]))
+        return out
+
+    def jump(self, target: Target) -> None:
+        if self.room is None or self.room.id != target.room_id:
+            self.select_room(target.room_id)
+        if target.channel:
+            self.select_channel(target.channel)
+
+    # ----- unread ------------------------------------------------------------------------------
+
+    def unread(self, room_id: bytes, channel: str) -> tuple[int, int]:
+        """(unread messages, unread mentions of me) in a channel, counted over its newest messages."""
+        return self._unread.get(room_id, {}).get(channel, (0, 0))
+
+    def read_mark(self, room_id: bytes, channel: str) -> float:
+        return self.node.profile.store.read_marks(room_id).get(channel, 0.0)
+
+    def mark_read(self) -> None:
+        """Mark the selected channel as read up to its newest message."""
+        if self.room is None or not self.channel:
+            return
+        newest = self.room.view.page(self.channel, 1)
+        upto = max(newest[-1].ts if newest else 0.0, time.time() * 1000.0)
+        if self.unread(self.room.id, self.channel) == (0, 0) and self.read_mark(self.room.id, self.channel) >= (newest[-1].ts if newest else 0):
+            return
+        self.node.profile.store.set_read_mark(self.room.id, self.channel, upto)
+        self._unread.setdefault(self.room.id, {})[self.channel] = (0, 0)
+        self.unread_changed.emit()
+
+    def _recount(self, room: Room) -> None:
+        marks = self.node.profile.store.read_marks(room.id)
+        counts: dict[str, tuple[int, int]] = {}
+        for ch in self.text_channels(room):
+            mark = marks.get(ch.id, 0.0)
+            unread = mentions = 0
+            for msg in room.view.page(ch.id, UNREAD_WINDOW):
+                if msg.ts > mark and msg.author != self.me and not msg.deleted:
+                    unread += 1
+                    mentions += self.me in msg.mentions
+            counts[ch.id] = (unread, mentions)
+        self._unread[room.id] = counts
+
+    # ----- incoming entries ----------------------------------------------------------------------
+
+    def _on_entries(self, room: Room, entries: list[object]) -> None:
+        self._pending.add(room.id)
+        if not self._flush.isActive():
+            self._flush.start()
+
+    def _deliver(self) -> None:
+        pending, self._pending = self._pending, set()
+        for rid in pending:
+            room = self._attached.get(rid)
+            if room is None:
+                continue
+            self._announce_new(room)
+            self._recount(room)
+            self.room_updated.emit(rid)
+        self.unread_changed.emit()
+
+    def _announce_new(self, room: Room) -> None:
+        direct = len(room.members()) == 2
+        for ch in self.text_channels(room):
+            key = (room.id, ch.id)
+            seen = self._seen.get(key, 0.0)
+            fresh = [m for m in room.view.page(ch.id, 20) if m.ts > seen]
+            if not fresh:
+                continue
+            self._seen[key] = fresh[-1].ts
+            for msg in fresh:
+                if should_notify(msg, self.me, focused=self.focused, direct=direct):
+                    title, body = notification_text(room.name_of(msg.author), room.name, ch.name, msg.text, direct=direct)
+                    self.notification.emit(title, body)
+
+    def message(self, message_id: str) -> Message | None:
+        if self.room is None:
+            return None
+        try:
+            return self.room.message(message_id)
+        except HubbubError:
+            return None
+
+    def save(self) -> None:
+        self.node.profile.save_settings()

@@ -1,0 +1,79 @@
+"""The member list: members grouped by role, each with a presence dot."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from app.room import MemberInfo
+
+from ..services import IDLE, ONLINE
+from ..theme import Theme
+from .message_delegate import author_colour, initials
+
+
+def avatar_icon(name: str, short: str, status: str, theme: Theme, size: int = 32) -> QIcon:
+    """A round avatar with a presence dot (green online, yellow idle, grey offline)."""
+    pix = QPixmap(size + 4, size + 4)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(author_colour(short))
+    p.drawEllipse(QRectF(0, 0, size, size))
+    f = QFont()
+    f.setBold(True)
+    f.setPointSizeF(8.5)
+    p.setFont(f)
+    p.setPen(QColor("white"))
+    p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, initials(name))
+    colour = theme.online if status == ONLINE else "#f0b232" if status == IDLE else theme.faint
+    p.setBrush(QColor(theme.sidebar))
+    p.drawEllipse(QRectF(size - 10, size - 10, 14, 14))
+    p.setBrush(QColor(colour))
+    p.drawEllipse(QRectF(size - 7, size - 7, 8, 8))
+    p.end()
+    return QIcon(pix)
+
+
+class MemberList(QFrame):
+    """The toggleable right pane."""
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MemberPane")
+        self.setFixedWidth(240)
+        self.theme = theme
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 12, 8, 8)
+        self.list = QListWidget(self)
+        self.list.setIconSize(QSize(36, 36))
+        layout.addWidget(self.list)
+
+    def set_members(self, members: list[MemberInfo], presence: dict[str, str]) -> None:
+        self.list.clear()
+        groups: dict[str, list[MemberInfo]] = {}
+        for m in members:
+            status = presence.get(m.short, "offline")
+            label = m.role.name.capitalize() + "s" if status != "offline" and int(m.role) > 1 else ("Online" if status != "offline" else "Offline")
+            groups.setdefault(label, []).append(m)
+        order = sorted(groups, key=lambda g: (g == "Offline", g == "Online", g))
+        for label in order:
+            head = QListWidgetItem(f"{label.upper()} — {len(groups[label])}")
+            head.setFlags(Qt.ItemFlag.NoItemFlags)
+            f = head.font()
+            f.setPointSizeF(8)
+            f.setBold(True)
+            head.setFont(f)
+            head.setForeground(QColor(self.theme.muted))
+            self.list.addItem(head)
+            for m in groups[label]:
+                status = presence.get(m.short, "offline")
+                item = QListWidgetItem(avatar_icon(m.name, m.short, status, self.theme), m.name)
+                item.setToolTip(f"{m.name} · {m.short} · {m.role.name.lower()} · {status}")
+                if status == "offline":
+                    item.setForeground(QColor(self.theme.faint))
+                else:
+                    item.setForeground(QColor(self.theme.text))
+                self.list.addItem(item)

@@ -1,0 +1,316 @@
+"""The painter of one message row: date line, "new" line, avatar and name, reply quote, Markdown body, reaction chips."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from app.models import markdown_html
+
+from ..theme import DARK, Theme
+from .message_model import ROW_ROLE, Row
+
+LEFT = 16
+AVATAR = 40
+BODY_X = LEFT + AVATAR + 16
+RIGHT = 24
+DAY_H = 40
+NEW_H = 14
+REPLY_H = 22
+FWD_H = 20
+HEADER_H = 22
+CHIP_H = 26
+CHIP_GAP = 6
+AUTHOR_COLOURS = ("#f47fff", "#57f287", "#fee75c", "#eb459e", "#5865f2", "#3ba55c", "#faa61a", "#00b0f4", "#ed4245", "#9b84ec")
+
+
+def author_colour(short: str) -> QColor:
+    """A stable colour per author, as chat apps give each name."""
+    return QColor(AUTHOR_COLOURS[hashlib.blake2s(short.encode(), digest_size=1).digest()[0] % len(AUTHOR_COLOURS)])
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("_", " ").split() if p]
+    if not parts:
+        return "?"
+    return (parts[0][0] + (parts[1][0] if len(parts) > 1 else "")).upper()
+
+
+@dataclass(slots=True)
+class Geometry:
+    """Where the clickable parts of a painted row are, relative to the row's rectangle."""
+
+    reply: QRect | None = None
+    chips: list[tuple[QRect, str]] = field(default_factory=list)
+    body_top: int = 0
+    height: int = 0
+
+
+class MessageDelegate(QStyledItemDelegate):
+    """Paints rows of `MessageModel` in the style of a modern chat app."""
+
+    def __init__(self, parent: QWidget | None = None, theme: Theme = DARK) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.me = ""
+        self.hover_row = -1
+        self._docs: OrderedDict[tuple[str, str, int, str], QTextDocument] = OrderedDict()
+        self._heights: dict[tuple[str, int, int], int] = {}
+        self.base = QFont()
+        self.bold = QFont(self.base)
+        self.bold.setWeight(QFont.Weight.DemiBold)
+        self.small = QFont(self.base)
+        self.small.setPointSizeF(max(7.0, self.base.pointSizeF() * 0.8))
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self._docs.clear()
+
+    # ----- the body document ------------------------------------------------------------------
+
+    def _document(self, row: Row, width: int) -> QTextDocument:
+        msg = row.msg
+        key = (msg.id, msg.text, width, self.theme.name + str(msg.edited))
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
+        t = self.theme
+        doc = QTextDocument()
+        doc.setDocumentMargin(0)
+        doc.setDefaultFont(self.base)
+        doc.setDefaultStyleSheet(
+            f"a {{ color: {t.link}; text-decoration: none; }}"
+            f"code {{ background-color: {t.code_bg}; font-family: 'DejaVu Sans Mono', monospace; }}"
+            f"pre {{ background-color: {t.code_bg}; font-family: 'DejaVu Sans Mono', monospace; margin-top: 4px; margin-bottom: 4px; }}"
+            f"blockquote {{ color: {t.muted}; margin-left: 10px; }}"
+        )
+        if msg.deleted:
+            body = f"<i style='color:{t.faint}'>This message was deleted.</i>"
+        else:
+            body = markdown_html(msg.text)
+            if msg.edited:
+                body += f" <span style='color:{t.faint}; font-size:small'>(edited)</span>"
+        doc.setHtml(f"<div style='color:{t.text}'>{body}</div>")
+        doc.setTextWidth(max(50, width))
+        self._docs[key] = doc
+        if len(self._docs) > 400:
+            self._docs.popitem(last=False)
+        return doc
+
+    # ----- layout ----------------------------------------------------------------------------
+
+    def _chips(self, row: Row, x: int, y: int, width: int) -> list[tuple[QRect, str]]:
+        fm = QFontMetrics(self.base)
+        out = []
+        cx = x
+        for emoji, who in row.msg.reactions.items():
+            if not who:
+                continue
+            label = f"{emoji}  {len(who)}"
+            w = fm.horizontalAdvance(label) + 20
+            if cx + w > x + width and cx > x:
+                cx = x
+                y += CHIP_H + 4
+            out.append((QRect(cx, y, w, CHIP_H), emoji))
+            cx += w + CHIP_GAP
+        return out
+
+    def geometry(self, row: Row, width: int) -> Geometry:
+        """Lay a row out for a viewport `width` (no painting)."""
+        g = Geometry()
+        y = 0
+        if row.day_break:
+            y += DAY_H
+        elif row.new_line:
+            y += NEW_H
+        y += 2 if row.grouped else 12
+        if row.reply:
+            g.reply = QRect(BODY_X - 30, y, width - BODY_X - RIGHT + 30, REPLY_H)
+            y += REPLY_H
+        if row.msg.forward:
+            y += FWD_H
+        if not row.grouped:
+            y += HEADER_H
+        g.body_top = y
+        body_w = width - BODY_X - RIGHT
+        y += int(self._document(row, body_w).size().height()) + 2
+        if row.msg.reactions:
+            g.chips = self._chips(row, BODY_X, y + 4, body_w)
+            y = max(r.bottom() for r, _ in g.chips) + 4 if g.chips else y
+        g.height = y + 2
+        return g
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        row: Row = index.data(ROW_ROLE)
+        width = option.rect.width() or 800  # type: ignore[attr-defined]
+        key = (row.msg.id, width, id(row))
+        h = self._heights.get(key)
+        if h is None:
+            h = self.geometry(row, width).height
+            if len(self._heights) > 200_000:
+                self._heights.clear()
+            self._heights[key] = h
+        return QSize(width, h)
+
+    # ----- painting ----------------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        row: Row = index.data(ROW_ROLE)
+        rect: QRect = option.rect  # type: ignore[attr-defined]
+        t = self.theme
+        g = self.geometry(row, rect.width())
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.translate(rect.topLeft())
+        w = rect.width()
+        top = 0
+        if row.day_break:
+            self._paint_day(painter, row.day_break, w, row.new_line)
+            top = DAY_H
+        elif row.new_line:
+            self._paint_new(painter, w, NEW_H // 2)
+            top = NEW_H
+        msg_rect = QRect(0, top, w, g.height - top)
+        if row.mentions_me and not row.msg.deleted:
+            painter.fillRect(msg_rect, QColor(t.mention_bg))
+            painter.fillRect(QRect(0, top, 3, msg_rect.height()), QColor(t.mention_bar))
+        elif index.row() == self.hover_row or option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
+            painter.fillRect(msg_rect, QColor(t.hover))
+        y = top + (2 if row.grouped else 12)
+        if row.reply:
+            self._paint_reply(painter, row, y)
+            y += REPLY_H
+        if row.msg.forward:
+            painter.setFont(self.small)
+            painter.setPen(QColor(t.muted))
+            fwd = row.msg.forward
+            painter.drawText(QRect(BODY_X, y, w - BODY_X - RIGHT, FWD_H), Qt.AlignmentFlag.AlignVCenter,
+                             f"↪ Forwarded from {fwd.get('author', '?')} in {fwd.get('room', 'another room')}")
+            y += FWD_H
+        if not row.grouped:
+            self._paint_avatar(painter, row, y)
+            self._paint_header(painter, row, y, w)
+            y += HEADER_H
+        elif index.row() == self.hover_row:
+            painter.setFont(self.small)
+            painter.setPen(QColor(t.faint))
+            painter.drawText(QRect(0, y, BODY_X - 8, 20), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             datetime.fromtimestamp(row.msg.ts / 1000).strftime("%H:%M"))
+        doc = self._document(row, w - BODY_X - RIGHT)
+        painter.translate(BODY_X, g.body_top)
+        ctx = QAbstractTextDocumentLayout.PaintContext()
+        ctx.palette.setColor(QPalette.ColorRole.Text, QColor(t.text))
+        doc.documentLayout().draw(painter, ctx)
+        painter.translate(-BODY_X, -g.body_top)
+        for r, emoji in g.chips:
+            self._paint_chip(painter, r, emoji, row)
+        painter.restore()
+
+    def _paint_day(self, p: QPainter, day: str, w: int, new: bool) -> None:
+        t = self.theme
+        y = DAY_H // 2 + 4
+        p.setFont(self.small)
+        fm = QFontMetrics(self.small)
+        tw = fm.horizontalAdvance(day) + 16
+        colour = QColor(t.danger) if new else QColor(t.selected)
+        p.setPen(colour)
+        p.drawLine(LEFT, y, (w - tw) // 2, y)
+        p.drawLine((w + tw) // 2, y, w - RIGHT, y)
+        p.setPen(QColor(t.muted))
+        p.drawText(QRect((w - tw) // 2, y - 10, tw, 20), Qt.AlignmentFlag.AlignCenter, day)
+        if new:
+            self._new_tag(p, w, y)
+
+    def _paint_new(self, p: QPainter, w: int, y: int) -> None:
+        p.setPen(QColor(self.theme.danger))
+        p.drawLine(LEFT, y, w - RIGHT, y)
+        self._new_tag(p, w, y)
+
+    def _new_tag(self, p: QPainter, w: int, y: int) -> None:
+        r = QRect(w - RIGHT - 38, y - 8, 38, 16)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(self.theme.danger))
+        p.drawRoundedRect(r, 4, 4)
+        p.setPen(QColor("white"))
+        f = QFont(self.small)
+        f.setBold(True)
+        p.setFont(f)
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, "NEW")
+
+    def _paint_reply(self, p: QPainter, row: Row, y: int) -> None:
+        t = self.theme
+        assert row.reply is not None
+        who, snippet = row.reply
+        p.setPen(QColor(t.faint))
+        mid = LEFT + AVATAR // 2
+        p.drawLine(mid, y + REPLY_H - 2, mid, y + 10)
+        p.drawLine(mid, y + 10, BODY_X - 8, y + 10)
+        x = BODY_X
+        p.setFont(self.small)
+        if who:
+            bold = QFont(self.small)
+            bold.setBold(True)
+            p.setFont(bold)
+            p.setPen(author_colour(who))
+            label = "@" + who
+            p.drawText(QRect(x, y, 400, REPLY_H - 2), Qt.AlignmentFlag.AlignVCenter, label)
+            x += QFontMetrics(bold).horizontalAdvance(label) + 6
+            p.setFont(self.small)
+        p.setPen(QColor(t.muted))
+        p.drawText(QRect(x, y, 2000, REPLY_H - 2), Qt.AlignmentFlag.AlignVCenter, snippet)
+
+    def _paint_avatar(self, p: QPainter, row: Row, y: int) -> None:
+        r = QRectF(LEFT, y, AVATAR, AVATAR)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(author_colour(row.msg.author))
+        p.drawEllipse(r)
+        f = QFont(self.bold)
+        f.setPointSizeF(self.base.pointSizeF() * 1.05)
+        p.setFont(f)
+        p.setPen(QColor("#ffffff"))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, initials(row.author))
+
+    def _paint_header(self, p: QPainter, row: Row, y: int, w: int) -> None:
+        t = self.theme
+        p.setFont(self.bold)
+        p.setPen(author_colour(row.msg.author) if not row.mine else QColor(t.text))
+        p.drawText(QRect(BODY_X, y, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, row.author)
+        x = BODY_X + QFontMetrics(self.bold).horizontalAdvance(row.author) + 8
+        p.setFont(self.small)
+        p.setPen(QColor(t.faint))
+        when = datetime.fromtimestamp(row.msg.ts / 1000)
+        extra = when.strftime("%H:%M")
+        if row.msg.pinned:
+            extra += "   📌 pinned"
+        if row.favorite:
+            extra += "   ★"
+        p.drawText(QRect(x, y + 1, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, extra)
+
+    def _paint_chip(self, p: QPainter, r: QRect, emoji: str, row: Row) -> None:
+        t = self.theme
+        who = row.msg.reactions.get(emoji, [])
+        mine = self.me in who
+        p.setPen(QColor(t.accent) if mine else QColor(t.border))
+        p.setBrush(QColor(t.chip_mine) if mine else QColor(t.chip))
+        p.drawRoundedRect(QRectF(r).adjusted(0.5, 0.5, -0.5, -0.5), 8, 8)
+        p.setFont(self.base)
+        p.setPen(QColor(t.text))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, f"{emoji}  {len(who)}")
+
+    def hit(self, row: Row, width: int, pos: QPoint) -> tuple[str, str] | None:
+        """What a click at `pos` (relative to the row) lands on: ("reaction", emoji), ("reply", id) or None."""
+        g = self.geometry(row, width)
+        for r, emoji in g.chips:
+            if r.contains(pos):
+                return ("reaction", emoji)
+        if g.reply is not None and g.reply.contains(pos) and row.msg.reply_to:
+            return ("reply", row.msg.reply_to)
+        return None
+

@@ -1,0 +1,281 @@
+"""The message list model: one channel's messages, newest page first, older pages fetched as the user scrolls up."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+
+from app.models import Message
+
+PAGE = 60
+HOT_ROWS = 200  # newest rows re-read eagerly after a change; older ones are re-read when next painted
+GROUP_GAP_MS = 7 * 60 * 1000
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex
+
+
+class MessageSource(Protocol):
+    """What the model reads: the index-based paging of a room's view (app Room.view fits)."""
+
+    def count(self, channel: str) -> int: ...
+
+    def page(self, channel: str, limit: int, before: int | None = None, now_ms: float | None = None) -> list[Message]: ...
+
+    def message(self, message_id: str, now_ms: float | None = None) -> Message | None: ...
+
+
+@dataclass(slots=True)
+class Row:
+    """Everything the painter needs for one message, derived once per change."""
+
+    msg: Message
+    author: str
+    grouped: bool
+    day_break: str  # the date to show above the message, or ""
+    new_line: bool
+    mentions_me: bool
+    mine: bool
+    reply: tuple[str, str] | None  # (author name, one-line snippet) of the message replied to
+    favorite: bool
+
+
+def _key(m: Message) -> tuple[float, str]:
+    return (m.ts, m.id)
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts / 1000).strftime("%A, %d %B %Y")
+
+
+def one_line(text: str, limit: int = 90) -> str:
+    """The text on one line without Markdown marks, shortened to `limit` characters."""
+    s = " ".join(text.replace("```", " ").replace("**", "").replace("`", "").split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+class MessageModel(QAbstractListModel):
+    """Loaded messages of one channel, oldest first; `fetchMore` prepends an older page."""
+
+    older_loaded = Signal(int)  # rows prepended
+    newer_loaded = Signal(int)  # rows appended at the bottom
+
+    def __init__(self, me: str, name_of: Callable[[str], str] = lambda s: s) -> None:
+        super().__init__()
+        self.me = me
+        self.name_of = name_of
+        self.source: MessageSource | None = None
+        self.channel = ""
+        self.read_mark = 0.0
+        self.favorites: set[str] = set()
+        self.fetch_gate: Callable[[], bool] = lambda: True
+        self._msgs: list[Message] = []
+        self._keys: list[tuple[float, str]] = []
+        self._ids: dict[str, int] = {}
+        self._start = 0  # view position of the oldest loaded message (approximate when messages expired)
+        self._count = 0
+        self._rows: dict[str, Row] = {}
+        self._stale: set[str] = set()
+        self._fix = QTimer(self)
+        self._fix.setSingleShot(True)
+        self._fix.setInterval(0)
+        self._fix.timeout.connect(self._emit_fixed)
+        self._fixed: set[str] = set()
+
+    # ----- loading ---------------------------------------------------------------------------
+
+    def set_channel(self, source: MessageSource | None, channel: str, *, read_mark: float = 0.0,
+                    favorites: set[str] | None = None, name_of: Callable[[str], str] | None = None) -> None:
+        """Show a channel: load its newest page only."""
+        self.beginResetModel()
+        self.source, self.channel, self.read_mark = source, channel, read_mark
+        self.favorites = favorites or set()
+        if name_of is not None:
+            self.name_of = name_of
+        self._msgs, self._keys, self._ids, self._rows, self._stale = [], [], {}, {}, set()
+        self._count = source.count(channel) if source is not None else 0
+        self._start = self._count
+        if source is not None:
+            page = source.page(channel, PAGE, None, time.time() * 1000)
+            self._start = max(0, self._count - len(page))
+            self._msgs = page
+            self._reindex()
+        self.endResetModel()
+
+    def _reindex(self) -> None:
+        self._keys = [_key(m) for m in self._msgs]
+        self._ids = {m.id: i for i, m in enumerate(self._msgs)}
+
+    def has_older(self) -> bool:
+        return self.source is not None and self._start > 0
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self.has_older() and self.fetch_gate()
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        self.fetch_older()
+
+    def fetch_older(self, n: int = PAGE) -> int:
+        """Prepend up to `n` older messages; returns how many rows were added."""
+        if self.source is None or self._start <= 0:
+            return 0
+        page = self.source.page(self.channel, n, self._start, time.time() * 1000)
+        self._start = max(0, self._start - max(len(page), 1))
+        fresh = [m for m in page if m.id not in self._ids]
+        if not fresh:
+            return 0
+        if self._msgs:
+            self._rows.pop(self._msgs[0].id, None)  # its grouping and date line depend on what precedes it
+        self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+        self._msgs[:0] = fresh
+        self._reindex()
+        self.endInsertRows()
+        self.older_loaded.emit(len(fresh))
+        return len(fresh)
+
+    def load_until(self, message_id: str, max_rows: int = 20_000) -> int | None:
+        """Load older pages until `message_id` is loaded (or `max_rows` are); returns its row."""
+        while message_id not in self._ids and self.has_older() and len(self._msgs) < max_rows:
+            if self.fetch_older(500) == 0 and self._start <= 0:
+                break
+        return self._ids.get(message_id)
+
+    def refresh(self, visible: range | None = None) -> None:
+        """Pick up what changed in the channel: new messages are inserted, changed ones re-read."""
+        if self.source is None:
+            return
+        now = time.time() * 1000
+        count = self.source.count(self.channel)
+        grown, self._count = count - self._count, count
+        if grown > 0:
+            self._insert_new(self.source.page(self.channel, grown + 5, None, now))
+        hot = set(range(max(0, len(self._msgs) - HOT_ROWS), len(self._msgs)))
+        if visible is not None:
+            hot.update(r for r in visible if 0 <= r < len(self._msgs))
+        self._stale = {m.id for i, m in enumerate(self._msgs) if i not in hot}
+        for row in sorted(hot):
+            self._reread(row, now)
+
+    def _insert_new(self, page: list[Message]) -> None:
+        added_at_end = 0
+        for m in page:
+            if m.id in self._ids:
+                continue
+            pos = bisect.bisect(self._keys, _key(m))
+            if pos == 0 and self.has_older():
+                continue  # older than what is loaded; it appears when the user scrolls up
+            if pos < len(self._msgs):
+                self._rows.pop(self._msgs[pos].id, None)
+            else:
+                added_at_end += 1
+            self.beginInsertRows(QModelIndex(), pos, pos)
+            self._msgs.insert(pos, m)
+            self._keys.insert(pos, _key(m))
+            self.endInsertRows()
+            if pos == len(self._msgs) - 1:
+                self._ids[m.id] = pos
+            else:
+                self._ids = {x.id: i for i, x in enumerate(self._msgs)}
+        if added_at_end:
+            self.newer_loaded.emit(added_at_end)
+
+    def _reread(self, row: int, now: float) -> bool:
+        old = self._msgs[row]
+        assert self.source is not None
+        new = self.source.message(old.id, now)
+        if new is None or new == old:
+            return False
+        self._msgs[row] = new
+        self._rows.pop(old.id, None)
+        if row + 1 < len(self._msgs):
+            self._rows.pop(self._msgs[row + 1].id, None)
+        idx = self.index(row)
+        self.dataChanged.emit(idx, idx)
+        return True
+
+    def _emit_fixed(self) -> None:
+        fixed, self._fixed = self._fixed, set()
+        for mid in fixed:
+            row = self._ids.get(mid)
+            if row is not None:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx)
+
+    # ----- reading ---------------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._msgs)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._msgs):
+            return None
+        if role == ROW_ROLE:
+            return self.row(index.row())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._msgs[index.row()].text
+        return None
+
+    def message_at(self, row: int) -> Message:
+        return self._msgs[row]
+
+    def row_of(self, message_id: str) -> int | None:
+        return self._ids.get(message_id)
+
+    def messages(self) -> list[Message]:
+        return list(self._msgs)
+
+    def row(self, i: int) -> Row:
+        """The painter's view of row `i` (cached until the message or its neighbour changes)."""
+        msg = self._msgs[i]
+        if msg.id in self._stale and self.source is not None:
+            self._stale.discard(msg.id)
+            if self._reread_quiet(i):
+                msg = self._msgs[i]
+        cached = self._rows.get(msg.id)
+        if cached is not None and cached.msg is msg:
+            return cached
+        prev = self._msgs[i - 1] if i > 0 else None
+        day = _day(msg.ts)
+        day_break = day if prev is None or _day(prev.ts) != day else ""
+        grouped = (prev is not None and not day_break and prev.author == msg.author and not msg.reply_to
+                   and not prev.deleted and not msg.forward and msg.ts - prev.ts < GROUP_GAP_MS)
+        new_line = (self.read_mark > 0 and msg.ts > self.read_mark and msg.author != self.me
+                    and (prev is None or prev.ts <= self.read_mark))
+        if new_line:
+            grouped = False
+        reply = None
+        if msg.reply_to:
+            target = self.source.message(msg.reply_to) if self.source is not None else None
+            if target is None or target.deleted:
+                reply = ("", "Original message was deleted")
+            else:
+                reply = (self.name_of(target.author), one_line(target.text))
+        row = Row(msg, self.name_of(msg.author), grouped, day_break, new_line, self.me in msg.mentions,
+                  msg.author == self.me, reply, msg.id in self.favorites)
+        self._rows[msg.id] = row
+        return row
+
+    def _reread_quiet(self, row: int) -> bool:
+        """Re-read a stale row while painting; a change is announced on the next event-loop turn."""
+        old = self._msgs[row]
+        assert self.source is not None
+        new = self.source.message(old.id, time.time() * 1000)
+        if new is None or new == old:
+            return False
+        self._msgs[row] = new
+        self._rows.pop(old.id, None)
+        self._fixed.add(new.id)
+        self._fix.start()
+        return True
+
+    def set_favorite(self, message_id: str, on: bool) -> None:
+        (self.favorites.add if on else self.favorites.discard)(message_id)
+        self._rows.pop(message_id, None)
+        row = self._ids.get(message_id)
+        if row is not None:
+            self.dataChanged.emit(self.index(row), self.index(row))

@@ -1,0 +1,169 @@
+"""The scrolling message list: loads older pages near the top, sticks to the bottom, turns clicks into signals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+
+from app.models import Message
+
+from .message_delegate import MessageDelegate
+from .message_model import ROW_ROLE, MessageModel
+
+TOP_ZONE = 400  # pixels from the top at which an older page is fetched
+
+
+class MessageView(QListView):
+    """A QListView over `MessageModel` with chat-style scrolling."""
+
+    reaction_clicked = Signal(str, str)  # message id, emoji
+    reply_clicked = Signal(str)  # id of the message replied to
+    context_requested = Signal(object, QPoint)  # Message, global position
+
+    def __init__(self, model: MessageModel, delegate: MessageDelegate, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Messages")
+        self.messages = model
+        self.painter = delegate
+        self.setModel(model)
+        self.setItemDelegate(delegate)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setUniformItemSizes(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._anchor: int | None = None  # distance from the bottom to keep while older rows are prepended
+        self._stick = True
+        model.fetch_gate = self._near_top
+        model.modelReset.connect(self._after_reset)
+        model.newer_loaded.connect(self._after_newer)
+        model.rowsAboutToBeInserted.connect(self._before_insert)
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range)
+        bar.valueChanged.connect(self._on_scroll)
+        self._release = QTimer(self)
+        self._release.setSingleShot(True)
+        self._release.setInterval(120)
+        self._release.timeout.connect(self._drop_anchor)
+
+    # ----- scrolling -------------------------------------------------------------------------
+
+    def _near_top(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.maximum() == 0 or bar.value() <= TOP_ZONE
+
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 8
+
+    def _before_insert(self, parent: QModelIndex, first: int, last: int) -> None:
+        bar = self.verticalScrollBar()
+        self._stick = self.at_bottom()
+        if first == 0 and not self._stick:
+            self._anchor = bar.maximum() - bar.value()
+            self._release.start()
+
+    def _after_reset(self) -> None:
+        self._stick = True
+        self._anchor = None
+        QTimer.singleShot(0, self.scrollToBottom)
+
+    def _after_newer(self, n: int) -> None:
+        if self._stick:
+            QTimer.singleShot(0, self.scrollToBottom)
+
+    def _on_range(self, lo: int, hi: int) -> None:
+        bar = self.verticalScrollBar()
+        if self._anchor is not None:
+            bar.setValue(hi - self._anchor)
+        elif self._stick:
+            bar.setValue(hi)
+
+    def _drop_anchor(self) -> None:
+        self._anchor = None
+
+    def _on_scroll(self, value: int) -> None:
+        if self._anchor is None:
+            self._stick = self.at_bottom()
+        if value <= TOP_ZONE and self.messages.has_older() and self._anchor is None:
+            QTimer.singleShot(0, self._fetch_older)
+
+    def _fetch_older(self) -> None:
+        if self._near_top() and self.messages.has_older():
+            bar = self.verticalScrollBar()
+            self._anchor = bar.maximum() - bar.value()
+            self._release.start()
+            self.messages.fetch_older()
+
+    def visible_rows(self) -> range:
+        top = self.indexAt(QPoint(4, 4)).row()
+        bottom = self.indexAt(QPoint(4, self.viewport().height() - 4)).row()
+        if top < 0:
+            top = 0
+        if bottom < 0:
+            bottom = self.messages.rowCount() - 1
+        return range(top, bottom + 1)
+
+    def jump_to(self, message_id: str) -> bool:
+        """Scroll to a message, loading older pages if needed; returns whether it was found."""
+        row = self.messages.load_until(message_id)
+        if row is None:
+            return False
+        self._stick = False
+        idx = self.messages.index(row)
+        self.scrollTo(idx, QAbstractItemView.ScrollHint.PositionAtCenter)
+        return True
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        stick = self.at_bottom()
+        super().resizeEvent(e)
+        if stick:
+            QTimer.singleShot(0, self.scrollToBottom)
+
+    # ----- mouse -----------------------------------------------------------------------------------
+
+    def _row_at(self, pos: QPoint) -> tuple[int, QPoint] | None:
+        idx = self.indexAt(pos)
+        if not idx.isValid():
+            return None
+        rect = self.visualRect(idx)
+        return idx.row(), pos - rect.topLeft()
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
+        idx = self.indexAt(e.position().toPoint())
+        row = idx.row() if idx.isValid() else -1
+        if row != self.painter.hover_row:
+            self.painter.hover_row = row
+            self.viewport().update()
+        super().mouseMoveEvent(e)
+
+    def leaveEvent(self, e: QEvent) -> None:
+        self.painter.hover_row = -1
+        self.viewport().update()
+        super().leaveEvent(e)
+
+    def mousePressEvent(self, e: QMouseEvent) -> None:
+        found = self._row_at(e.position().toPoint())
+        if found is None:
+            return super().mousePressEvent(e)
+        row, local = found
+        info = self.messages.data(self.messages.index(row), ROW_ROLE)
+        if e.button() == Qt.MouseButton.RightButton:
+            self.context_requested.emit(info.msg, e.globalPosition().toPoint())
+            return None
+        hit = self.painter.hit(info, self.viewport().width(), local)
+        if hit is not None and hit[0] == "reaction":
+            self.reaction_clicked.emit(info.msg.id, hit[1])
+            return None
+        if hit is not None and hit[0] == "reply":
+            self.reply_clicked.emit(hit[1])
+            return None
+        return super().mousePressEvent(e)
+
+    def message_at(self, pos: QPoint) -> Message | None:
+        found = self._row_at(pos)
+        return self.messages.message_at(found[0]) if found else None
