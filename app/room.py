@@ -147,7 +147,7 @@ class Room:
         raise HubbubError(f"The room has no channel named {name}.")
 
     def is_public(self) -> bool:
-        return bool(self.view.settings().get("pub"))
+        return self.log.state().public
 
     def history(self, channel: str = "general", limit: int | None = None) -> list[Message]:
         cid = self.find_channel(channel).id
@@ -373,6 +373,8 @@ class Room:
         if topic is not None:
             value["topic"] = topic
         self._write(SETTINGS, value)
+        if public is not None and public != self.is_public():
+            self._control(ControlOp("public", {"on": public}))
         if name:
             self.profile.store.set_room_name(self.id, name.strip())
 
@@ -381,8 +383,11 @@ class Room:
         self._pick_up_keys()
         return result.accepted[0]
 
-    def add_member(self, member: bytes, role: str = "member", name: str = "", invite: str | None = None) -> None:
+    def add_member(self, member: bytes, role: str = "member", name: str = "", invite: str | None = None,
+                   public: bool = False) -> None:
         args: dict[str, Any] = {"member": member.hex(), "role": role, "name": name}
+        if public:
+            args["public"] = True
         if invite:
             args["invite"] = invite
             args["ts_ms"] = int(now_ms())

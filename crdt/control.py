@@ -61,6 +61,7 @@ class ControlState:
     members: dict[bytes, Member] = field(default_factory=dict)
     invites: dict[str, Invite] = field(default_factory=dict)
     sealed_keys: dict[int, dict[bytes, bytes]] = field(default_factory=dict)  # epoch -> member -> sealed key
+    public: bool = False  # anyone on the LAN may join without an invite
 
     def role_of(self, author: bytes, seq: int | None = None) -> Role | None:
         """The role of `author` for its entry number `seq`, or None if it is not a member then."""
@@ -106,6 +107,10 @@ def apply_op(state: ControlState, author: bytes, seq: int, op: ControlOp, ts_ms:
             raise DecodeError("bad display name")
         members[author] = replace(members[author], name=name)
         return replace(state, members=members)
+    if op.op == "public":
+        if role < Role.ADMIN or not isinstance(a.get("on"), bool):
+            raise DecodeError("only an admin may make a room public or private")
+        return replace(state, public=a["on"])
     if op.op == "invite":
         iid, expires = a.get("id"), a.get("expires_ms")
         if not isinstance(iid, str) or not 8 <= len(iid) <= 64 or iid in state.invites:
@@ -139,6 +144,9 @@ def apply_op(state: ControlState, author: bytes, seq: int, op: ControlOp, ts_ms:
             if new_role != Role.MEMBER:
                 raise DecodeError("an invite admits members only")
             invites[iid] = replace(invite, used_by=member)
+        elif a.get("public") is True:
+            if not state.public or new_role != Role.MEMBER:
+                raise DecodeError("only a public room admits members without an invite")
         elif role < Role.ADMIN or new_role >= role:
             raise DecodeError("only an admin may add members without an invite")
         name = a.get("name", "")

@@ -436,6 +436,12 @@ class PeerNode:
         if self._score.record_malformed(peer, time.monotonic()):
             self._banned(peer, f"repeated malformed frames ({reason})")
 
+    def report_invalid(self, peer: bytes, reason: str) -> None:
+        """The app found data from `peer` invalid (a forged or rejected entry): count it like a malformed frame."""
+        session = self._sessions.get(peer)
+        if session is not None:
+            self.session_malformed(session, reason)
+
     def session_auth_failed(self, session: Session, reason: str) -> None:
         self._score.ban(session.peer_key, time.monotonic(), reason)
         self._banned(session.peer_key, f"authentication failed: {reason}")

@@ -1,0 +1,520 @@
+"""The running node: rooms kept in sync with peers over p2p sessions, live signals, invites and joins.
+
+Everything runs on one asyncio loop. Peer events come from `PeerNode.events`;
+each (peer, room) pair that both sides hold gets a sans-IO `SyncProtocol`, fed
+from the `sync` channel and flushed with back-pressure. Entries a room accepts,
+local or remote, are stored first (`Room.ingest`) and then announced to every
+other peer in that room, which is what spreads history transitively.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from p2p.config import Timings
+from p2p.errors import P2PError
+from p2p.events import PeerBanned, PeerConnected, PeerDisconnected, PeerEvent, Received, RoomMatched, RoomUnmatched
+from p2p.node import PeerNode
+from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
+
+from crdt.cipher import open_sealed, seal_to_member
+from crdt.entry import Entry
+from crdt.errors import DecodeError
+from crdt.sync import EntriesReceived, FrameRejected, SyncProtocol
+
+from .errors import BadInvite, HubbubError
+from .invite import Invite, parse_invite
+from .node import Node
+from .room import Room, now_ms
+from .wire import GRANT, SYNC, Grant, WireError, decode_live, decode_sync_channel, encode_live, encode_sync, public_secret, room_secret
+
+log = logging.getLogger(__name__)
+
+HIGH_WATER = 1 << 20
+TYPING_SECONDS = 6.0
+IDLE_AFTER = 300.0
+INVALID_ENTRY_BUDGET = 20
+
+
+class StoreSource:
+    """A `crdt.sync.EntrySource` over a room's stored log."""
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+
+    def heads(self) -> dict[bytes, int]:
+        return self.room.log.heads()
+
+    def entries(self, author: bytes, from_seq: int, limit: int) -> list[Entry]:
+        return self.room.profile.store.author_entries(self.room.id, author, from_seq, limit)
+
+
+@dataclass
+class _Join:
+    invite: Invite | None
+    room_id: bytes
+    secret: bytes
+    label: str
+    done: asyncio.Future[bytes]
+    granted: bool = False
+
+
+@dataclass
+class Presence:
+    status: str  # online, idle, offline
+    since: float
+    name: str = ""
+
+
+@dataclass
+class ServiceListeners:
+    """Callbacks the UI or tests register; all are called on the loop."""
+
+    entries: list[Callable[[Room, list[Entry]], None]] = field(default_factory=list)
+    presence: list[Callable[[bytes, str], None]] = field(default_factory=list)
+    typing: list[Callable[[bytes, str, bytes, bool], None]] = field(default_factory=list)
+    rooms: list[Callable[[], None]] = field(default_factory=list)
+    peers: list[Callable[[], None]] = field(default_factory=list)
+    live: list[Callable[[bytes, bytes | None, dict[str, Any]], None]] = field(default_factory=list)
+    voice: list[Callable[[bytes, bytes | None, bytes], None]] = field(default_factory=list)
+
+
+class NodeService:
+    """A node's rooms kept in sync with its peers."""
+
+    def __init__(self, node: Node, *, bind_host: str = "0.0.0.0", port: int = 0, mdns: bool = True,
+                 timings: Timings | None = None) -> None:
+        self.node = node
+        self.peer = PeerNode(node.profile.identity, bind_host=bind_host, port=port, mdns=mdns, timings=timings)
+        self.listeners = ServiceListeners()
+        self.sync: dict[tuple[bytes, bytes], SyncProtocol] = {}
+        self.presence: dict[bytes, Presence] = {}
+        self.typing: dict[tuple[bytes, str], dict[bytes, float]] = {}
+        self.invalid: dict[bytes, int] = {}
+        self._joins: dict[str, _Join] = {}
+        self._flush_pending: set[tuple[bytes, bytes]] = set()
+        self._flush_wakeup = asyncio.Event()
+        self._reheads: dict[tuple[bytes, bytes], float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._hooked: set[bytes] = set()
+        self._status = "online"
+        self.started_at = 0.0
+        self.stats = {"entries_in": 0, "entries_out": 0, "rejected": 0}
+
+    # ----- lifecycle ----------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        self.started_at = time.monotonic()
+        for room in self.node.open_rooms():
+            self._hook(room)
+        await self.peer.async_start()
+        self.refresh_secrets()
+        self._tasks = [asyncio.create_task(self._pump(), name="hubbub-events"),
+                       asyncio.create_task(self._flusher(), name="hubbub-flush"),
+                       asyncio.create_task(self._housekeeping(), name="hubbub-housekeeping")]
+        log.info("node %s listening on %s:%d", self.node.profile.public_key.hex()[:16], *self.peer.address)
+
+    async def async_stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        await self.peer.async_stop()
+        for join in self._joins.values():
+            if not join.done.done():
+                join.done.set_exception(HubbubError("The node stopped before the join finished."))
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.peer.address
+
+    async def async_connect(self, host: str, port: int) -> bytes:
+        return await self.peer.async_connect(host, port)
+
+    # ----- rooms and secrets ------------------------------------------------------------------
+
+    def _hook(self, room: Room) -> None:
+        if room.id not in self._hooked:
+            self._hooked.add(room.id)
+            room.listeners.append(self._on_room_entries)
+
+    def room_added(self, room: Room) -> None:
+        """Call after creating or joining a room so peers learn of it."""
+        self._hook(room)
+        self.refresh_secrets()
+        for cb in self.listeners.rooms:
+            cb()
+
+    def refresh_secrets(self) -> None:
+        """Tell the peer layer which rooms, invites and joins we can prove."""
+        secrets: list[RoomSecret] = []
+        public: list[PublicRoom] = []
+        now = now_ms()
+        for room in self.node.open_rooms():
+            self._hook(room)
+            key0 = room.log.keys.get(0)
+            if key0 is None:
+                continue
+            secrets.append(RoomSecret(room.id, room_secret(key0), "room"))
+            state = room.log.state()
+            if state.role_of(room.me) is None:
+                continue
+            for iid, inv in state.invites.items():
+                if inv.used_by is None and inv.expires_ms > now:
+                    secrets.append(RoomSecret(room.id, inv.key, f"invite:{iid}"))
+            if state.public:
+                secrets.append(RoomSecret(room.id, public_secret(room.id), "public"))
+                settings = room.view.settings()
+                tags = tuple(str(t) for t in settings.get("tags", []) or [])[:8]
+                public.append(PublicRoom(room.id, room.name, tags, len(state.active_members())))
+        for join in self._joins.values():
+            if not join.granted:
+                secrets.append(RoomSecret(join.room_id, join.secret, join.label))
+        self.peer.set_secrets(secrets)
+        self.peer.set_public_rooms(public)
+
+    def public_rooms(self) -> list[PublicRoomSeen]:
+        mine = {rid for rid, _ in self.node.room_list()}
+        return [r for r in self.peer.public_rooms() if r.room_id not in mine]
+
+    def create_room(self, name: str) -> Room:
+        room = self.node.create_room(name)
+        self.room_added(room)
+        return room
+
+    def create_invite(self, room: Room, valid_seconds: float = 7 * 24 * 3600) -> Invite:
+        invite = self.node.invite(room, valid_seconds)
+        self.refresh_secrets()
+        return invite
+
+    # ----- joining ------------------------------------------------------------------------------
+
+    async def async_join(self, link: str, timeout: float = 30.0) -> Room:
+        """Join through an invite link, via any member online on the LAN."""
+        invite = parse_invite(link)
+        if invite.expires_ms < now_ms():
+            raise BadInvite("That invite has expired; ask for a new one.")
+        if invite.room_id in {rid for rid, _ in self.node.room_list()}:
+            room = self.node.room(invite.room_id)
+            if room.my_role() is not None:
+                raise HubbubError(f"You are already a member of {room.name}.")
+        label = f"join:{invite.invite_id}"
+        return await self._async_join(_Join(invite, invite.room_id, invite.secret, label,
+                                            asyncio.get_running_loop().create_future()), timeout)
+
+    async def async_join_public(self, room_id: bytes, timeout: float = 30.0) -> Room:
+        """Join a public room seen on the LAN (the room browser's one click)."""
+        label = "public-join"
+        return await self._async_join(_Join(None, room_id, public_secret(room_id), label,
+                                            asyncio.get_running_loop().create_future()), timeout)
+
+    async def _async_join(self, join: _Join, timeout: float) -> Room:
+        self._joins[join.label + join.room_id.hex()] = join
+        self.refresh_secrets()
+        try:
+            room_id = await asyncio.wait_for(join.done, timeout)
+        except asyncio.TimeoutError as exc:
+            raise HubbubError("No member of that room answered on the LAN; is one of them online?") from exc
+        finally:
+            self._joins.pop(join.label + join.room_id.hex(), None)
+            self.refresh_secrets()
+        return self.node.room(room_id)
+
+    def _admit(self, peer: bytes, room: Room, my_label: str, their_label: str) -> None:
+        """A joiner proved an invite (or asks to join a public room): add them and send the keys."""
+        state = room.log.state()
+        existing = state.members.get(peer)
+        if existing is None or existing.removed_after is not None:
+            try:
+                if my_label.startswith("invite:") and their_label == "join:" + my_label[7:]:
+                    room.add_member(peer, invite=my_label[7:])
+                elif my_label == "public" and their_label == "public-join":
+                    room.add_member(peer, public=True)
+                else:
+                    return
+            except HubbubError as exc:
+                log.info("not admitting %s: %s", peer.hex()[:12], exc)
+                return
+            log.info("admitted %s to %s", peer.hex()[:12], room.name)
+        sealed = {e: seal_to_member(peer, k) for e, k in room.log.keys.items()}
+        with contextlib.suppress(P2PError, ValueError):
+            self.peer.send(peer, "sync", room.id, Grant(room.name, sealed).encode())
+        self.refresh_secrets()
+        self._start_sync(peer, room)
+
+    def _on_grant(self, peer: bytes, room_id: bytes, grant: Grant) -> None:
+        join = next((j for j in self._joins.values() if j.room_id == room_id and not j.granted), None)
+        if join is None:
+            return
+        keys = {}
+        for epoch, sealed in grant.keys.items():
+            try:
+                keys[epoch] = open_sealed(self.node.profile.identity, sealed)
+            except DecodeError:
+                log.warning("a grant from %s holds a key that is not for us", peer.hex()[:12])
+                return
+        join.granted = True
+        store = self.node.profile.store
+        store.add_room(room_id, grant.name or (join.invite.room_name if join.invite else "room"), keys)
+        room = self.node.room(room_id)
+        for epoch, key in keys.items():
+            room.log.keys.setdefault(epoch, key)
+        self.room_added(room)
+        self._start_sync(peer, room)
+        self._check_join_done(room)
+
+    def _check_join_done(self, room: Room) -> None:
+        if room.my_role() is None:
+            return
+        for key, join in list(self._joins.items()):
+            if join.room_id == room.id and join.granted and not join.done.done():
+                if self.node.profile.display_name:
+                    with contextlib.suppress(HubbubError):
+                        room.set_member_name(self.node.profile.display_name)
+                join.done.set_result(room.id)
+
+    # ----- sync -----------------------------------------------------------------------------------
+
+    def _start_sync(self, peer: bytes, room: Room) -> None:
+        key = (peer, room.id)
+        proto = self.sync.get(key)
+        if proto is None:
+            proto = self.sync[key] = SyncProtocol(StoreSource(room))
+        proto.open()
+        self._flush(key)
+
+    def _on_room_entries(self, room: Room, entries: list[Entry]) -> None:
+        for (peer, room_id), proto in self.sync.items():
+            if room_id == room.id and self._may_receive(peer, room):
+                proto.announce(entries)
+                self._flush((peer, room_id))
+        for cb in self.listeners.entries:
+            try:
+                cb(room, entries)
+            except Exception:
+                log.exception("entries listener failed")
+
+    def _may_receive(self, peer: bytes, room: Room) -> bool:
+        """Entries go only to current members (a removed member keeps nothing new)."""
+        state = room.log.state()
+        member = state.members.get(peer)
+        return member is not None and member.removed_after is None
+
+    def _flush(self, key: tuple[bytes, bytes]) -> None:
+        proto = self.sync.get(key)
+        if proto is None:
+            return
+        peer, room_id = key
+        try:
+            while proto.has_data():
+                if self.peer.buffered_amount(peer, "sync") > HIGH_WATER:
+                    self._flush_pending.add(key)
+                    self._flush_wakeup.set()
+                    return
+                for frame in proto.data_to_send(4):
+                    self.peer.send(peer, "sync", room_id, encode_sync(frame))
+                    self.stats["entries_out"] += 1
+        except P2PError as exc:
+            log.debug("cannot send to %s: %s", peer.hex()[:12], exc)
+            self.sync.pop(key, None)
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._flush_wakeup.wait()
+            self._flush_wakeup.clear()
+            while self._flush_pending:
+                await asyncio.sleep(0.002)
+                for key in list(self._flush_pending):
+                    self._flush_pending.discard(key)
+                    self._flush(key)
+
+    def _on_sync_message(self, peer: bytes, room_id: bytes, payload: bytes) -> None:
+        try:
+            kind, body = decode_sync_channel(payload)
+        except WireError as exc:
+            self.peer.report_invalid(peer, str(exc))
+            return
+        if kind == GRANT:
+            assert isinstance(body, Grant)
+            self._on_grant(peer, room_id, body)
+            return
+        assert isinstance(body, bytes)
+        if room_id not in {rid for rid, _ in self.node.room_list()}:
+            return
+        room = self.node.room(room_id)
+        key = (peer, room_id)
+        proto = self.sync.get(key)
+        if proto is None:
+            proto = self.sync[key] = SyncProtocol(StoreSource(room))
+            proto.open()
+        event = proto.receive(body)
+        if isinstance(event, FrameRejected):
+            self.peer.report_invalid(peer, event.reason)
+        elif isinstance(event, EntriesReceived):
+            self.stats["entries_in"] += len(event.entries)
+            result = room.ingest(event.entries)
+            self._count_rejections(peer, room, len(result.rejected))
+            if room.log.pending:
+                self._request_heads(key)
+            if result.control_changed:
+                self.refresh_secrets()
+            self._check_join_done(room)
+        if self._may_receive(peer, room):
+            self._flush(key)
+
+    def _count_rejections(self, peer: bytes, room: Room, rejected: int) -> None:
+        if not rejected:
+            return
+        self.stats["rejected"] += rejected
+        log.warning("%d entries from %s for %s were rejected", rejected, peer.hex()[:12], room.name)
+        self.invalid[peer] = self.invalid.get(peer, 0) + rejected
+        for _ in range(min(rejected, 10)):
+            self.peer.report_invalid(peer, "sent entries that do not validate")
+
+    def _request_heads(self, key: tuple[bytes, bytes]) -> None:
+        now = time.monotonic()
+        if now - self._reheads.get(key, 0.0) < 0.5:
+            return
+        self._reheads[key] = now
+        proto = self.sync.get(key)
+        if proto is not None:
+            proto.open()
+            self._flush(key)
+
+    # ----- live signals ---------------------------------------------------------------------------
+
+    def set_typing(self, room: Room, channel: str, typing: bool = True) -> None:
+        self._broadcast_live(room.id, encode_live("typing", c=channel, on=typing))
+
+    def set_status(self, status: str) -> None:
+        self._status = status
+        self._broadcast_live(None, encode_live("presence", s=status, n=self.node.profile.display_name))
+
+    def send_live(self, room_id: bytes | None, payload: dict[str, Any]) -> None:
+        """Send an app-defined live signal (e.g. voice-channel membership) to peers of a room."""
+        kind = str(payload.get("t", ""))
+        fields = {k: v for k, v in payload.items() if k != "t"}
+        self._broadcast_live(room_id, encode_live(kind, **fields))
+
+    def _broadcast_live(self, room_id: bytes | None, payload: bytes) -> None:
+        for peer in self.peer.peers():
+            if room_id is not None and room_id not in self.peer.shared_rooms(peer):
+                continue
+            with contextlib.suppress(P2PError, ValueError):
+                self.peer.send(peer, "live", room_id, payload)
+
+    def send_voice(self, peer: bytes, room_id: bytes | None, packet: bytes) -> None:
+        with contextlib.suppress(P2PError, ValueError):
+            self.peer.send(peer, "voice", room_id, packet)
+
+    def typing_in(self, room_id: bytes, channel: str) -> list[bytes]:
+        now = time.monotonic()
+        who = self.typing.get((room_id, channel), {})
+        return [p for p, until in who.items() if until > now]
+
+    def _on_live(self, peer: bytes, room_id: bytes | None, payload: bytes) -> None:
+        try:
+            msg = decode_live(payload)
+        except WireError as exc:
+            self.peer.report_invalid(peer, str(exc))
+            return
+        kind = msg["t"]
+        if kind == "presence":
+            status = msg.get("s") if msg.get("s") in ("online", "idle", "offline") else "online"
+            self._set_presence(peer, str(status), str(msg.get("n", ""))[:64])
+        elif kind == "typing" and room_id is not None:
+            channel = str(msg.get("c", ""))[:64]
+            on = bool(msg.get("on", True))
+            slot = self.typing.setdefault((room_id, channel), {})
+            if on:
+                slot[peer] = time.monotonic() + TYPING_SECONDS
+            else:
+                slot.pop(peer, None)
+            for typing_cb in self.listeners.typing:
+                typing_cb(room_id, channel, peer, on)
+        for live_cb in self.listeners.live:
+            live_cb(peer, room_id, msg)
+
+    def _set_presence(self, peer: bytes, status: str, name: str = "") -> None:
+        old = self.presence.get(peer)
+        self.presence[peer] = Presence(status, time.monotonic(), name or (old.name if old else ""))
+        if old is None or old.status != status:
+            log.info("%s is %s", peer.hex()[:12], status)
+            for cb in self.listeners.presence:
+                cb(peer, status)
+
+    def status_of(self, peer: bytes) -> str:
+        if peer == self.node.profile.public_key:
+            return self._status
+        p = self.presence.get(peer)
+        return p.status if p else "offline"
+
+    # ----- events ---------------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        while True:
+            event = await self.peer.events.get()
+            try:
+                self._handle(event)
+            except Exception:
+                log.exception("failed to handle %s", type(event).__name__)
+
+    def _handle(self, event: PeerEvent) -> None:
+        if isinstance(event, Received):
+            if event.channel == "sync" and event.room_id is not None:
+                self._on_sync_message(event.peer, event.room_id, event.payload)
+            elif event.channel == "live":
+                self._on_live(event.peer, event.room_id, event.payload)
+            elif event.channel == "voice":
+                for voice_cb in self.listeners.voice:
+                    voice_cb(event.peer, event.room_id, event.payload)
+        elif isinstance(event, RoomMatched):
+            self._on_match(event)
+        elif isinstance(event, PeerConnected):
+            log.info("connected to %s", event.peer.hex()[:12])
+            self._set_presence(event.peer, "online")
+            with contextlib.suppress(P2PError, ValueError):
+                self.peer.send(event.peer, "live", None, encode_live("presence", s=self._status, n=self.node.profile.display_name))
+            for cb in self.listeners.peers:
+                cb()
+        elif isinstance(event, (PeerDisconnected, PeerBanned)):
+            log.info("%s from %s: %s", "banned" if isinstance(event, PeerBanned) else "disconnected",
+                     event.peer.hex()[:12], event.reason)
+            for key in [k for k in self.sync if k[0] == event.peer]:
+                del self.sync[key]
+            if event.peer not in self.peer.peers():
+                self._set_presence(event.peer, "offline")
+            for cb in self.listeners.peers:
+                cb()
+        elif isinstance(event, RoomUnmatched):
+            self.sync.pop((event.peer, event.room_id), None)
+
+    def _on_match(self, event: RoomMatched) -> None:
+        rooms = {rid for rid, _ in self.node.room_list()}
+        if event.room_id not in rooms:
+            return
+        room = self.node.room(event.room_id)
+        if event.my_label == "room" and event.their_label == "room":
+            log.info("sharing %s with %s", room.name, event.peer.hex()[:12])
+            self._start_sync(event.peer, room)
+        elif event.my_label.startswith("invite:") or event.my_label == "public":
+            self._admit(event.peer, room, event.my_label, event.their_label)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(5.0)
+            for room in self.node.open_rooms():
+                with contextlib.suppress(Exception):
+                    room.purge_expired()
+            now = time.monotonic()
+            for slot in self.typing.values():
+                for peer in [p for p, until in slot.items() if until <= now]:
+                    del slot[peer]

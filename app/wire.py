@@ -1,0 +1,78 @@
+"""What the node puts on the `sync` and `live` channels: a type byte, then a sync frame, a join grant or a live signal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+SYNC = 0
+GRANT = 1
+MAX_LIVE = 4096
+
+
+class WireError(ValueError):
+    """A message from a peer that does not parse."""
+
+
+def room_secret(room_key0: bytes) -> bytes:
+    """The secret members prove they hold to find each other: derived from the room's first key."""
+    return hashlib.blake2b(b"hubbub-room-discovery", key=room_key0, digest_size=32).digest()
+
+
+def public_secret(room_id: bytes) -> bytes:
+    """The join secret of a public room: anyone who sees the room on the LAN can derive it."""
+    return hashlib.blake2b(b"hubbub-public-join" + room_id, digest_size=32).digest()
+
+
+def encode_sync(frame: bytes) -> bytes:
+    return bytes((SYNC,)) + frame
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A member's answer to a joiner: the room's keys sealed to the joiner, and the room's name."""
+
+    name: str
+    keys: dict[int, bytes]
+
+    def encode(self) -> bytes:
+        body = {"name": self.name, "keys": {str(e): k.hex() for e, k in self.keys.items()}}
+        return bytes((GRANT,)) + json.dumps(body).encode()
+
+
+def decode_sync_channel(payload: bytes) -> tuple[int, bytes | Grant]:
+    """Split a `sync` channel message into (type, body)."""
+    if not payload:
+        raise WireError("empty message")
+    kind, body = payload[0], payload[1:]
+    if kind == SYNC:
+        return SYNC, body
+    if kind == GRANT:
+        try:
+            obj = json.loads(body)
+            keys = {int(e): bytes.fromhex(k) for e, k in obj["keys"].items()}
+            name = str(obj.get("name", ""))[:100]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise WireError("malformed grant") from exc
+        if not keys or len(keys) > 1000:
+            raise WireError("malformed grant")
+        return GRANT, Grant(name, keys)
+    raise WireError(f"unknown sync message type {kind}")
+
+
+def encode_live(kind: str, **fields: Any) -> bytes:
+    return json.dumps({"t": kind, **fields}, separators=(",", ":")).encode()
+
+
+def decode_live(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_LIVE:
+        raise WireError("live message too large")
+    try:
+        obj = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireError("live message is not JSON") from exc
+    if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
+        raise WireError("live message has no type")
+    return obj
