@@ -47,7 +47,7 @@ class MessageView(QListView):
         bar.valueChanged.connect(self._on_scroll)
         self._release = QTimer(self)
         self._release.setSingleShot(True)
-        self._release.setInterval(120)
+        self._release.setInterval(40)
         self._release.timeout.connect(self._drop_anchor)
 
     # ----- scrolling -------------------------------------------------------------------------
