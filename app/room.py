@@ -15,7 +15,8 @@ from crdt.control import ControlOp
 from crdt.entry import Entry
 from crdt.errors import DecodeError, NotAMember, PermissionDenied, RoomError, StoreError
 from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, apply_updates, genesis_entry, restore_log
-from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, short_id, split_eid
+from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, client_id, short_id, split_eid
+from crdt.yjs_update import encode_delete_update
 from crdt.view import Channel, Message, RoomView
 
 from .errors import HubbubError, RoomNotFound
@@ -58,6 +59,7 @@ class Room:
         self.stored_name = name
         self.listeners: list[Listener] = []
         self._since_snapshot = 0
+        self._purged: set[str] = set()
         self.log.cid_loader = lambda: profile.store.entry_kinds(self.id)
 
     # ----- opening -----------------------------------------------------------------------
@@ -416,16 +418,28 @@ class Room:
         return invite_id, secret, expires
 
     def purge_expired(self) -> int:
-        """Drop expired and deleted messages' content from the store and the view; returns how many."""
+        """Remove the content of expired and deleted messages from this node: store and view; returns how many.
+
+        The signed headers stay, so the authors' chains still verify; the ciphertext
+        goes, and an expired message's value is deleted from the local view too.
+        """
         count = 0
-        for key in self.view.expired(now_ms()):
+        expired = self.view.expired(now_ms())
+        targets = set(expired) | set(self.view.deleted_ids())
+        local_deletes = []
+        for key in targets - self._purged:
             parts = split_eid(key)
-            if parts is None:
+            author = self._author_of(parts[0]) if parts else None
+            if parts is None or author is None:
                 continue
-            author = self._author_of(parts[0])
-            if author is not None:
-                self.profile.store.redact(self.id, author, parts[1])
-                count += 1
+            self.profile.store.redact(self.id, author, parts[1])
+            self._purged.add(key)
+            count += 1
+            if key in expired:
+                local_deletes.append((client_id(parts[0], parts[1]), 0, 1))
+        if local_deletes:
+            apply_updates(self.log.doc, [encode_delete_update(local_deletes)])
+            self.snapshot()
         return count
 
     def _author_of(self, short: str) -> bytes | None:

@@ -279,7 +279,7 @@ class Store:
             row = self._run("SELECT ct FROM entries WHERE room=? AND author=? AND seq=?", (rid, aid, seq)).fetchone()
             if row is None or row[0] is None:
                 return
-            self._run("UPDATE entries SET ct=NULL, phash=?, kind=9 WHERE room=? AND author=? AND seq=?", (digest(bytes(row[0])), rid, aid, seq))
+            self._run("UPDATE entries SET ct=NULL, phash=? WHERE room=? AND author=? AND seq=?", (digest(bytes(row[0])), rid, aid, seq))
 
     # ----- snapshots, revocations, local-only state ---------------------------------------------
 

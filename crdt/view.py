@@ -234,6 +234,11 @@ class RoomView:
     def history(self, channel: str, now_ms: float | None = None) -> list[Message]:
         return self.page(channel, len(self._index.get(channel, ())) or 1, now_ms=now_ms)
 
+    def deleted_ids(self) -> list[str]:
+        """Ids of messages that were deleted (their tombstones stay in the view)."""
+        self._children()
+        return list(self._deleted)
+
     def expired(self, now_ms: float) -> list[str]:
         """Ids of messages whose time to live has run out."""
         ttls = {c.id: c.ttl for c in self.channels() if c.ttl}
