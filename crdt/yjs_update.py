@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import DecodeError
-from .varint import read_uint
 
 MAX_ITEMS = 64
 MAX_DEPTH = 8
@@ -39,84 +38,101 @@ class UpdateSummary:
     deletes: tuple[tuple[int, int, int], ...]  # (client, clock, length)
 
 
-class _Reader:
-    __slots__ = ("buf", "pos", "count")
+def summarize_update(update: bytes) -> UpdateSummary:
+    """Read an update; raises DecodeError for anything outside Hubbub's flat-map shape.
 
-    def __init__(self, buf: bytes) -> None:
-        self.buf = buf
-        self.pos = 0
-        self.count = 0
+    Written as one flat function with inlined varint reads: it runs once per entry
+    on every sync, so it is the hot path of catching up.
+    """
+    buf = update
+    n = len(buf)
+    pos = 0
+    count = [0]
 
-    def uint(self) -> int:
-        pos = self.pos
-        if pos < len(self.buf) and self.buf[pos] < 0x80:
-            self.pos = pos + 1
-            return self.buf[pos]
-        value, self.pos = read_uint(self.buf, pos)
-        return value
-
-    def byte(self) -> int:
-        if self.pos >= len(self.buf):
+    def uint() -> int:
+        nonlocal pos
+        if pos >= n:
             raise DecodeError("update is truncated")
-        b = self.buf[self.pos]
-        self.pos += 1
-        return b
+        b = buf[pos]
+        pos += 1
+        if b < 0x80:
+            return b
+        result = b & 0x7F
+        shift = 7
+        while True:
+            if pos >= n:
+                raise DecodeError("update is truncated")
+            b = buf[pos]
+            pos += 1
+            result |= (b & 0x7F) << shift
+            if b < 0x80:
+                return result
+            shift += 7
+            if shift > 63:
+                raise DecodeError("varint too long")
 
-    def string(self) -> str:
-        n = self.uint()
-        end = self.pos + n
-        if end > len(self.buf) or n > 1 << 18:
+    def string() -> str:
+        nonlocal pos
+        length = uint()
+        end = pos + length
+        if end > n or length > 1 << 18:
             raise DecodeError("string overruns the update")
         try:
-            value = self.buf[self.pos : end].decode("utf-8")
+            value = buf[pos:end].decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError("string is not UTF-8") from exc
-        self.pos = end
+        pos = end
         return value
 
-    def raw(self, n: int) -> bytes:
-        if self.pos + n > len(self.buf):
+    def raw(k: int) -> bytes:
+        nonlocal pos
+        if pos + k > n:
             raise DecodeError("update is truncated")
-        out = self.buf[self.pos : self.pos + n]
-        self.pos += n
+        out = buf[pos : pos + k]
+        pos += k
         return bytes(out)
 
-    def signed(self) -> int:
-        b = self.byte()
-        negative = bool(b & 0x40)
-        value = b & 0x3F
-        shift = 6
-        while b & 0x80:
-            b = self.byte()
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if shift > 70:
-                raise DecodeError("varint too long")
-        return -value if negative else value
-
-    def any(self, depth: int = 0) -> Any:
+    def any_value(depth: int) -> Any:
+        nonlocal pos
         if depth > MAX_DEPTH:
             raise DecodeError("value nests too deeply")
-        self.count += 1
-        if self.count > 10_000:
+        count[0] += 1
+        if count[0] > 10_000:
             raise DecodeError("value is too large")
-        tag = self.byte()
+        if pos >= n:
+            raise DecodeError("update is truncated")
+        tag = buf[pos]
+        pos += 1
         if tag == 119:
-            return self.string()
+            return string()
         if tag == 118:
-            n = self.uint()
             obj: dict[str, Any] = {}
-            for _ in range(n):
-                k = self.string()
-                obj[k] = self.any(depth + 1)
+            for _ in range(uint()):
+                k = string()
+                obj[k] = any_value(depth + 1)
             return obj
         if tag == 123:
-            return struct.unpack(">d", self.raw(8))[0]
+            return struct.unpack(">d", raw(8))[0]
         if tag == 125:
-            return self.signed()
+            if pos >= n:
+                raise DecodeError("update is truncated")
+            b = buf[pos]
+            pos += 1
+            negative = bool(b & 0x40)
+            value = b & 0x3F
+            shift = 6
+            while b & 0x80:
+                if pos >= n:
+                    raise DecodeError("update is truncated")
+                b = buf[pos]
+                pos += 1
+                value |= (b & 0x7F) << shift
+                shift += 7
+                if shift > 70:
+                    raise DecodeError("varint too long")
+            return -value if negative else value
         if tag == 117:
-            n = self.uint()
-            return [self.any(depth + 1) for _ in range(n)]
+            return [any_value(depth + 1) for _ in range(uint())]
         if tag == 120:
             return True
         if tag == 121:
@@ -124,53 +140,50 @@ class _Reader:
         if tag in (126, 127):
             return None
         if tag == 124:
-            return struct.unpack(">f", self.raw(4))[0]
+            return struct.unpack(">f", raw(4))[0]
         if tag == 122:
-            return struct.unpack(">q", self.raw(8))[0]
+            return struct.unpack(">q", raw(8))[0]
         if tag == 116:
-            n = self.uint()
-            return self.raw(n)
+            return raw(uint())
         raise DecodeError(f"unknown value tag {tag}")
 
-
-def summarize_update(update: bytes) -> UpdateSummary:
-    """Read an update; raises DecodeError for anything outside Hubbub's flat-map shape."""
-    r = _Reader(update)
     inserts: list[InsertedItem] = []
-    for _ in range(r.uint()):
-        nstructs = r.uint()
-        client = r.uint()
-        clock = r.uint()
+    for _ in range(uint()):
+        nstructs = uint()
+        client = uint()
+        clock = uint()
         for _ in range(nstructs):
             if len(inserts) >= MAX_ITEMS:
                 raise DecodeError("update inserts too many items")
-            info = r.byte()
+            if pos >= n:
+                raise DecodeError("update is truncated")
+            info = buf[pos]
+            pos += 1
             if info & 0xC0:
                 raise DecodeError("update inserts relative to another item")
             if info & 0x1F != 8:
                 raise DecodeError(f"update carries unsupported content kind {info & 0x1F}")
-            if r.uint() != 1:
+            if uint() != 1:
                 raise DecodeError("update writes into a nested type")
-            root = r.string()
+            root = string()
             if not info & 0x20:
                 raise DecodeError("update writes to a root that is not a map")
-            key = r.string()
-            n = r.uint()
-            if n != 1:
+            key = string()
+            if uint() != 1:
                 raise DecodeError("update sets several values in one item")
-            value = r.any()
+            value = any_value(0)
             inserts.append(InsertedItem(client, clock, root, key, value))
             clock += 1
     deletes: list[tuple[int, int, int]] = []
-    for _ in range(r.uint()):
-        client = r.uint()
-        for _ in range(r.uint()):
+    for _ in range(uint()):
+        client = uint()
+        for _ in range(uint()):
             if len(deletes) >= MAX_DELETE_RANGES:
                 raise DecodeError("update deletes too many ranges")
-            start = r.uint()
-            length = r.uint()
+            start = uint()
+            length = uint()
             deletes.append((client, start, length))
-    if r.pos != len(update):
+    if pos != n:
         raise DecodeError("trailing bytes after update")
     return UpdateSummary(tuple(inserts), tuple(deletes))
 
