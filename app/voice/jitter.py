@@ -11,8 +11,8 @@ usually at hand. The buffer
 * grows by *stretching*: when the frame due is missing and nothing newer is held (an underrun), it
   conceals without moving on, so everything after it plays one frame later;
 * drains by *dropping*: when even the shallowest depth over the last half second left a spare
-  frame, and the depth is above target, one frame is skipped, preferably one the sender flagged as not
-  speech (a speech frame only after 200 ms without a quiet one);
+  frame, and the depth is above target, one frame is skipped, preferably one that follows a quiet frame or
+  that the sender flagged as not speech (a speech frame only after 500 ms without a quiet one);
 * re-syncs at each talk spurt: after a DTX packet it idles, and starts the next spurt once the
   target depth is buffered, which also absorbs clock drift for free;
 * conceals a lost frame with FEC from the next packet when that is held, else with Opus PLC, for at
@@ -31,9 +31,11 @@ import numpy as np
 
 from app.voice.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame, OpusDecoder, silence
 from app.voice.packet import VoicePacket, seq_diff, ts_diff
+from app.voice.vad import MIN_DB, level_dbfs
 
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 JITTER_SLACK = 0.005  # jitter one frame absorbs on average (the pull phase); more needs depth
+QUIET_DBFS = -45.0  # after a frame this quiet, dropping the next one is not heard
 RESET_FRAMES = 500  # a timestamp this far off (5 s) means the sender restarted: start afresh
 
 
@@ -122,6 +124,7 @@ class JitterBuffer:
         self._seen_set: set[int] = set()
         self._pulls = 0
         self._drain_wait = 0
+        self._last_level = MIN_DB  # level of the frame played last (a quiet one may be dropped)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -219,6 +222,7 @@ class JitterBuffer:
     def _play(self, slot: _Slot, now: float) -> Frame:
         packet = slot.packet
         frame = self.decoder.decode(packet.payload)
+        self._last_level = level_dbfs(frame)
         self.stats.played += 1
         self._outcomes.append(False)
         self._last_seq = packet.sequence
@@ -261,8 +265,8 @@ class JitterBuffer:
             self._depths.clear()
             return
         self._drain_wait += 1
-        quiet = slot.packet.dtx or not slot.packet.speech
-        if quiet or depth > self.max_depth + 2 or self._drain_wait > 20:
+        quiet = slot.packet.dtx or not slot.packet.speech or self._last_level < QUIET_DBFS
+        if quiet or depth > self.max_depth + 2 or self._drain_wait > 50:
             self.decoder.decode(slot.packet.payload)  # decoded and discarded: keeps decoder state
             del self._slots[self._next]
             self._last_seq = slot.packet.sequence
