@@ -15,6 +15,7 @@ from app.node import Node
 from app.profile import open_profile
 from app.room import Room
 from app.service import NodeService
+from crdt.entry import Entry
 from p2p.config import Timings
 
 pytestmark = pytest.mark.timeout(60)
@@ -62,7 +63,7 @@ def arrivals(svc: NodeService, room_id: bytes) -> asyncio.Queue[str]:
     """A queue of the message texts a service's room listener reports (pushed, never polled)."""
     queue: asyncio.Queue[str] = asyncio.Queue()
 
-    def on_entries(room: Room, entries: list[object]) -> None:
+    def on_entries(room: Room, entries: list[Entry]) -> None:
         if room.id == room_id:
             for m in room.history("general")[-len(entries):]:
                 queue.put_nowait(m.text)
