@@ -45,6 +45,7 @@ def build_window(node: Node, live: LiveService | None = None) -> MainWindow:
     last = session.last_room()
     if last is not None:
         session.select_room(last)
+    session.attach_all_later()
     return window
 
 

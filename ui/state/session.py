@@ -74,6 +74,22 @@ class Session(QObject):
             self._seen[(room.id, ch.id)] = newest[-1].ts if newest else 0.0
         self._recount(room)
 
+    def attach_all_later(self) -> None:
+        """Open the other rooms one per event-loop turn, so unread badges fill in without delaying the first paint."""
+        waiting = [rid for rid, _ in self.node.room_list() if rid not in self._attached]
+
+        def next_room() -> None:
+            if not waiting:
+                return
+            try:
+                self.open_room(waiting.pop(0))
+            except HubbubError:
+                pass
+            self.unread_changed.emit()
+            QTimer.singleShot(0, next_room)
+
+        QTimer.singleShot(0, next_room)
+
     def open_room(self, room_id: bytes) -> Room:
         room = self.node.room(room_id)
         self.attach(room)
@@ -173,9 +189,11 @@ class Session(QObject):
         upto = max(newest[-1].ts if newest else 0.0, time.time() * 1000.0)
         if self.unread(self.room.id, self.channel) == (0, 0) and self.read_mark(self.room.id, self.channel) >= (newest[-1].ts if newest else 0):
             return
+        had_unread = self.unread(self.room.id, self.channel) != (0, 0)
         self.node.profile.store.set_read_mark(self.room.id, self.channel, upto)
         self._unread.setdefault(self.room.id, {})[self.channel] = (0, 0)
-        self.unread_changed.emit()
+        if had_unread:
+            self.unread_changed.emit()
 
     def _recount(self, room: Room) -> None:
         marks = self.node.profile.store.read_marks(room.id)
@@ -199,6 +217,7 @@ class Session(QObject):
 
     def _deliver(self) -> None:
         pending, self._pending = self._pending, set()
+        before = {rid: dict(counts) for rid, counts in self._unread.items()}
         for rid in pending:
             room = self._attached.get(rid)
             if room is None:
@@ -206,7 +225,8 @@ class Session(QObject):
             self._announce_new(room)
             self._recount(room)
             self.room_updated.emit(rid)
-        self.unread_changed.emit()
+        if self._unread != before:
+            self.unread_changed.emit()
 
     def _announce_new(self, room: Room) -> None:
         direct = len(room.members()) == 2

@@ -54,11 +54,13 @@ class MemberList(QFrame):
     def set_members(self, members: list[MemberInfo], presence: dict[str, str]) -> None:
         self.list.clear()
         groups: dict[str, list[MemberInfo]] = {}
+        rank: dict[str, int] = {"Online": 1, "Offline": 0}
         for m in members:
             status = presence.get(m.short, "offline")
-            label = m.role.name.capitalize() + "s" if status != "offline" and int(m.role) > 1 else ("Online" if status != "offline" else "Offline")
+            label = m.role.name.capitalize() + "s" if int(m.role) > 1 else ("Online" if status != "offline" else "Offline")
+            rank[label] = int(m.role) + 1 if int(m.role) > 1 else rank[label]
             groups.setdefault(label, []).append(m)
-        order = sorted(groups, key=lambda g: (g == "Offline", g == "Online", g))
+        order = sorted(groups, key=lambda g: -rank[g])
         for label in order:
             head = QListWidgetItem(f"{label.upper()} — {len(groups[label])}")
             head.setFlags(Qt.ItemFlag.NoItemFlags)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from app.models import Message
 
 PAGE = 60
-HOT_ROWS = 200  # newest rows re-read eagerly after a change; older ones are re-read when next painted
+HOT_ROWS = 30  # newest rows re-read eagerly after a change; older ones are re-read when next painted
 GROUP_GAP_MS = 7 * 60 * 1000
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
