@@ -258,7 +258,7 @@ class MessageDelegate(QStyledItemDelegate):
             bold = QFont(self.small)
             bold.setBold(True)
             p.setFont(bold)
-            p.setPen(author_colour(who))
+            p.setPen(author_colour(row.reply_author or who))
             label = "@" + who
             p.drawText(QRect(x, y, 400, REPLY_H - 2), Qt.AlignmentFlag.AlignVCenter, label)
             x += QFontMetrics(bold).horizontalAdvance(label) + 6

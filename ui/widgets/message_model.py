@@ -43,6 +43,7 @@ class Row:
     mine: bool
     reply: tuple[str, str] | None  # (author name, one-line snippet) of the message replied to
     favorite: bool
+    reply_author: str = ""  # short id of the author replied to (for the name's colour)
 
 
 def _key(m: Message) -> tuple[float, str]:
@@ -248,15 +249,15 @@ class MessageModel(QAbstractListModel):
                     and (prev is None or prev.ts <= self.read_mark))
         if new_line:
             grouped = False
-        reply = None
+        reply, reply_author = None, ""
         if msg.reply_to:
             target = self.source.message(msg.reply_to) if self.source is not None else None
             if target is None or target.deleted:
                 reply = ("", "Original message was deleted")
             else:
-                reply = (self.name_of(target.author), one_line(target.text))
+                reply, reply_author = (self.name_of(target.author), one_line(target.text)), target.author
         row = Row(msg, self.name_of(msg.author), grouped, day_break, new_line, self.me in msg.mentions,
-                  msg.author == self.me, reply, msg.id in self.favorites)
+                  msg.author == self.me, reply, msg.id in self.favorites, reply_author)
         self._rows[msg.id] = row
         return row
 
