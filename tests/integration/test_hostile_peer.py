@@ -10,15 +10,11 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from nacl.signing import SigningKey
 
-from app.node import Node
-from app.profile import open_profile
-from app.room import Room
 from app.service import NodeService
 from app.wire import encode_sync, room_secret
 from crdt.entry import MAX_ENTRY_SIZE
@@ -29,27 +25,16 @@ from p2p import PeerBanned, PeerEvent, PeerNode, Received, RoomSecret, Timings
 from p2p.frames import MAX_PAYLOAD_SIZE, FrameType
 from tests.helpers import value_entry
 from tests.integration.test_p2p_loopback import raw_exchange, signed_offer
+from tests.integration.test_service_loopback import service as loopback_service
+from tests.integration.test_service_loopback import texts, until
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def service(profile_dir: Path, name: str) -> NodeService:
-    node = Node(open_profile(profile_dir, display_name=name))
     timings = Timings.for_tests()
     timings.malformed_limit = 5  # one strike per attack below; the fifth bans
-    return NodeService(node, bind_host="127.0.0.1", mdns=False, timings=timings)
-
-
-async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-def texts(room: Room) -> list[str]:
-    return [m.text for m in room.history("general")]
+    return loopback_service(profile_dir, name, timings)
 
 
 def test_hostile_key_holder_is_rejected_banned_and_honest_nodes_keep_syncing(tmp_path: Path) -> None:

@@ -25,9 +25,10 @@ def run(test: Callable[[], Awaitable[None]], timeout: float = 45) -> None:
     asyncio.run(asyncio.wait_for(test(), timeout))
 
 
-def service(profile_dir: Path, name: str) -> NodeService:
+def service(profile_dir: Path, name: str, timings: Timings | None = None) -> NodeService:
+    """A NodeService on loopback with short timings and no mDNS (peers are dialed explicitly)."""
     node = Node(open_profile(profile_dir, display_name=name))
-    return NodeService(node, bind_host="127.0.0.1", mdns=False, timings=Timings.for_tests())
+    return NodeService(node, bind_host="127.0.0.1", mdns=False, timings=timings or Timings.for_tests())
 
 
 async def stop(svc: NodeService) -> None:
@@ -53,6 +54,10 @@ async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def texts(room: Room) -> list[str]:
+    return [m.text for m in room.history("general")]
 
 
 def ids(room: Room) -> list[str]:
