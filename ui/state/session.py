@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -210,7 +211,7 @@ class Session(QObject):
 
     # ----- incoming entries ----------------------------------------------------------------------
 
-    def _on_entries(self, room: Room, entries: list[object]) -> None:
+    def _on_entries(self, room: Room, entries: list[Any]) -> None:
         self._pending.add(room.id)
         if not self._flush.isActive():
             self._flush.start()

@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = QSystemTrayIcon(app_icon(), self)
             self.tray.setToolTip("Hubbub")
-            self.tray.activated.connect(lambda *_: (self.showNormal(), self.raise_(), self.activateWindow()))
+            self.tray.activated.connect(self._bring_to_front)
             self.tray.show()
         self._wire()
         self._shortcuts()
@@ -119,6 +119,11 @@ class MainWindow(QMainWindow):
         self.refresh_rooms()
         self.channels.set_me(self.node.profile.display_name, session.me, "Online")
         self._typing_sent = 0.0
+
+    def _bring_to_front(self, *_: object) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     # ----- building ------------------------------------------------------------------------------
 
@@ -203,11 +208,11 @@ class MainWindow(QMainWindow):
         self.view.verticalScrollBar().valueChanged.connect(self._maybe_read)
 
     def _shortcuts(self) -> None:
-        QShortcut(QKeySequence("Ctrl+K"), self, activated=self.quick_switcher)
-        QShortcut(QKeySequence("Alt+Up"), self, activated=lambda: self.session.step_channel(-1))
-        QShortcut(QKeySequence("Alt+Down"), self, activated=lambda: self.session.step_channel(1))
-        QShortcut(QKeySequence("Esc"), self, activated=self.composer_state.cancel)
-        QShortcut(QKeySequence("Ctrl+Shift+M"), self, activated=self.members_button.toggle)
+        QShortcut(QKeySequence("Ctrl+K"), self, self.quick_switcher)
+        QShortcut(QKeySequence("Alt+Up"), self, lambda: self.session.step_channel(-1))
+        QShortcut(QKeySequence("Alt+Down"), self, lambda: self.session.step_channel(1))
+        QShortcut(QKeySequence("Esc"), self, self.composer_state.cancel)
+        QShortcut(QKeySequence("Ctrl+Shift+M"), self, self.members_button.toggle)
 
     # ----- window state ------------------------------------------------------------------------------
 

@@ -74,7 +74,8 @@ class RoomSettingsDialog(QDialog):
         self._fill()
         if not self.admin:
             self.status.setText("Only admins can change the room's settings.")
-            for w in (self.name, self.topic, self.public, self.tags, self.new_channel, add_button, self.save_button):
+            widgets: list[QWidget] = [self.name, self.topic, self.public, self.tags, self.new_channel, add_button, self.save_button]
+            for w in widgets:
                 w.setEnabled(False)
 
     def _fill(self) -> None:
