@@ -135,6 +135,7 @@ class Replica:
 
     name: str
     log: RoomLog
+    identity: SigningKey | None = None
     source: MemorySource = field(default_factory=MemorySource)
     rejected: list[tuple[Entry, str]] = field(default_factory=list)
 
@@ -148,11 +149,38 @@ class Replica:
         """Record the outcome of a local `write_*` so it can be served to peers."""
         self.source.add(result.accepted)
 
+    def write(self, root: str, value: dict[str, Any], delete: Iterable[str] = ()) -> str:
+        """A local write by this replica's person, validated like any other entry."""
+        assert self.identity is not None
+        key, result = self.log.write_value(self.identity, root, value, delete)
+        self.local(result)
+        return key
 
-def replica_of(name: str, room_id: bytes, key: bytes, genesis: Entry) -> Replica:
-    r = Replica(name, RoomLog(room_id, {0: key}))
+    def post(self, text: str, channel: str = "general", ts: float = 1000.0, **extra: Any) -> str:
+        return self.write("m", {"c": channel, "t": text, "ts": ts, **extra})
+
+
+def replica_of(name: str, room_id: bytes, key: bytes, genesis: Entry, identity: SigningKey | None = None) -> Replica:
+    r = Replica(name, RoomLog(room_id, {0: key}), identity)
     r.ingest([genesis])
     return r
+
+
+def party(roles: Sequence[str]) -> list[Replica]:
+    """Replica 0 is the owner's; one more replica per role in `roles`, each a member the owner added,
+    with the membership already spread to every replica."""
+    owner = SigningKey.generate()
+    log, genesis, key = new_room(owner)
+    first = Replica("r0", log, owner)
+    first.source.add([genesis])
+    replicas = [first]
+    for i, role in enumerate(roles, 1):
+        who = SigningKey.generate()
+        first.local(add_member(log, owner, who, role, name=f"p{i}"))
+        replicas.append(replica_of(f"r{i}", log.room_id, key, genesis, who))
+    exchange_all(replicas)
+    assert all(r.log.heads() == first.log.heads() for r in replicas)
+    return replicas
 
 
 @dataclass
@@ -167,6 +195,8 @@ class LossyLink:
     reorder: bool = False
     max_frame: int = 256 * 1024
     frames_seen: list[int] = field(default_factory=list)
+    dropped: int = 0
+    duplicated: int = 0
     bad_frames: int = 0
 
     def __post_init__(self) -> None:
@@ -178,9 +208,11 @@ class LossyLink:
         for f in frames:
             self.frames_seen.append(len(f))
             if self.rng.random() < self.loss:
+                self.dropped += 1
                 continue
             out.append(f)
             if self.rng.random() < self.dup:
+                self.duplicated += 1
                 out.append(f)
         if self.reorder:
             self.rng.shuffle(out)
