@@ -103,6 +103,7 @@ class NodeService:
         self._reheads: dict[tuple[bytes, bytes], float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._hooked: set[bytes] = set()
+        self._control_seen: dict[bytes, object] = {}
         self._status = "online"
         self.started_at = 0.0
         self.stats = {"entries_in": 0, "entries_out": 0, "rejected": 0}
@@ -292,6 +293,11 @@ class NodeService:
         self._flush(key)
 
     def _on_room_entries(self, room: Room, entries: list[Entry]) -> None:
+        state = room.log.state()  # cached per control frontier: a new object means control changed
+        if self._control_seen.get(room.id) is not state:
+            # Local control writes (public on/off, invites, removals) change what we prove and announce.
+            self._control_seen[room.id] = state
+            self.refresh_secrets()
         for (peer, room_id), proto in self.sync.items():
             if room_id == room.id and self._may_receive(peer, room):
                 proto.announce(entries)

@@ -159,3 +159,68 @@ def test_lan_party_four_nodes_mdns_invites_concurrent_posts_and_a_pulled_cable(t
             assert not (h.profile / "node.sock").exists(), "the control socket outlived its node"
     print(f"LAN party took {time.monotonic() - started:.1f} s")
 
+
+
+OWNER = """
+import asyncio, json, sys
+from pathlib import Path
+from app.node import Node
+from app.profile import open_profile
+from app.service import NodeService
+from p2p.config import Timings
+
+async def main():
+    svc = NodeService(Node(open_profile(Path(sys.argv[1]), display_name="host")), timings=Timings.for_tests())
+    await svc.async_start()
+    room = svc.create_room("lobby")
+    room.update_settings(public=True, tags=["games", "lan"])
+    print(json.dumps({"room": room.id.hex()}), flush=True)
+    while "hello from the guest" not in [m.text for m in room.history("general")]:
+        await asyncio.sleep(0.05)
+    print(json.dumps({"members": len(room.members())}), flush=True)
+    await asyncio.sleep(0.3)
+    await svc.async_stop()
+
+asyncio.run(main())
+"""
+
+GUEST = """
+import asyncio, json, sys, time
+from pathlib import Path
+from app.node import Node
+from app.profile import open_profile
+from app.service import NodeService
+from p2p.config import Timings
+
+async def main():
+    svc = NodeService(Node(open_profile(Path(sys.argv[1]), display_name="guest")), timings=Timings.for_tests())
+    await svc.async_start()
+    deadline = time.monotonic() + 15
+    while not svc.public_rooms() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    seen = svc.public_rooms()
+    print(json.dumps({"public": [[r.room_id.hex(), r.name, list(r.tags), r.member_count] for r in seen]}), flush=True)
+    room = await svc.async_join_public(seen[0].room_id, 15)
+    room.post("general", "hello from the guest")
+    print(json.dumps({"joined": room.id.hex(), "role": int(room.my_role() or 0), "name": room.name}), flush=True)
+    await asyncio.sleep(2)
+    await svc.async_stop()
+
+asyncio.run(main())
+"""
+
+
+def test_public_room_is_announced_on_the_lan_and_joined_in_one_step(tmp_path: Path) -> None:
+    require(is_root() and netns_available(), "needs root for network namespaces")
+    with NetnsLan(2, subnet="10.81.0") as lan:
+        owner = lan.hosts[0].python("-c", OWNER, str(tmp_path / "owner"), stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+        assert owner.stdout is not None
+        room_id = json.loads(owner.stdout.readline())["room"]
+        guest = lan.hosts[1].run([sys.executable, "-c", GUEST, str(tmp_path / "guest")], timeout=45, check=False)
+        assert guest.returncode == 0, guest.stderr[-3000:]
+        lines = [json.loads(line) for line in guest.stdout.splitlines()]
+        assert lines[0]["public"] == [[room_id, "lobby", ["games", "lan"], 1]]
+        assert lines[1]["joined"] == room_id and lines[1]["name"] == "lobby" and lines[1]["role"] > 0
+        assert json.loads(owner.stdout.readline()) == {"members": 2}
+        assert owner.wait(10) == 0
