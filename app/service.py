@@ -104,6 +104,7 @@ class NodeService:
         self._tasks: list[asyncio.Task[None]] = []
         self._hooked: set[bytes] = set()
         self._control_seen: dict[bytes, object] = {}
+        self._refresh_soon = False
         self._status = "online"
         self.started_at = 0.0
         self.stats = {"entries_in": 0, "entries_out": 0, "rejected": 0}
@@ -223,6 +224,9 @@ class NodeService:
         try:
             room_id = await asyncio.wait_for(join.done, timeout)
         except asyncio.TimeoutError as exc:
+            if join.invite is not None:  # members stop offering a used invite, so it looks like silence
+                raise BadInvite("No member of that room accepted the invite: either none is online on the LAN, "
+                                "or the invite was already used.") from exc
             raise HubbubError("No member of that room answered on the LAN; is one of them online?") from exc
         finally:
             self._joins.pop(join.label + join.room_id.hex(), None)
@@ -296,8 +300,15 @@ class NodeService:
         state = room.log.state()  # cached per control frontier: a new object means control changed
         if self._control_seen.get(room.id) is not state:
             # Local control writes (public on/off, invites, removals) change what we prove and announce.
+            # Deferred: `_admit` writes the joiner's `add` and must still send the grant over the
+            # invite match, which refreshing at once would end.
             self._control_seen[room.id] = state
-            self.refresh_secrets()
+            if not self._refresh_soon:
+                self._refresh_soon = True
+                try:
+                    asyncio.get_running_loop().call_soon(self._deferred_refresh)
+                except RuntimeError:  # no loop running (not started): nothing to keep in order
+                    self._deferred_refresh()
         for (peer, room_id), proto in self.sync.items():
             if room_id == room.id and self._may_receive(peer, room):
                 proto.announce(entries)
@@ -307,6 +318,10 @@ class NodeService:
                 cb(room, entries)
             except Exception:
                 log.exception("entries listener failed")
+
+    def _deferred_refresh(self) -> None:
+        self._refresh_soon = False
+        self.refresh_secrets()
 
     def _may_receive(self, peer: bytes, room: Room) -> bool:
         """Entries go only to current members (a removed member keeps nothing new)."""

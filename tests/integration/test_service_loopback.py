@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import BadInvite, HubbubError
+from app.errors import BadInvite
 from app.node import Node
 from app.profile import open_profile
 from app.room import Room
@@ -116,7 +116,7 @@ def test_join_via_another_member_fanout_catchup_and_single_use_invites(tmp_path:
             d = service(tmp_path / "d", "Dave")
             async with started(d):
                 await d.async_connect(*b_addr)
-                with pytest.raises(HubbubError):
+                with pytest.raises(BadInvite, match="already used"):
                     await d.async_join(invite_c.link(), 1.5)
                 assert room_c.id not in {rid for rid, _ in d.node.room_list()} or \
                     d.node.room(room_c.id).my_role() is None
