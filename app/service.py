@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from p2p.config import Timings
 from p2p.errors import P2PError
@@ -33,6 +33,9 @@ from .invite import Invite, parse_invite
 from .node import Node
 from .room import Room, now_ms
 from .wire import GRANT, SYNC, Grant, WireError, decode_live, decode_sync_channel, encode_live, encode_sync, public_secret, room_secret
+
+if TYPE_CHECKING:
+    from .voice.session import VoiceService
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,7 @@ class NodeService:
         self._status = "online"
         self.started_at = 0.0
         self.stats = {"entries_in": 0, "entries_out": 0, "rejected": 0}
+        self._voice: VoiceService | None = None
 
     # ----- lifecycle ----------------------------------------------------------------------
 
@@ -122,7 +126,18 @@ class NodeService:
                        asyncio.create_task(self._housekeeping(), name="hubbub-housekeeping")]
         log.info("node %s listening on %s:%d", self.node.profile.public_key.hex()[:16], *self.peer.address)
 
+    @property
+    def voice(self) -> VoiceService:
+        """This node's voice channels and calls (created on first use; see app/voice/session.py)."""
+        if self._voice is None:
+            from .voice.session import VoiceService
+
+            self._voice = VoiceService(self)
+        return self._voice
+
     async def async_stop(self) -> None:
+        if self._voice is not None:
+            self._voice.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -419,11 +434,16 @@ class NodeService:
         self._status = status
         self._broadcast_live(None, encode_live("presence", s=status, n=self.node.profile.display_name))
 
-    def send_live(self, room_id: bytes | None, payload: dict[str, Any]) -> None:
-        """Send an app-defined live signal (e.g. voice-channel membership) to peers of a room."""
+    def send_live(self, room_id: bytes | None, payload: dict[str, Any], to: bytes | None = None) -> None:
+        """Send an app-defined live signal (e.g. voice-channel membership) to peers of a room,
+        or only to peer `to`."""
         kind = str(payload.get("t", ""))
         fields = {k: v for k, v in payload.items() if k != "t"}
-        self._broadcast_live(room_id, encode_live(kind, **fields))
+        if to is None:
+            self._broadcast_live(room_id, encode_live(kind, **fields))
+        else:
+            with contextlib.suppress(P2PError, ValueError):
+                self.peer.send(to, "live", room_id, encode_live(kind, **fields))
 
     def _broadcast_live(self, room_id: bytes | None, payload: bytes) -> None:
         for peer in self.peer.peers():
