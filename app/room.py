@@ -94,7 +94,7 @@ class Room:
             raise RoomNotFound("There is no such room in this profile.")
         keys = store.keys(room_id)
         controls = store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,))
-        room_log = restore_log(room_id, keys, store.chains(room_id), controls, store.revoked(room_id))
+        room_log = restore_log(room_id, keys, store.chains(room_id), controls, store.revoked(room_id), store.hollow(room_id))
         snap = store.snapshot(room_id)
         upto = 0
         if snap is not None:
@@ -187,6 +187,8 @@ class Room:
         return result
 
     def _persist(self, result: IngestResult) -> None:
+        if result.repaired:
+            self.profile.store.fill_payload(self.id, result.repaired)
         if not result.accepted:
             return
         try:

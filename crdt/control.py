@@ -28,7 +28,7 @@ class ControlOp:
             raise DecodeError("control operation is too large")
         try:
             obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise DecodeError("control operation is not JSON") from exc
         if not isinstance(obj, dict) or not isinstance(obj.get("op"), str):
             raise DecodeError("control operation has no op")

@@ -139,7 +139,12 @@ def _inline_block(text: str) -> str:
         lines.append(_inline(line))
     if quote:
         lines.append("<blockquote>" + "<br>".join(quote) + "</blockquote>")
-    return "<br>".join(x for x in lines if x is not None).strip("<br>") if lines else ""
+    out = "<br>".join(lines)
+    while out.startswith("<br>"):
+        out = out[4:]
+    while out.endswith("<br>"):
+        out = out[:-4]
+    return out
 
 
 def _inline(line: str) -> str:

@@ -56,6 +56,12 @@ class IngestResult:
     equivocations: list[Equivocation] = field(default_factory=list)
     control_changed: bool = False
     hollowed: int = 0
+    repaired: list[Entry] = field(default_factory=list)  # hollow entries whose genuine content arrived
+
+
+def _reject(result: IngestResult, e: Entry, reason: str) -> None:
+    log.info("rejected entry %s/%d: %s", e.author.hex()[:12], e.seq, reason)
+    result.rejected.append((e, reason))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,7 @@ class RoomLog:
         self.cid_loader: Callable[[], Iterable[tuple[bytes, int, int]]] | None = None
         self.pending: dict[tuple[bytes, int], Entry] = {}
         self.revoked: dict[bytes, int] = {}
+        self.hollow: set[tuple[bytes, int]] = set()  # linked entries held without content
         self.doc: Doc[Any] = Doc()
         self.maps: dict[str, Map[Any]] = {root: self.doc.get(root, type=Map) for root in ROOTS}
         self.entry_count = 0
@@ -172,32 +179,41 @@ class RoomLog:
         by_author: dict[bytes, dict[int, Entry]] = {}
         for e in entries:
             if e.room_id != self.room_id and not _is_genesis(e):
-                result.rejected.append((e, "entry belongs to another room"))
+                _reject(result, e, "entry belongs to another room")
                 continue
-            if not e.payload_intact():
-                # The signed header still links the author's chain; only this entry's content is lost.
-                result.rejected.append((e, "payload does not match its signed hash (tampered); kept as an empty link"))
-                result.hollowed += 1
-                e = e.without_payload()
             chain = self.chains.get(e.author)
             if chain is not None and e.seq < len(chain):
                 if chain[e.seq] == e.hash:
-                    result.duplicates += 1
+                    if (e.author, e.seq) in self.hollow and e.ciphertext is not None and e.payload_intact():
+                        self._repair(e, result)
+                    else:
+                        result.duplicates += 1
                 elif e.signature_valid():
+                    log.warning("author %s equivocated at %d: two signed entries with one sequence number", e.author.hex()[:12], e.seq)
                     result.equivocations.append(Equivocation(e.author, e.seq, chain[e.seq], e))
                     self._revoke(e.author, e.seq - 1)
-                    result.rejected.append((e, "author equivocated: two entries with one sequence number"))
+                    _reject(result, e, "author equivocated: two entries with one sequence number")
                 else:
-                    result.rejected.append((e, "signature does not verify"))
+                    _reject(result, e, "signature does not verify")
                 continue
+            if not e.payload_intact():
+                # The signed header still links the author's chain; only this entry's content is lost,
+                # until a genuine copy arrives (see _repair).
+                _reject(result, e, "payload does not match its signed hash (tampered); kept as an empty link")
+                result.hollowed += 1
+                e = e.without_payload()
             slot = by_author.setdefault(e.author, {})
             if e.seq in slot and slot[e.seq].hash != e.hash:
                 if e.signature_valid() and slot[e.seq].signature_valid():
+                    log.warning("author %s equivocated at %d: two signed entries with one sequence number", e.author.hex()[:12], e.seq)
                     result.equivocations.append(Equivocation(e.author, e.seq, slot[e.seq].hash, e))
                     self._revoke(e.author, e.seq - 1)
-                result.rejected.append((e, "author equivocated: two entries with one sequence number"))
+                _reject(result, e, "author equivocated: two entries with one sequence number")
                 continue
-            slot[e.seq] = e
+            if e.seq in slot and slot[e.seq].ciphertext is None and e.ciphertext is not None:
+                slot[e.seq] = e  # prefer the copy that carries content
+                continue
+            slot.setdefault(e.seq, e)
         for (author, seq), e in list(self.pending.items()):
             by_author.setdefault(author, {}).setdefault(seq, e)
         self.pending.clear()
@@ -227,16 +243,15 @@ class RoomLog:
                         break
                     except (InvalidEntry, DecodeError) as exc:
                         reason = exc.reason if isinstance(exc, InvalidEntry) else str(exc)
-                        log.info("rejected entry %s/%d: %s", author.hex()[:12], e.seq, reason)
-                        result.rejected.append((e, reason))
+                        _reject(result, e, reason)
                         for later in run[run.index(e) + 1 :]:
-                            result.rejected.append((later, "chains to a rejected entry"))
+                            _reject(result, later, "chains to a rejected entry")
                         break
                     progress = True
                 else:
                     if len(trusted) < len(run):
-                        for later in run[len(trusted) :]:
-                            result.rejected.append((later, "chains to a rejected entry"))
+                        for later in run[len(trusted) + 1 :]:
+                            _reject(result, later, "chains to a rejected entry")
                 if not slot:
                     del by_author[author]
         for author, slot in by_author.items():
@@ -270,14 +285,17 @@ class RoomLog:
         good: list[Entry] = []
         for e in run:
             if not e.signature_valid():
-                log.info("rejected entry %s/%d: signature does not verify", e.author.hex()[:12], e.seq)
-                result.rejected.append((e, "signature does not verify"))
+                _reject(result, e, "signature does not verify")
                 return good
             good.append(e)
         return good
 
-    def _accept(self, e: Entry, updates: list[bytes], result: IngestResult) -> None:
+    def _accept(self, e: Entry, updates: list[bytes], result: IngestResult, repair: bool = False) -> None:
+        """Validate one entry that extends its author's chain; link and apply it (or, for `repair`, only apply)."""
         genesis = _is_genesis(e)
+        limit = self.revoked.get(e.author)
+        if limit is not None and e.seq > limit:
+            raise InvalidEntry("author is not a member from this entry on: removed, or caught equivocating")
         if not genesis:
             for d in e.deps:
                 if d not in self.controls:
@@ -289,6 +307,7 @@ class RoomLog:
             # A redacted (expired) entry: it links the chain and carries nothing.
             if not genesis and state.role_of(e.author, e.seq) is None:
                 raise InvalidEntry("author is not a member")
+            self.hollow.add((e.author, e.seq))
             self._link(e, result, KIND_REDACTED)
             return
         key = self.keys.get(e.epoch)
@@ -316,7 +335,7 @@ class RoomLog:
             if op.op == "remove" and isinstance(op.args.get("after_seq"), int):
                 member = bytes.fromhex(op.args["member"])
                 self._revoke(member, op.args["after_seq"])
-            self._link(e, result, KIND_CONTROL_ROW)
+            self._finish(e, result, KIND_CONTROL_ROW, repair)
             return
         if kind != KIND_YJS or genesis:
             raise InvalidEntry("unknown payload kind")
@@ -330,7 +349,7 @@ class RoomLog:
             self.cid_owner[item.client] = (e.author, item.root)
             kind_row = ROOTS.index(item.root)
         updates.append(body)
-        self._link(e, result, kind_row)
+        self._finish(e, result, kind_row, repair)
 
     def _check_update(self, e: Entry, role: Role, summary: UpdateSummary) -> None:
         writer = short_id(e.author)
@@ -363,6 +382,24 @@ class RoomLog:
             needed = Role.ADMIN if root in ADMIN_ROOTS else Role.MODERATOR
             if role < needed:
                 raise InvalidEntry(f"removing another member's {_ROOT_NAMES[root]} needs the {needed.name.lower()} role")
+
+    def _finish(self, e: Entry, result: IngestResult, kind: int, repair: bool) -> None:
+        if repair:
+            self.hollow.discard((e.author, e.seq))
+            result.repaired.append(e)
+        else:
+            self._link(e, result, kind)
+
+    def _repair(self, e: Entry, result: IngestResult) -> None:
+        """A genuine copy of an entry we hold hollow: validate and apply its content now."""
+        updates: list[bytes] = []
+        try:
+            self._accept(e, updates, result, repair=True)
+        except (_Pending, InvalidEntry, DecodeError) as exc:
+            log.info("could not restore entry %s/%d: %s", e.author.hex()[:12], e.seq, exc)
+            return
+        if updates:
+            apply_updates(self.doc, updates)
 
     def _load_cids(self) -> None:
         """Fill the client-id index from stored (author, seq, kind) rows the first time a delete needs it."""
@@ -463,7 +500,8 @@ def genesis_entry(identity: SigningKey, room_key: bytes, name: str, member_name:
     return sign_entry(identity, room_id=NO_HASH, seq=0, prev=NO_HASH, epoch=0, deps=(), nonce=nonce, ciphertext=ct)
 
 
-def restore_log(room_id: bytes, keys: dict[int, bytes], chains: dict[bytes, list[bytes]], controls: list[Entry], revoked: dict[bytes, int]) -> RoomLog:
+def restore_log(room_id: bytes, keys: dict[int, bytes], chains: dict[bytes, list[bytes]], controls: list[Entry],
+                revoked: dict[bytes, int], hollow: set[tuple[bytes, int]] | None = None) -> RoomLog:
     """A RoomLog rebuilt from already-validated stored state, without re-validating every entry."""
     room = RoomLog(room_id, keys)
     room.chains = {a: list(h) for a, h in chains.items()}
@@ -478,4 +516,5 @@ def restore_log(room_id: bytes, keys: dict[int, bytes], chains: dict[bytes, list
     referenced = {d for c in room.controls.values() for d in c.deps}
     room.frontier = set(room.controls) - referenced
     room.revoked = dict(revoked)
+    room.hollow = set(hollow or ())
     return room

@@ -256,6 +256,22 @@ class Store:
     def all_entries(self, room_id: bytes) -> list[Entry]:
         return self.entries_where(room_id, "1")
 
+    def hollow(self, room_id: bytes) -> set[tuple[bytes, int]]:
+        """(author, seq) of the entries held without their content."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            rows = self._run("SELECT author, seq FROM entries WHERE room=? AND ct IS NULL", (rid,)).fetchall()
+        return {(self._author_keys[a], int(s)) for a, s in rows}
+
+    def fill_payload(self, room_id: bytes, entries: list[Entry]) -> None:
+        """Store the content of entries that were held hollow."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            for e in entries:
+                aid = self._author_ids.get(e.author)
+                if aid is not None and e.ciphertext is not None:
+                    self._run("UPDATE entries SET ct=?, phash=NULL WHERE room=? AND author=? AND seq=?", (e.ciphertext, rid, aid, e.seq))
+
     def count(self, room_id: bytes) -> int:
         with self.lock:
             return int(self._run("SELECT COUNT(*) FROM entries WHERE room=?", (self.room_rowid(room_id),)).fetchone()[0])

@@ -88,13 +88,14 @@ class RoomView:
         self.revoked = revoked or {}
         self.maps: dict[str, Map[Any]] = {r: doc.get(r, type=Map) for r in (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)}
         self._index: dict[str, list[tuple[float, str]]] = {}
+        self._indexed: set[str] = set()
         self._edits: dict[str, list[str]] = {}
         self._reactions: dict[str, list[str]] = {}
         self._pins: dict[str, list[str]] = {}
         self._deleted: dict[str, str] = {}
         self._dirty_children = True
         self._rebuild()
-        self._subs = [self.maps[MESSAGES].observe(self._on_messages)]
+        self._subs = [self.maps[MESSAGES].observe(self._on_messages), self.maps[DELETES].observe(self._on_deletes)]
         for root in (EDITS, DELETES, REACTIONS, PINS):
             self._subs.append(self.maps[root].observe(self._on_children))
 
@@ -115,16 +116,47 @@ class RoomView:
         for lst in index.values():
             lst.sort()
         self._index = index
+        self._indexed = seen
 
     def _on_messages(self, event: Any) -> None:
         m = self.maps[MESSAGES]
         for key, change in event.keys.items():
             action = change.get("action")
-            if action == "add":
+            if action == "add" and key not in self._indexed:
                 value = m.get(key)
                 if isinstance(value, dict):
+                    self._indexed.add(key)
                     bisect.insort(self._index.setdefault(str(value.get("c")), []), (float(value.get("ts", 0)), key))
             # A deleted message keeps its place in the index and reads as a tombstone.
+
+    def _on_deletes(self, event: Any) -> None:
+        """A deletion marker whose message never reached this view still gets a tombstone in the index."""
+        markers = self.maps[DELETES]
+        for key, change in event.keys.items():
+            if change.get("action") != "add":
+                continue
+            value = markers.get(key)
+            if isinstance(value, dict) and "c" in value and isinstance(value.get("m"), str) and value["m"] not in self._indexed:
+                self._indexed.add(value["m"])
+                bisect.insort(self._index.setdefault(str(value["c"]), []), (float(value.get("ots", 0) or 0), value["m"]))
+
+    def position(self, message_id: str) -> int | None:
+        """The index of a message in its channel's list (for jumping to it), or None."""
+        msg = self.maps[MESSAGES].get(message_id)
+        channel: str | None = None
+        ts = 0.0
+        if isinstance(msg, dict):
+            channel, ts = str(msg.get("c")), float(msg.get("ts", 0))
+        else:
+            for value in self.maps[DELETES].values():
+                if isinstance(value, dict) and value.get("m") == message_id:
+                    channel, ts = str(value.get("c")), float(value.get("ots", 0) or 0)
+                    break
+        if channel is None:
+            return None
+        lst = self._index.get(channel, [])
+        i = bisect.bisect_left(lst, (ts, message_id))
+        return i if i < len(lst) and lst[i] == (ts, message_id) else None
 
     def _on_children(self, event: Any) -> None:
         self._dirty_children = True

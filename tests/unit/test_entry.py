@@ -172,8 +172,6 @@ def test_control_op_decode_raises_only_decode_error(raw: bytes) -> None:
     _assert_decodes_or_decode_error(ControlOp.decode, raw)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/control.py ControlOp.decode lets RecursionError escape for deeply "
-                   "nested JSON that fits under MAX_CONTROL_SIZE (e.g. b'[' * 50000)")
 @pytest.mark.parametrize("raw", [b"[" * 50_000, b"[" * 30_000 + b"]" * 30_000])
 def test_control_op_decode_deep_nesting(raw: bytes) -> None:
     with pytest.raises(DecodeError):

@@ -171,9 +171,6 @@ def test_unknown_export_format_is_refused(fx: Fixture, tmp_path: Path) -> None:
         fx.node.export(fx.room, "pdf", tmp_path / "x.pdf")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/export.py _inline_block ends with .strip(\"<br>\"), which strips the "
-                   "characters <, b, r, > from both ends of every message: 'rob' renders as 'o', '**b**' as "
-                   "'strong>b</strong'")
 @pytest.mark.parametrize("text,html", [("rob", "rob"), ("bar", "bar"), ("**bold**", "<strong>bold</strong>"),
                                        ("a\nb", "a<br>b")])
 def test_markdown_html_keeps_the_text(text: str, html: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 
 import pytest
@@ -61,13 +62,13 @@ def _snapshot(log: RoomLog) -> tuple[object, ...]:
 
 
 def assert_rejected(log: RoomLog, entry, reason_part: str) -> str:
-    """Ingest `entry`; it must be rejected with a reason naming `reason_part`, and change nothing."""
+    """Ingest `entry`; it must be rejected with a reason matching the regex `reason_part`, and change nothing."""
     before = _snapshot(log)
     result = log.ingest([entry])
     assert result.accepted == [], f"accepted an entry that should fail with {reason_part!r}"
     reasons = [reason for e, reason in result.rejected if e.hash == entry.hash]
     assert reasons, f"entry was not rejected (pending: {len(log.pending)})"
-    assert reason_part in reasons[0], reasons[0]
+    assert re.search(reason_part, reasons[0]), reasons[0]
     assert _snapshot(log) == before, "a rejected entry changed the room"
     return reasons[0]
 
@@ -97,7 +98,7 @@ def test_removed_member_is_rejected_after_removal(world: World) -> None:
     log = world.log
     log.write_control(world.owner, ControlOp("remove", {"member": pub(world.bob).hex(), "after_seq": log.head(pub(world.bob))}))
     e = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "still here?", "ts": 6.0})
-    assert_rejected(log, e, "not a member")
+    assert_rejected(log, e, "not a member|removed")
     # alice is unaffected
     assert_accepted(log, value_entry(log, world.alice, MESSAGES, {"c": "general", "t": "still here", "ts": 6.0}))
 
@@ -326,9 +327,6 @@ def test_flipped_ciphertext_byte_is_a_payload_hash_mismatch(world: World) -> Non
     assert eid(pub(world.alice), e.seq) not in log.maps[MESSAGES]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/room.py RoomLog.ingest keeps a ciphertext-tampered copy as a redacted "
-                   "chain link, so the genuine entry (same hash) arriving later is counted as a duplicate and its "
-                   "content is lost for good: anyone relaying an entry can erase it")
 def test_genuine_entry_still_applies_after_a_tampered_copy(world: World) -> None:
     log = world.log
     e = value_entry(log, world.alice, MESSAGES, {"c": "general", "t": "genuine", "ts": 5.0})
@@ -434,9 +432,6 @@ def test_forged_second_entry_is_not_equivocation(world: World) -> None:
     assert result.rejected and "signature" in result.rejected[0][1]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/room.py RoomLog._accept never consults RoomLog.revoked, so after an "
-                   "equivocation the author's later entries are still accepted and applied to the doc (DESIGN: "
-                   "'reject the author from then on')")
 def test_equivocator_is_rejected_from_then_on(world: World) -> None:
     log = world.log
     first = value_entry(log, world.alice, MESSAGES, {"c": "general", "t": "one", "ts": 5.0})
@@ -473,8 +468,6 @@ def _tampered_entry(world: World):
     return decode_one(_flip(raw, len(raw) - 5))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/room.py RoomLog.ingest rejects entries of another room and "
-                   "payload-tampered entries without logging the reason (only _process/_authenticate_run log)")
 @pytest.mark.parametrize("make", [_other_room_entry, _tampered_entry], ids=["other-room", "tampered-payload"])
 def test_early_rejections_are_logged(world: World, caplog: pytest.LogCaptureFixture, make) -> None:
     e = make(world)
@@ -485,7 +478,6 @@ def test_early_rejections_are_logged(world: World, caplog: pytest.LogCaptureFixt
     assert any(reason in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/room.py RoomLog.ingest records an equivocation without logging it")
 def test_equivocation_is_logged(world: World, caplog: pytest.LogCaptureFixture) -> None:
     first = value_entry(world.log, world.alice, MESSAGES, {"c": "general", "t": "one", "ts": 5.0})
     second = value_entry(world.log, world.alice, MESSAGES, {"c": "general", "t": "two", "ts": 5.0})
@@ -493,3 +485,36 @@ def test_equivocation_is_logged(world: World, caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.DEBUG):
         world.log.ingest([second])
     assert any("equivocat" in r.getMessage() for r in caplog.records)
+
+
+# ----- chains and batches ----------------------------------------------------------------------------------------
+
+
+def test_gap_in_a_chain_waits_and_applies_once_filled(world: World) -> None:
+    log = world.log
+    nxt = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "first", "ts": 5.0})
+    after = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "second", "ts": 6.0},
+                        seq=nxt.seq + 1, prev=nxt.hash)
+    before = doc_state(log.doc)
+    result = log.ingest([after])
+    assert result.accepted == [] and doc_state(log.doc) == before
+    assert (pub(world.bob), after.seq) in log.pending
+    result = log.ingest([nxt])
+    assert [e.hash for e in result.accepted] == [nxt.hash, after.hash]
+    assert log.pending == {}
+
+
+def test_bad_entry_in_a_batch_applies_nothing_of_itself_or_what_chains_to_it(world: World) -> None:
+    log = world.log
+    good = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "fine", "ts": 5.0})
+    bad = value_entry(log, world.bob, EDITS, {"m": world.msg_a, "t": "hijack", "ts": 6.0}, seq=good.seq + 1, prev=good.hash)
+    later = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "later", "ts": 7.0}, seq=bad.seq + 1, prev=bad.hash)
+    other = value_entry(log, world.alice, REACTIONS, {"m": world.msg_b, "e": "👍"})
+    result = log.ingest([later, bad, other, good])
+    assert {e.hash for e in result.accepted} == {good.hash, other.hash}
+    reasons = {e.hash: why for e, why in result.rejected}
+    assert "moderator" in reasons[bad.hash] and "rejected entry" in reasons[later.hash]
+    assert [e.text for e in RoomView(log.doc).message(world.msg_a).edits] == []
+    texts = [m.text for m in RoomView(log.doc).history("general")]
+    assert "fine" in texts and "later" not in texts
+    assert log.head(pub(world.bob)) == good.seq

@@ -207,9 +207,6 @@ def test_view_follows_document_updates_after_creation(room: Room) -> None:
     assert view.count("general") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/view.py RoomView._on_messages/_on_children never index a tombstone for a "
-                   "message whose insert and delete arrive in one update (sync batch, import): the live view drops "
-                   "the message while a rebuilt view (after reopening) shows its tombstone")
 def test_live_view_keeps_tombstone_when_message_and_delete_arrive_together() -> None:
     owner = SigningKey.generate()
     source, genesis, key = new_room(owner)
