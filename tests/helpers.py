@@ -115,9 +115,11 @@ def doc_state(doc: Doc) -> dict[str, Any]:
     return {root: doc.get(root, type=Map).to_py() or {} for root in ROOTS}
 
 
-def visible(log: RoomLog, channels: Sequence[str] = ("general",), now_ms: float | None = None) -> list[tuple[Any, ...]]:
-    """What a user sees, per channel, from a fresh RoomView: comparable across replicas."""
-    view = RoomView(log.doc, log.revoked_shorts())
+def visible(log: RoomLog, channels: Sequence[str] = ("general",), now_ms: float | None = None,
+            view: RoomView | None = None) -> list[tuple[Any, ...]]:
+    """What a user sees, per channel, from `view` or a fresh RoomView: comparable across replicas."""
+    if view is None:
+        view = RoomView(log.doc, log.revoked_shorts())
     out: list[tuple[Any, ...]] = []
     for ch in channels:
         for m in view.history(ch, now_ms=now_ms):

@@ -75,7 +75,8 @@ def _act(replicas: list[Replica], rogue: Rogue, op: str, who: int, pick: int, sa
             if mine:
                 r.local(r.log.write_deletes(r.identity, [mine[pick % len(mine)]]))  # type: ignore[arg-type]
         elif op == "delete" and target:
-            r.write(DELETES, {"m": target, "c": "general", "ots": 0.0, "ts": 4000.0 + salt}, delete=[target])
+            original = r.log.maps[MESSAGES][target]
+            r.write(DELETES, {"m": target, "c": original["c"], "ots": original["ts"], "ts": 4000.0 + salt}, delete=[target])
         elif op == "pin" and target:
             r.write(PINS, {"m": target, "ts": 5000.0 + salt})
         elif op == "channel":
@@ -102,6 +103,7 @@ def test_five_replicas_converge(ops: list[tuple[str, int, int, int]]) -> None:
     replicas = party(ROLES)
     rogue = Rogue()
     replicas[0].local(add_member(replicas[0].log, replicas[0].identity, rogue.key))  # type: ignore[arg-type]
+    live = [RoomView(r.log.doc, r.log.revoked_shorts()) for r in replicas]  # open all along, as a running node's
     refused: list[str] = []
     for op, who, pick, salt in ops:
         _act(replicas, rogue, op, who, pick, salt, refused)
@@ -116,6 +118,9 @@ def test_five_replicas_converge(ops: list[tuple[str, int, int, int]]) -> None:
     channels = ["general", "ch0", "ch1", "ch2"]
     views = [visible(r.log, channels) for r in replicas]
     assert all(v == views[0] for v in views[1:])
+    for r, view in zip(replicas, live):
+        view.revoked = r.log.revoked_shorts()
+        assert visible(r.log, channels, view=view) == views[0], f"{r.name}'s live view differs from a rebuilt one"
     roles = [{k: m.role for k, m in r.log.state().members.items()} for r in replicas]
     assert all(x == roles[0] for x in roles[1:])
     # nothing a rogue crafted against the rules is visible anywhere
