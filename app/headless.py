@@ -17,6 +17,7 @@ from .invite import parse_invite
 from .node import Node
 from .profile import open_profile, resolve_profile_dir
 from .service import NodeService
+from .voice.bots import plan_bot, start_bot
 
 log = logging.getLogger("hubbub.node")
 
@@ -32,6 +33,11 @@ def _parse_hostport(text: str) -> tuple[str, int]:
 async def _async_node(args: argparse.Namespace) -> int:
     profile_dir = resolve_profile_dir(args.profile)
     node = Node(open_profile(profile_dir))
+    try:
+        bot = plan_bot(node, args)  # bad voice-bot options fail before anything starts
+    except HubbubError:
+        node.close()
+        raise
     service = NodeService(node, port=args.port, mdns=not args.no_mdns)
 
     async def join_command(cmd: argparse.Namespace, out: io.StringIO) -> int:
@@ -60,6 +66,8 @@ async def _async_node(args: argparse.Namespace) -> int:
         host, port = _parse_hostport(target)
         with contextlib.suppress(Exception):
             asyncio.create_task(service.async_connect(host, port))
+    if bot is not None:
+        start_bot(service, bot)
     host, port = service.address
     log.info("hubbub node running: profile %s, signaling on %s:%d, %d rooms", profile_dir, host, port, len(node.room_list()))
     print(f"listening {host}:{port}", flush=True)

@@ -86,6 +86,7 @@ class ServiceListeners:
     peers: list[Callable[[], None]] = field(default_factory=list)
     live: list[Callable[[bytes, bytes | None, dict[str, Any]], None]] = field(default_factory=list)
     voice: list[Callable[[bytes, bytes | None, bytes], None]] = field(default_factory=list)
+    shared: list[Callable[[bytes, bytes], None]] = field(default_factory=list)  # (peer, room_id) now shared
 
 
 class NodeService:
@@ -546,6 +547,8 @@ class NodeService:
         if event.my_label == "room" and event.their_label == "room":
             log.info("sharing %s with %s", room.name, event.peer.hex()[:12])
             self._start_sync(event.peer, room)
+            for shared_cb in self.listeners.shared:
+                shared_cb(event.peer, room.id)
         elif event.my_label.startswith("invite:") or event.my_label == "public":
             self._admit(event.peer, room, event.my_label, event.their_label)
 

@@ -88,6 +88,7 @@ class VoiceService:
         service.listeners.live.append(self._on_live)
         service.listeners.voice.append(self._on_voice)
         service.listeners.peers.append(self._on_peers)
+        service.listeners.shared.append(self._on_shared)
 
     # ----- voice channels ---------------------------------------------------------------------------
 
@@ -462,6 +463,11 @@ class VoiceService:
             self.engine.receiver.remove_peer(peer.hex())
         if where != self.channel:
             self._participants_changed(*where)
+
+    def _on_shared(self, peer: bytes, room_id: bytes) -> None:
+        """A peer proved it holds a room: tell it if I am in one of that room's voice channels."""
+        if self.channel is not None and self.channel[0] == room_id:
+            self._announce(to=peer)
 
     def _on_peers(self) -> None:
         now_peers = set(self.service.peer.peers())

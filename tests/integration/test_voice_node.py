@@ -4,7 +4,10 @@ channel, speak (espeak-ng through ArrayBackend), see each other speak, mute, and
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import numpy as np
 import pytest
 
 from app.service import NodeService
-from app.voice.backends import ArrayBackend, BackendError
+from app.voice.backends import ArrayBackend, BackendError, read_wav, write_wav
 from app.voice.calls import CallState, EndReason
 from app.voice.measure import align, espeak_speech, windowed_corr
 from app.voice.session import VoiceError
@@ -170,3 +173,58 @@ def test_direct_calls_ring_accept_decline_miss(tmp_path: Path, speech: np.ndarra
             assert b.voice.missed_calls()[0].peer == alice and b.voice.current_call is None
 
     run(scenario, 80)
+
+
+def test_hubbub_node_voice_bot_plays_and_records(tmp_path: Path, speech: np.ndarray) -> None:
+    """`hubbub node --voice-room ... --voice-play ... --voice-record ...` as a real subprocess."""
+    hubbub = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hubbub"
+    require(hubbub.exists(), "needs the hubbub entry point installed in .venv")
+    wav, recorded = tmp_path / "speech.wav", tmp_path / "recorded.wav"
+    write_wav(wav, speech)
+
+    async def scenario() -> None:
+        a, b = service(tmp_path / "bot", "Bot"), service(tmp_path / "b", "Bob")
+        async with started(a, b):
+            room_id = await _connect(a, b)
+        bot_key = a.node.profile.public_key
+        b = service(tmp_path / "b", "Bob")
+        async with started(b):
+            player = ArrayBackend(speech, loop=True)  # Bob talks (for the bot to record) and listens
+            b.voice.backend_factory = lambda: player
+            b.voice.join(room_id, LOUNGE)
+            env = {k: v for k, v in os.environ.items() if k != "HUBBUB_PROFILE"}
+            proc = await asyncio.create_subprocess_exec(
+                str(hubbub), "--profile", str(tmp_path / "bot"), "node", "--no-mdns",
+                "--connect", "%s:%d" % b.address, "--voice-room", "party", "--voice-channel", "Lounge",
+                "--voice-play", str(wav), "--voice-loop", "--voice-record", str(recorded),
+                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            try:
+                await until(lambda: bot_key in b.voice.participants(room_id, LOUNGE), 30, "the bot to join")
+                await until(lambda: b.voice.speaking(bot_key), 10, "the bot to speak")
+                await asyncio.sleep(2 * speech.size / 48000)  # both loops started before they met: wait for a whole copy
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                _, err = await asyncio.wait_for(proc.communicate(), 20)
+            assert proc.returncode == 0, err.decode()
+            heard = player.output()
+        for got in (heard, read_wav(recorded)):  # Bob hears the bot; the bot's file holds Bob
+            lag, corr = align(speech[: speech.size - 28800], got)
+            assert corr > 0.3, f"corr {corr:.3f}"
+            assert float(np.median(windowed_corr(speech, got, lag))) > 0.85
+
+    run(scenario, 80)
+
+
+def test_bot_options_fail_with_a_sentence(tmp_path: Path) -> None:
+    hubbub = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hubbub"
+    require(hubbub.exists(), "needs the hubbub entry point installed in .venv")
+    profile = str(tmp_path / "p")
+    env = {k: v for k, v in os.environ.items() if k != "HUBBUB_PROFILE"}
+    subprocess.run([str(hubbub), "--profile", profile, "room", "create", "party"], check=True, env=env, capture_output=True)
+    for args, wanted in [(["--voice-room", "party", "--voice-channel", "general"], "is not a voice channel"),
+                         (["--voice-room", "party", "--voice-play", str(tmp_path / "none.wav")], "There is no file"),
+                         (["--voice-play", "x.wav"], "need --voice-room")]:
+        res = subprocess.run([str(hubbub), "--profile", profile, "node", "--no-mdns", *args],
+                             env=env, capture_output=True, text=True, timeout=30)
+        assert res.returncode == 1 and wanted in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr
