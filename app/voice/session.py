@@ -42,7 +42,7 @@ class VoiceError(HubbubError):
 def _sentence(exc: Exception) -> str:
     text = str(exc).strip() or type(exc).__name__
     text = text[0].upper() + text[1:]
-    return text if text.endswith(".") else text + "."
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 @dataclass
@@ -267,10 +267,10 @@ class VoiceService:
 
     def set_mic_test(self, on: bool) -> None:
         """Loopback "test my mic": play my own input back to me (runs audio even outside a call)."""
-        self.mic_test = on
         if on:
             self._start_audio()
-        else:
+        self.mic_test = on
+        if not on:
             self._stop_audio_if_idle()
         self._state_changed()
 
