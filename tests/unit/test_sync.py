@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from crdt.schema import EDITS, MESSAGES, REACTIONS
@@ -197,3 +199,22 @@ def test_memory_source_keeps_only_contiguous_chains() -> None:
     fresh.add(chain)
     assert fresh.heads() == {chain[0].author: len(chain) - 1}
     assert fresh.entries(chain[0].author, 1, 2) == chain[1:3]
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 3000), min_size=1, max_size=30), slack=st.integers(24, 4000))
+def test_frames_for_respects_any_cap_an_entry_fits_under(sizes: list[int], slack: int) -> None:
+    from crdt.entry import NONCE_SIZE, sign_entry
+
+    key = SigningKey(bytes([7]) * 32)
+    entries = [sign_entry(key, room_id=b"r" * 32, seq=i, prev=b"p" * 32, epoch=0, deps=(), nonce=b"n" * NONCE_SIZE,
+                          ciphertext=b"c" * n) for i, n in enumerate(sizes)]
+    cap = max(len(e.encode()) for e in entries) + slack
+    frames = frames_for(entries, cap)
+    assert all(len(f) <= cap for f in frames)
+    got = []
+    for f in frames:
+        event = decode_frame(f, cap)
+        assert isinstance(event, EntriesReceived)
+        got += event.entries
+    assert got == entries
