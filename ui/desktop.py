@@ -13,7 +13,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.errors import HubbubError
 from app.node import Node
 from app.profile import open_profile, profile_exists
+from app.service import NodeService
 
+from .live import NetworkService
 from .services import LiveService
 from .state.session import Session
 from .theme import THEMES, apply_theme
@@ -75,10 +77,26 @@ def launch(profile_dir: Path) -> int:
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     try:
-        window = build_window(node)
-        window.show()
         with loop:
-            loop.run_until_complete(closed.wait())
+            live = NetworkService(NodeService(node, mdns=True))
+            window = build_window(node, live)
+            window.show()
+            loop.run_until_complete(run_network(live, closed))
     finally:
         node.close()
     return 0
+
+
+async def run_network(live: NetworkService, closed: asyncio.Event) -> None:
+    """Start the node's networking after the window is up, keep it until the app quits, then stop it cleanly."""
+    await asyncio.sleep(0)  # let the first paint happen before sockets and mDNS start
+    start = asyncio.ensure_future(live.async_start())
+    try:
+        await closed.wait()
+    finally:
+        if not start.done():
+            start.cancel()
+        try:
+            await asyncio.wait_for(live.async_stop(), 5.0)
+        except asyncio.TimeoutError:
+            pass

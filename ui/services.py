@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.errors import HubbubError
 from app.invite import parse_invite
+from app.node import Node
+from app.room import Room
+
+if TYPE_CHECKING:
+    from app.voice.session import VoiceService
 
 ONLINE = "online"
 IDLE = "idle"
 OFFLINE = "offline"
 
 ChangeCallback = Callable[[str], None]  # called with "presence", "typing" or "rooms"
+EntriesCallback = Callable[[Room, list[Any]], None]  # a room stored new entries (local or from a peer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +47,8 @@ class LiveService(Protocol):
     def typing(self, room_id: bytes, channel: str) -> list[str]:
         """Short ids of the members typing in a channel now."""
 
-    def set_typing(self, room_id: bytes, channel: str) -> None:
-        """Tell peers that I am typing in a channel."""
+    def set_typing(self, room_id: bytes, channel: str, typing: bool = True) -> None:
+        """Tell peers that I am typing in a channel (or stopped, when `typing` is False)."""
 
     def public_rooms(self) -> list[PublicRoom]:
         """Public rooms currently announced on the LAN."""
@@ -56,12 +62,26 @@ class LiveService(Protocol):
     def subscribe(self, callback: ChangeCallback) -> None:
         """Register a callback run whenever presence, typing or the public-room list changes."""
 
+    def subscribe_entries(self, callback: EntriesCallback) -> None:
+        """Register a callback run when any room stores new entries, including rooms joined meanwhile."""
+
+    def create_room(self, name: str) -> Room:
+        """Create a room and let peers learn of it."""
+
+    def invite_link(self, room: Room) -> str:
+        """A fresh `hubbub://` invite link for a room, offered to joiners on the LAN."""
+
+    @property
+    def voice(self) -> VoiceService | None:
+        """Voice channels and calls, or None when this build has no network."""
+
 
 class OfflineService:
     """The live service of a node without networking: only I am online, nobody types, no rooms are announced."""
 
-    def __init__(self, my_short: str) -> None:
+    def __init__(self, my_short: str, node: Node | None = None) -> None:
         self.my_short = my_short
+        self.node = node
         self._callbacks: list[ChangeCallback] = []
 
     def presence(self, room_id: bytes) -> dict[str, str]:
@@ -70,7 +90,7 @@ class OfflineService:
     def typing(self, room_id: bytes, channel: str) -> list[str]:
         return []
 
-    def set_typing(self, room_id: bytes, channel: str) -> None:
+    def set_typing(self, room_id: bytes, channel: str, typing: bool = True) -> None:
         return None
 
     def public_rooms(self) -> list[PublicRoom]:
@@ -85,6 +105,23 @@ class OfflineService:
 
     def subscribe(self, callback: ChangeCallback) -> None:
         self._callbacks.append(callback)
+
+    def subscribe_entries(self, callback: EntriesCallback) -> None:
+        return None  # the session follows each room's own listeners
+
+    def create_room(self, name: str) -> Room:
+        if self.node is None:
+            raise HubbubError("This offline service has no node to create rooms in.")
+        return self.node.create_room(name)
+
+    def invite_link(self, room: Room) -> str:
+        if self.node is None:
+            raise HubbubError("This offline service has no node to make invites with.")
+        return self.node.invite(room).link()
+
+    @property
+    def voice(self) -> VoiceService | None:
+        return None
 
     def emit(self, what: str) -> None:
         """Run the subscribed callbacks (used by tests and fakes)."""

@@ -48,8 +48,9 @@ class Session(QObject):
         super().__init__()
         self.node = node
         self.me = short_id(node.profile.public_key)
-        self.live: LiveService = live if live is not None else OfflineService(self.me)
+        self.live: LiveService = live if live is not None else OfflineService(self.me, node)
         self.live.subscribe(self.live_changed.emit)
+        self.live.subscribe_entries(self._on_live_entries)
         self.room: Room | None = None
         self.channel: str | None = None
         self.focused = True
@@ -107,7 +108,7 @@ class Session(QObject):
         return out
 
     def create_room(self, name: str) -> Room:
-        room = self.node.create_room(name)
+        room = self.live.create_room(name)
         self.attach(room)
         self.rooms_changed.emit()
         self.select_room(room.id)
@@ -210,6 +211,13 @@ class Session(QObject):
         self._unread[room.id] = counts
 
     # ----- incoming entries ----------------------------------------------------------------------
+
+    def _on_live_entries(self, room: Room, entries: list[Any]) -> None:
+        """Entries the network service stored: a room joined meanwhile is followed from now on."""
+        if room.id not in self._attached:
+            self.attach(room)
+            self.rooms_changed.emit()
+        self._on_entries(room, entries)
 
     def _on_entries(self, room: Room, entries: list[Any]) -> None:
         self._pending.add(room.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QFont, QGuiApplication, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QPushButton,
@@ -328,6 +330,9 @@ class MainWindow(QMainWindow):
             self._update_typing()
         elif what == "presence":
             self._refresh_members()
+        elif what == "rooms":
+            self.session.attach_all_later()
+            self.refresh_rooms()
 
     def _update_typing(self) -> None:
         s = self.session
@@ -363,6 +368,9 @@ class MainWindow(QMainWindow):
         if s.room is None or not s.channel:
             return
         if self.composer_state.submit(s.room, s.channel, text):
+            if self._typing_sent:
+                self._typing_sent = 0.0
+                s.live.set_typing(s.room.id, s.channel, False)
             self.composer.clear()
             self.view.scrollToBottom()
 
@@ -406,14 +414,14 @@ class MainWindow(QMainWindow):
             menu.addAction("Reply", lambda: self.start_reply(msg))
             react = menu.addMenu("Add reaction")
             for e in QUICK_REACTIONS:
-                react.addAction(e, lambda e=e: self._do(room.react, msg.id, e))
+                react.addAction(e, partial(self._do, room.react, msg.id, e))
             react.addAction("More…", lambda: self.pick_reaction(msg))
             if mine:
                 menu.addAction("Edit", lambda: self.composer_state.start_edit(msg))
             menu.addAction("Unpin" if msg.pinned else "Pin", lambda: self._do(room.unpin if msg.pinned else room.pin, msg.id))
             fwd = menu.addMenu("Forward to")
             for rid, name in self.node.room_list():
-                fwd.addAction(name, lambda rid=rid: self._forward(msg, rid))
+                fwd.addAction(name, partial(self._forward, msg, rid))
             menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(msg.text))
             fav = msg.id in self.model.favorites
             menu.addAction("Remove from favorites" if fav else "Add to favorites", lambda: self.set_favorite(msg, not fav))
@@ -457,7 +465,7 @@ class MainWindow(QMainWindow):
         if not pins:
             menu.addAction("No pinned messages in this channel yet.").setEnabled(False)
         for m in pins:
-            menu.addAction(f"{s.room.name_of(m.author)}: {one_line(m.text, 60)}", lambda m=m: self.view.jump_to(m.id))
+            menu.addAction(f"{s.room.name_of(m.author)}: {one_line(m.text, 60)}", partial(self.view.jump_to, m.id))
         menu.exec(self.pins_button.mapToGlobal(QPoint(0, self.pins_button.height())))
 
     def toggle_members(self, on: bool) -> None:
@@ -489,7 +497,7 @@ class MainWindow(QMainWindow):
         if room is None:
             return
         try:
-            link = self.node.invite(room).link()
+            link = self.session.live.invite_link(room)
         except HubbubError as exc:
             self.show_error(str(exc))
             return

@@ -75,8 +75,8 @@ class RoomSettingsDialog(QDialog):
         if not self.admin:
             self.status.setText("Only admins can change the room's settings.")
             widgets: list[QWidget] = [self.name, self.topic, self.public, self.tags, self.new_channel, add_button, self.save_button]
-            for w in widgets:
-                w.setEnabled(False)
+            for widget in widgets:
+                widget.setEnabled(False)
 
     def _fill(self) -> None:
         self.channel_list.clear()

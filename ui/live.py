@@ -1,0 +1,147 @@
+"""`NetworkService`: the window's `LiveService` over a running `app.service.NodeService` (LAN sync, presence, typing, joins, voice).
+
+Every callback the NodeService runs arrives on the asyncio loop, which under qasync is the Qt thread,
+so this class forwards them straight to the session's callbacks; nothing here blocks or sleeps.
+Typing signals expire without an event, so a timer re-announces "typing" when the newest one lapses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from app.errors import HubbubError
+from app.models import short_id
+from app.room import Room
+from app.service import TYPING_SECONDS, NodeService
+
+from .services import ChangeCallback, EntriesCallback, PublicRoom
+
+if TYPE_CHECKING:
+    from app.voice.session import VoiceService
+
+log = logging.getLogger(__name__)
+
+
+class NetworkService:
+    """Presence, typing, the LAN room browser, joining and voice, read from a NodeService."""
+
+    def __init__(self, service: NodeService) -> None:
+        self.service = service
+        self.node = service.node
+        self.me = service.node.profile.public_key
+        self.started = False
+        self.start_error: str | None = None
+        self._callbacks: list[ChangeCallback] = []
+        self._entry_callbacks: list[EntriesCallback] = []
+        self._typing_timer: asyncio.TimerHandle | None = None
+        listeners = service.listeners
+        listeners.presence.append(lambda peer, status: self._emit("presence"))
+        listeners.peers.append(lambda: self._emit("presence"))
+        listeners.typing.append(self._on_typing)
+        listeners.rooms.append(lambda: self._emit("rooms"))
+        listeners.entries.append(self._on_entries)
+
+    # ----- lifecycle ---------------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Start listening, discovery and sync; a failure is kept as a sentence (the app still works offline)."""
+        try:
+            await self.service.async_start()
+        except (OSError, HubbubError) as exc:
+            self.start_error = f"Networking could not start: {exc}"
+            log.warning("%s", self.start_error)
+            self._emit("presence")
+            return
+        self.started = True
+        self._emit("presence")
+
+    async def async_stop(self) -> None:
+        if self._typing_timer is not None:
+            self._typing_timer.cancel()
+        if self.started:
+            self.started = False
+            with contextlib.suppress(Exception):
+                await self.service.async_stop()
+
+    # ----- LiveService --------------------------------------------------------------------------------
+
+    def presence(self, room_id: bytes) -> dict[str, str]:
+        try:
+            members = self.node.room(room_id).members()
+        except HubbubError:
+            return {}
+        return {m.short: self.service.status_of(m.key) for m in members}
+
+    def typing(self, room_id: bytes, channel: str) -> list[str]:
+        return [short_id(k) for k in self.service.typing_in(room_id, channel) if k != self.me]
+
+    def set_typing(self, room_id: bytes, channel: str, typing: bool = True) -> None:
+        if self.started:
+            with contextlib.suppress(HubbubError):
+                self.service.set_typing(self.node.room(room_id), channel, typing)
+
+    def public_rooms(self) -> list[PublicRoom]:
+        if not self.started:
+            return []
+        seen: dict[bytes, PublicRoom] = {}
+        for r in self.service.public_rooms():
+            seen[r.room_id] = PublicRoom(r.room_id, r.name, tuple(r.tags), r.member_count)
+        return list(seen.values())
+
+    async def join(self, link: str) -> bytes:
+        self._need_network()
+        room = await self.service.async_join(link)
+        return room.id
+
+    async def join_public(self, room_id: bytes) -> bytes:
+        self._need_network()
+        room = await self.service.async_join_public(room_id)
+        return room.id
+
+    def subscribe(self, callback: ChangeCallback) -> None:
+        self._callbacks.append(callback)
+
+    def subscribe_entries(self, callback: EntriesCallback) -> None:
+        self._entry_callbacks.append(callback)
+
+    def create_room(self, name: str) -> Room:
+        return self.service.create_room(name)
+
+    def invite_link(self, room: Room) -> str:
+        return self.service.create_invite(room).link()
+
+    @property
+    def voice(self) -> VoiceService | None:
+        return self.service.voice if self.started else None
+
+    # ----- internals ------------------------------------------------------------------------------------
+
+    def _need_network(self) -> None:
+        if not self.started:
+            raise HubbubError(self.start_error or "Networking is still starting; try again in a moment.")
+
+    def _emit(self, what: str) -> None:
+        for cb in list(self._callbacks):
+            try:
+                cb(what)
+            except Exception:
+                log.exception("live callback failed")
+
+    def _on_entries(self, room: Room, entries: list[Any]) -> None:
+        for cb in list(self._entry_callbacks):
+            try:
+                cb(room, entries)
+            except Exception:
+                log.exception("entries callback failed")
+
+    def _on_typing(self, room_id: bytes, channel: str, peer: bytes, on: bool) -> None:
+        self._emit("typing")
+        if on:  # nobody says when typing lapses: look again just after it would
+            if self._typing_timer is not None:
+                self._typing_timer.cancel()
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_running_loop()
+                self._typing_timer = loop.call_later(TYPING_SECONDS + 0.1, self._emit, "typing")
