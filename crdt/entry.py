@@ -47,7 +47,7 @@ class Entry:
     payload_hash: bytes
     signature: bytes
     ciphertext: bytes | None
-    _hash: bytes | None = field(default=None, compare=False, repr=False)
+    _hash: bytes | None = field(default=None, init=False, compare=False, repr=False)
 
     def header(self) -> bytes:
         """The signed part of the entry."""
@@ -91,7 +91,9 @@ class Entry:
 
     def without_payload(self) -> Entry:
         """The same entry with its ciphertext dropped (for an expired message)."""
-        return replace(self, ciphertext=None, _hash=self._hash)
+        hollow = replace(self, ciphertext=None)
+        object.__setattr__(hollow, "_hash", self._hash)  # the hash does not cover the ciphertext
+        return hollow
 
     def signature_valid(self) -> bool:
         """True when the author's signature over the header verifies."""
@@ -131,7 +133,7 @@ def sign_entry(
         ciphertext=ciphertext,
     )
     signature = key.sign(SIGN_CONTEXT + unsigned.header()).signature
-    return replace(unsigned, signature=signature, _hash=None)
+    return replace(unsigned, signature=signature)
 
 
 def _take(buf: bytes, pos: int, n: int) -> tuple[bytes, int]:

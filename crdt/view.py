@@ -127,7 +127,27 @@ class RoomView:
                 if isinstance(value, dict):
                     self._indexed.add(key)
                     bisect.insort(self._index.setdefault(str(value.get("c")), []), (float(value.get("ts", 0)), key))
-            # A deleted message keeps its place in the index and reads as a tombstone.
+            elif action == "delete":
+                # A deleted message stays in the index as a tombstone, placed where its deletion
+                # marker says: the same place a view rebuilt from the document gives it.
+                self._place_tombstone(key, change.get("oldValue"))
+
+    def _place_tombstone(self, key: str, old: Any) -> None:
+        self._dirty_children = True
+        self._children()
+        marker_key = self._deleted.get(key)
+        marker = self.maps[DELETES].get(marker_key) if marker_key else None
+        if not isinstance(old, dict) or not isinstance(marker, dict) or "c" not in marker:
+            return
+        before = (str(old.get("c")), float(old.get("ts", 0)))
+        after = (str(marker["c"]), float(marker.get("ots", 0) or 0))
+        if before == after:
+            return
+        lst = self._index.get(before[0], [])
+        i = bisect.bisect_left(lst, (before[1], key))
+        if i < len(lst) and lst[i] == (before[1], key):
+            lst.pop(i)
+        bisect.insort(self._index.setdefault(after[0], []), (after[1], key))
 
     def _on_deletes(self, event: Any) -> None:
         """A deletion marker whose message never reached this view still gets a tombstone in the index."""

@@ -225,10 +225,6 @@ def test_live_view_keeps_tombstone_when_message_and_delete_arrive_together() -> 
     assert [(m.id, m.deleted) for m in live.history("general")] == rebuilt
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crdt/view.py RoomView._rebuild places a tombstone by its deletion marker's "
-                   "'c'/'ots' (never checked by crdt/room.py validation against the message), while the live index "
-                   "keeps the message's own channel and time: a deleter can make reopened nodes show the tombstone "
-                   "in another channel/position than running ones")
 def test_live_and_rebuilt_views_agree_when_a_delete_marker_misstates_time_and_channel() -> None:
     """Validation does not check a deletion's `ots`/`c` against the message, so the view must not trust them
     differently when live and when rebuilt: every node (and every reopen) has to show the same history."""
