@@ -253,9 +253,9 @@ class QuickSwitcher(QDialog):
 
 
 class PreferencesDialog(QDialog):
-    """My display name and the theme."""
+    """My display name, the theme, and (when given) the voice settings."""
 
-    def __init__(self, name: str, theme: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, theme: str, parent: QWidget | None = None, extra: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setMinimumWidth(400)
@@ -266,4 +266,6 @@ class PreferencesDialog(QDialog):
         self.theme.setCurrentText(theme)
         form.addRow("Display name", self.name)
         form.addRow("Theme", self.theme)
+        if extra is not None:
+            form.addRow(extra)
         form.addRow(_buttons(self, "Save"))

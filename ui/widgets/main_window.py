@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QFont, QGuiApplication, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtCore import QEvent, QObject, QPoint, QSettings, Qt, QTimer
+from PySide6.QtGui import (QAction, QCloseEvent, QColor, QFont, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QPainter,
+                           QPixmap, QShortcut)
 from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QPushButton,
-                               QStackedWidget, QSystemTrayIcon, QToolButton, QVBoxLayout, QWidget)
+                               QSlider, QStackedWidget, QSystemTrayIcon, QToolButton, QVBoxLayout, QWidget, QWidgetAction)
 
 from app.errors import HubbubError
-from app.models import Message, Role
+from app.models import Message, Role, short_id
 from app.room import Room
 
 from ..services import ONLINE
 from ..state.composer import ComposerState, Completion, last_own_message
 from ..state.session import Session
+from ..state.voice import DEFAULT_PTT_KEY, PTT_KEY, PTT_ON, VoiceState
 from ..tasks import spawn
 from ..theme import THEMES, Theme, apply_theme
 from .composer import Composer
@@ -28,6 +30,7 @@ from .message_model import MessageModel, one_line
 from .message_view import MessageView
 from .room_settings import RoomSettingsDialog
 from .sidebar import ChannelPanel, RoomRail
+from .voice_settings import VoiceSettings
 
 QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀", "🔥"]
 
@@ -69,6 +72,8 @@ class MainWindow(QMainWindow):
         self.node = session.node
         self.settings = settings
         self.composer_state = ComposerState()
+        self.voice = VoiceState(session.live)
+        self._ptt_key = QKeySequence(str(self.node.profile.settings.get(PTT_KEY, DEFAULT_PTT_KEY)))
         self.theme: Theme = THEMES.get(str(self.node.profile.settings.get("ui_theme", "dark")), THEMES["dark"])
         self.setWindowTitle("Hubbub")
         self.setWindowIcon(app_icon())
@@ -208,6 +213,23 @@ class MainWindow(QMainWindow):
         self.view.reply_clicked.connect(self.view.jump_to)
         self.view.context_requested.connect(self.context_menu)
         self.view.verticalScrollBar().valueChanged.connect(self._maybe_read)
+        v = self.voice
+        v.participants_changed.connect(self._on_voice_participants)
+        v.speaking_changed.connect(self.channels.set_speaking)
+        v.state_changed.connect(self._on_voice_state)
+        v.call_changed.connect(self._on_call)
+        v.missed_call.connect(lambda short: self.notify("Missed call", f"{self._name(short)} called you."))
+        self.channels.voice_chosen.connect(self.click_voice_channel)
+        self.channels.mute_toggled.connect(lambda on: self._voice_do(v.set_muted, on))
+        self.channels.deafen_toggled.connect(lambda on: self._voice_do(v.set_deafened, on))
+        self.channels.voice_bar.leave_clicked.connect(self.leave_voice)
+        self.channels.voice_bar.accept_clicked.connect(lambda: self._voice_do(v.accept))
+        self.channels.voice_bar.decline_clicked.connect(lambda: self._voice_do(v.decline))
+        self.members.member_menu_requested.connect(self.member_menu)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.voice.set_push_to_talk(bool(self.node.profile.settings.get(PTT_ON, False)))
 
     def _shortcuts(self) -> None:
         QShortcut(QKeySequence("Ctrl+K"), self, self.quick_switcher)
@@ -283,7 +305,9 @@ class MainWindow(QMainWindow):
         if s.room is None:
             return
         unread = {c.id: s.unread(s.room.id, c.id) for c in s.room.channels()}
-        self.channels.set_room(s.room.name, s.room.channels(), unread, s.channel)
+        where = self.voice.channel
+        self.channels.set_room(s.room.name, s.room.channels(), unread, s.channel, voice=self.voice.participants(s.room.id),
+                               name_of=s.room.name_of, my_voice=where[1] if where and where[0] == s.room.id else None)
 
     def _refresh_members(self) -> None:
         room = self.session.room
@@ -330,6 +354,8 @@ class MainWindow(QMainWindow):
             self._update_typing()
         elif what == "presence":
             self._refresh_members()
+            if self.voice.service is not None and self.session.room is not None:  # binds voice once networking runs
+                self._refresh_channels()
         elif what == "rooms":
             self.session.attach_all_later()
             self.refresh_rooms()
@@ -552,9 +578,18 @@ class MainWindow(QMainWindow):
         dlg.exec()
 
     def preferences(self) -> None:
-        dlg = PreferencesDialog(self.node.profile.display_name, self.theme.name, self)
-        if not dlg.exec():
+        settings = self.node.profile.settings
+        voice = VoiceSettings(self.voice, bool(settings.get(PTT_ON, False)), self._ptt_key.toString() or DEFAULT_PTT_KEY)
+        dlg = PreferencesDialog(self.node.profile.display_name, self.theme.name, self, extra=voice)
+        accepted = dlg.exec()
+        voice.done()
+        if not accepted:
             return
+        settings[PTT_ON] = voice.ptt.isChecked()
+        settings[PTT_KEY] = voice.key()
+        self._ptt_key = QKeySequence(voice.key())
+        self.voice.set_push_to_talk(voice.ptt.isChecked())
+        self._voice_do(voice.apply)
         name = dlg.name.text().strip()
         if name and name != self.node.profile.display_name:
             try:
@@ -566,6 +601,106 @@ class MainWindow(QMainWindow):
             self.channels.set_me(name, self.session.me, "Online")
         if dlg.theme.currentText() != self.theme.name:
             self.set_theme(dlg.theme.currentText())
+
+    # ----- voice -------------------------------------------------------------------------------------------
+
+    def _name(self, short: str) -> str:
+        room = self.session.room
+        return room.name_of(short) if room is not None else short
+
+    def _voice_do(self, action: object, *args: object) -> None:
+        try:
+            action(*args)  # type: ignore[operator]
+        except HubbubError as exc:
+            self.show_error(str(exc))
+        self._on_voice_state()
+
+    def click_voice_channel(self, channel: str) -> None:
+        """Join the clicked voice channel, or leave it when I am in it."""
+        room = self.session.room
+        if room is not None:
+            self._voice_do(self.voice.click_channel, room.id, channel)
+
+    def leave_voice(self) -> None:
+        if self.voice.current_call is not None:
+            self.voice.hang_up()
+        else:
+            self.voice.leave()
+        self._on_voice_state()
+
+    def _on_voice_participants(self, room_id: bytes, channel: str) -> None:
+        if self.session.room is not None and self.session.room.id == room_id:
+            self._refresh_channels()
+
+    def _on_voice_state(self) -> None:
+        v = self.voice
+        self.channels.set_voice_flags(v.muted, v.deafened)
+        call = v.current_call
+        if call is not None:
+            who = self._name(short_id(call.peer))
+            state = call.state.value
+            text = {"ringing_in": f"📞 <b>{who}</b> is calling you…", "ringing_out": f"📞 Calling <b>{who}</b>…",
+                    "active": f"📞 In a call with <b>{who}</b>"}.get(state, "")
+            self.channels.voice_bar.show_state(text, ringing_in=state == "ringing_in", leave_tip="Hang up")
+        elif v.channel is not None:
+            room_id, channel = v.channel
+            try:
+                room = self.node.room(room_id)
+                name = next((c.name for c in room.channels() if c.id == channel), channel)
+                where = f"{name} · {room.name}"
+            except HubbubError:
+                where = channel
+            self.channels.voice_bar.show_state(f"<b style='color:#23a55a'>Voice connected</b><br>{where}", leave_tip="Leave")
+        else:
+            self.channels.voice_bar.show_state("")
+        self._refresh_channels()
+
+    def _on_call(self, call: object) -> None:
+        self._on_voice_state()
+        current = self.voice.current_call
+        if current is not None and current.state.value == "ringing_in":
+            self.notify("Incoming call", f"{self._name(short_id(current.peer))} is calling you.")
+
+    def member_menu(self, key: bytes, where: QPoint) -> None:
+        self.member_actions(key).exec(where)
+
+    def member_actions(self, key: bytes) -> QMenu:
+        """A member's right-click menu: call, their voice volume, mute them for me (built apart so tests can use it)."""
+        menu = QMenu(self)
+        room = self.session.room
+        if key == self.node.profile.public_key or room is None:
+            menu.addAction("This is you").setEnabled(False)
+            return menu
+        menu.addAction("📞 Call", lambda: self._voice_do(self.voice.call, key, room.id))
+        slider = QSlider(Qt.Orientation.Horizontal, menu)
+        slider.setObjectName("volume")
+        slider.setRange(0, 200)
+        slider.setValue(int(self.voice.volume(key) * 100))
+        slider.setToolTip("Their voice volume for me (100% = unchanged)")
+        slider.valueChanged.connect(lambda value: self._voice_do(self.voice.set_volume, key, value / 100.0))
+        box = QWidget(menu)
+        lay = QHBoxLayout(box)
+        lay.setContentsMargins(12, 4, 12, 4)
+        lay.addWidget(QLabel("🔊 Volume", box))
+        lay.addWidget(slider, 1)
+        holder = QWidgetAction(menu)
+        holder.setDefaultWidget(box)
+        menu.addAction(holder)
+        mute = menu.addAction("Mute for me")
+        mute.setCheckable(True)
+        mute.setChecked(self.voice.peer_muted(key))
+        mute.toggled.connect(lambda on: self._voice_do(self.voice.set_peer_muted, key, on))
+        return menu
+
+    def eventFilter(self, obj: QObject, e: QEvent) -> bool:
+        """Push-to-talk: the key held anywhere in the app opens the mic (the key is not typed meanwhile)."""
+        if e.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(e, QKeyEvent):
+            svc = self.voice.service if isinstance(obj, QWidget) and obj.window() is self else None
+            if svc is not None and svc.push_to_talk and not e.isAutoRepeat() and not self._ptt_key.isEmpty() \
+                    and QKeySequence(e.keyCombination()) == self._ptt_key:
+                self.voice.push_to_talk(e.type() == QEvent.Type.KeyPress)
+                return True
+        return super().eventFilter(obj, e)
 
     def notify(self, title: str, body: str) -> None:
         if self.tray is not None:

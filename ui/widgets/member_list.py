@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -11,6 +11,8 @@ from app.room import MemberInfo
 from ..services import IDLE, ONLINE
 from ..theme import Theme
 from .message_delegate import author_colour, initials
+
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def avatar_icon(name: str, short: str, status: str, theme: Theme, size: int = 32) -> QIcon:
@@ -38,7 +40,9 @@ def avatar_icon(name: str, short: str, status: str, theme: Theme, size: int = 32
 
 
 class MemberList(QFrame):
-    """The toggleable right pane."""
+    """The toggleable right pane; right-click on a member asks for their menu (call, volume)."""
+
+    member_menu_requested = Signal(bytes, QPoint)  # member key, global position
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,7 +53,15 @@ class MemberList(QFrame):
         layout.setContentsMargins(8, 12, 8, 8)
         self.list = QListWidget(self)
         self.list.setIconSize(QSize(36, 36))
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
         layout.addWidget(self.list)
+
+    def _menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        key = item.data(KEY_ROLE) if item is not None else None
+        if isinstance(key, bytes):
+            self.member_menu_requested.emit(key, self.list.viewport().mapToGlobal(pos))
 
     def set_members(self, members: list[MemberInfo], presence: dict[str, str]) -> None:
         self.list.clear()
@@ -74,6 +86,7 @@ class MemberList(QFrame):
                 status = presence.get(m.short, "offline")
                 item = QListWidgetItem(avatar_icon(m.name, m.short, status, self.theme), m.name)
                 item.setToolTip(f"{m.name} · {m.short} · {m.role.name.lower()} · {status}")
+                item.setData(KEY_ROLE, m.key)
                 if status == "offline":
                     item.setForeground(QColor(self.theme.faint))
                 else:

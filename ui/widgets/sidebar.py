@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QStyle, QStyledItemDelegate,
-                               QStyleOptionViewItem, QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QStyle,
+                               QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from app.models import Channel
 
 from ..state.session import RoomSummary
+from ..state.voice import VoiceParticipant
 from ..theme import DARK, Theme
 from .message_delegate import author_colour, initials
 
 ROOM_ROLE = Qt.ItemDataRole.UserRole + 1
+VOICE_ROLE = Qt.ItemDataRole.UserRole + 2
+PERSON_ROLE = Qt.ItemDataRole.UserRole + 3
+SPEAKING_ROLE = Qt.ItemDataRole.UserRole + 4
 ICON = 48
 
 
@@ -126,8 +133,11 @@ class ChannelPanel(QFrame):
     """The selected room's channels grouped by category (text first, then voice), under the room's name."""
 
     channel_chosen = Signal(str)
+    voice_chosen = Signal(str)  # a voice channel was clicked: join it, or leave it
     room_menu_clicked = Signal()
     settings_clicked = Signal()
+    mute_toggled = Signal(bool)
+    deafen_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,6 +166,9 @@ class ChannelPanel(QFrame):
         self.tree.setRootIsDecorated(False)
         self.tree.itemClicked.connect(self._clicked)
         layout.addWidget(self.tree, 1)
+        self.voice_bar = VoiceBar(self)
+        self.voice_bar.hide()
+        layout.addWidget(self.voice_bar)
         self.user_bar = QFrame(self)
         self.user_bar.setObjectName("UserBar")
         self.user_bar.setFixedHeight(52)
@@ -166,18 +179,50 @@ class ChannelPanel(QFrame):
         self.settings_button.setText("⚙")
         self.settings_button.setToolTip("Preferences: display name and theme")
         self.settings_button.clicked.connect(self.settings_clicked)
+        self.mute_button = QToolButton(self.user_bar)
+        self.mute_button.setText("🎙")
+        self.mute_button.setCheckable(True)
+        self.mute_button.setToolTip("Mute my microphone")
+        self.mute_button.toggled.connect(self.mute_toggled)
+        self.deafen_button = QToolButton(self.user_bar)
+        self.deafen_button.setText("🎧")
+        self.deafen_button.setCheckable(True)
+        self.deafen_button.setToolTip("Deafen: hear nobody (also mutes)")
+        self.deafen_button.toggled.connect(self.deafen_toggled)
         ul.addWidget(self.me_label, 1)
+        ul.addWidget(self.mute_button)
+        ul.addWidget(self.deafen_button)
         ul.addWidget(self.settings_button)
         layout.addWidget(self.user_bar)
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._voice_items: dict[str, QTreeWidgetItem] = {}  # short id -> participant row
+        self._voice_people: dict[str, VoiceParticipant] = {}
+        self._name_of: Callable[[str], str] = lambda s: s
+        self.speaking_colour = QColor("#23a55a")
+
+    def set_voice_flags(self, muted: bool, deafened: bool) -> None:
+        """Show my mute and deafen state on the buttons without re-emitting it."""
+        for button, on, off_tip, on_tip in ((self.mute_button, muted, "Mute my microphone", "Unmute"),
+                                            (self.deafen_button, deafened, "Deafen: hear nobody (also mutes)", "Undeafen")):
+            button.blockSignals(True)
+            button.setChecked(on)
+            button.setToolTip(on_tip if on else off_tip)
+            button.setText(("🔇" if on else "🎙") if button is self.mute_button else ("🔕" if on else "🎧"))
+            button.blockSignals(False)
 
     def set_me(self, name: str, short: str, status: str) -> None:
         self.me_label.setText(f"<b>{name}</b><br><span style='font-size:8pt'>● {status} · {short}</span>")
 
-    def set_room(self, title: str, channels: list[Channel], unread: dict[str, tuple[int, int]], current: str | None) -> None:
+    def set_room(self, title: str, channels: list[Channel], unread: dict[str, tuple[int, int]], current: str | None,
+                 voice: dict[str, list[VoiceParticipant]] | None = None, name_of: Callable[[str], str] | None = None,
+                 my_voice: str | None = None) -> None:
         self.title.setText(title)
         self.tree.clear()
         self._items = {}
+        self._voice_items = {}
+        self._voice_people = {}
+        if name_of is not None:
+            self._name_of = name_of
         groups: dict[str, QTreeWidgetItem] = {}
         for c in channels:
             label = (c.category or ("Text channels" if c.kind == "text" else "Voice channels")).upper()
@@ -206,12 +251,92 @@ class ChannelPanel(QFrame):
                 item.setForeground(0, QColor("#f2f3f5"))
             if c.kind != "text":
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                item.setData(0, VOICE_ROLE, True)
+                item.setToolTip(0, ("Click to leave " if c.id == my_voice else "Click to join ") + c.name)
+                if c.id == my_voice:
+                    item.setForeground(0, self.speaking_colour)
+                for person in (voice or {}).get(c.id, []):
+                    self._add_participant(item, person)
             self._items[c.id] = item
         self.tree.expandAll()
         if current in self._items:
             self.tree.setCurrentItem(self._items[current])
 
+    def _add_participant(self, channel_item: QTreeWidgetItem, person: VoiceParticipant) -> None:
+        row = QTreeWidgetItem(channel_item, [""])
+        row.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        row.setSizeHint(0, QSize(200, 26))
+        row.setData(0, PERSON_ROLE, person.short)
+        self._voice_items[person.short] = row
+        self._voice_people[person.short] = person
+        self._paint_participant(person.short, person.speaking)
+
+    def _paint_participant(self, short: str, speaking: bool) -> None:
+        row, person = self._voice_items[short], self._voice_people[short]
+        flags = (" 🔇" if person.muted else "") + (" 🔕" if person.deafened else "")
+        row.setText(0, f"      {'🟢' if speaking else '⚪'}  {self._name_of(short)}{flags}")
+        row.setData(0, SPEAKING_ROLE, speaking)
+        row.setForeground(0, self.speaking_colour if speaking else QColor("#949ba4"))
+        f = row.font(0)
+        f.setBold(speaking)
+        row.setFont(0, f)
+
+    def set_speaking(self, short: str, speaking: bool) -> None:
+        """Light (or dim) one participant's speaking indicator without rebuilding the tree."""
+        if short in self._voice_items:
+            self._paint_participant(short, speaking)
+
+    def speaking_now(self) -> list[str]:
+        """Short ids whose speaking indicator is lit (tests read this)."""
+        return [s for s, row in self._voice_items.items() if row.data(0, SPEAKING_ROLE)]
+
+    def voice_people(self, channel: str) -> list[str]:
+        """Short ids listed under a voice channel."""
+        item = self._items.get(channel)
+        if item is None:
+            return []
+        rows = [item.child(i) for i in range(item.childCount())]
+        return [str(row.data(0, PERSON_ROLE)) for row in rows if row is not None]
+
     def _clicked(self, item: QTreeWidgetItem, _col: int) -> None:
         cid = item.data(0, Qt.ItemDataRole.UserRole)
-        if cid:
+        if cid and item.data(0, VOICE_ROLE):
+            self.voice_chosen.emit(str(cid))
+        elif cid:
             self.channel_chosen.emit(str(cid))
+
+
+class VoiceBar(QFrame):
+    """Above my name: where my voice is (a channel, a call, a ringing call) with its buttons."""
+
+    leave_clicked = Signal()
+    accept_clicked = Signal()
+    decline_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("VoiceBar")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 6, 6)
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        lay.addWidget(self.label, 1)
+        self.accept = QPushButton("Accept", self)
+        self.accept.setObjectName("Primary")
+        self.accept.clicked.connect(self.accept_clicked)
+        self.decline = QPushButton("Decline", self)
+        self.decline.clicked.connect(self.decline_clicked)
+        self.leave = QToolButton(self)
+        self.leave.setText("📞✖")
+        self.leave.clicked.connect(self.leave_clicked)
+        for w in (self.accept, self.decline, self.leave):
+            lay.addWidget(w)
+
+    def show_state(self, text: str, ringing_in: bool = False, leave_tip: str = "Leave") -> None:
+        """Show `text` (empty hides the bar); a ringing call offers Accept and Decline instead of Leave."""
+        self.setVisible(bool(text))
+        self.label.setText(text)
+        self.accept.setVisible(ringing_in)
+        self.decline.setVisible(ringing_in)
+        self.leave.setVisible(not ringing_in)
+        self.leave.setToolTip(leave_tip)
