@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qasync
 from PySide6.QtCore import QSettings
@@ -13,14 +14,15 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.errors import HubbubError
 from app.node import Node
 from app.profile import open_profile, profile_exists
-from app.service import NodeService
 
-from .live import NetworkService
 from .services import LiveService
 from .state.session import Session
 from .theme import THEMES, apply_theme
 from .widgets.dialogs import first_run_dialog
 from .widgets.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from .live import NetworkService as NetworkServiceType
 
 SETTINGS_FILE = "ui.ini"
 
@@ -76,6 +78,11 @@ def launch(profile_dir: Path) -> int:
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
+    # Networking (aiortc, zeroconf) is imported here, not at module level, so build_window stays light.
+    from app.service import NodeService
+
+    from .live import NetworkService
+
     try:
         with loop:
             live = NetworkService(NodeService(node, mdns=True))
@@ -87,7 +94,7 @@ def launch(profile_dir: Path) -> int:
     return 0
 
 
-async def run_network(live: NetworkService, closed: asyncio.Event) -> None:
+async def run_network(live: NetworkServiceType, closed: asyncio.Event) -> None:
     """Start the node's networking after the window is up, keep it until the app quits, then stop it cleanly."""
     await asyncio.sleep(0)  # let the first paint happen before sockets and mDNS start
     start = asyncio.ensure_future(live.async_start())
