@@ -55,7 +55,7 @@ class Room:
     def __init__(self, profile: Profile, log_: RoomLog, name: str) -> None:
         self.profile = profile
         self.log = log_
-        self.view = RoomView(log_.doc, log_.revoked_shorts())
+        self.view = log_.view()
         self.stored_name = name
         self.listeners: list[Listener] = []
         self._since_snapshot = 0
@@ -172,8 +172,6 @@ class Room:
         self._persist(result)
         if self.log.revoked != before_revoked:
             self.profile.store.set_revoked(self.id, self.log.revoked)
-            self.view.revoked = self.log.revoked_shorts()
-            self.view._dirty_children = True
         for eq in result.equivocations:
             self.profile.store.record_equivocation(self.id, eq.author, eq.seq, eq.first_hash, eq.second.encode())
         if result.control_changed:

@@ -21,8 +21,9 @@ from .cipher import new_nonce, open_payload, seal_payload
 from .control import ControlOp, ControlState, apply_op
 from .entry import NO_HASH, Entry, sign_entry
 from .errors import DecodeError, InvalidEntry, NotAMember, PermissionDenied
+from .view import RoomView
 from .schema import ADMIN_ROOTS, ROOTS, Role, client_id, eid, required_role, short_id, split_eid, value_problem
-from .yjs_update import UpdateSummary, encode_delete_update, summarize_update
+from .yjs_update import InsertedItem, UpdateSummary, encode_delete_update, summarize_update
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class IngestResult:
     control_changed: bool = False
     hollowed: int = 0
     repaired: list[Entry] = field(default_factory=list)  # hollow entries whose genuine content arrived
+    inserts: list[InsertedItem] = field(default_factory=list)  # values the applied updates inserted
+    removed: list[tuple[str, str, Any]] = field(default_factory=list)  # (root, key, value before) of deleted values
 
 
 def _reject(result: IngestResult, e: Entry, reason: str) -> None:
@@ -102,7 +105,7 @@ class RoomLog:
         self.controls: dict[bytes, _Control] = {}
         self.frontier: set[bytes] = set()
         self._state_cache: dict[frozenset[bytes], ControlState] = {}
-        self.cid_owner: dict[int, tuple[bytes, str]] = {}
+        self.cid_owner: dict[int, tuple[bytes, str, str]] = {}  # Yjs client id -> (author, root, key)
         self.cid_loader: Callable[[], Iterable[tuple[bytes, int, int]]] | None = None
         self.pending: dict[tuple[bytes, int], Entry] = {}
         self.revoked: dict[bytes, int] = {}
@@ -110,8 +113,24 @@ class RoomLog:
         self.doc: Doc[Any] = Doc()
         self.maps: dict[str, Map[Any]] = {root: self.doc.get(root, type=Map) for root in ROOTS}
         self.entry_count = 0
+        self.views: list[RoomView] = []
 
     # ----- reading state -----------------------------------------------------------
+
+    def view(self) -> RoomView:
+        """A read model of this room that stays current as entries are ingested."""
+        v = RoomView(self.doc, self.revoked_shorts())
+        self.views.append(v)
+        return v
+
+    def _notify_views(self, result: IngestResult, revoked_before: dict[bytes, int]) -> None:
+        revoked_changed = self.revoked != revoked_before
+        for v in self.views:
+            if revoked_changed:
+                v.revoked = self.revoked_shorts()
+            v.apply_changes(result.inserts, result.removed)
+            if revoked_changed:
+                v.rebuild_children()
 
     def head(self, author: bytes) -> int:
         """The highest contiguous sequence number held for `author`, or -1."""
@@ -176,6 +195,7 @@ class RoomLog:
     def ingest(self, entries: Iterable[Entry]) -> IngestResult:
         """Validate and apply entries from anywhere; never raises for bad input."""
         result = IngestResult()
+        revoked_before = dict(self.revoked)
         by_author: dict[bytes, dict[int, Entry]] = {}
         for e in entries:
             if e.room_id != self.room_id and not _is_genesis(e):
@@ -218,6 +238,8 @@ class RoomLog:
             by_author.setdefault(author, {}).setdefault(seq, e)
         self.pending.clear()
         self._process(by_author, result)
+        if result.inserts or result.removed or self.revoked != revoked_before:
+            self._notify_views(result, revoked_before)
         return result
 
     def _process(self, by_author: dict[bytes, dict[int, Entry]], result: IngestResult) -> None:
@@ -259,7 +281,15 @@ class RoomLog:
                 if len(self.pending) < MAX_PENDING:
                     self.pending[(author, seq)] = e
         if updates:
+            self._capture_removed(result)
             apply_updates(self.doc, updates)
+
+    def _capture_removed(self, result: IngestResult) -> None:
+        """Fill in the values that deleted keys held, before the updates remove them."""
+        if not result.removed:
+            return
+        batch = {(i.root, i.key): i.value for i in result.inserts}
+        result.removed = [(root, key, batch.get((root, key), self.maps[root].get(key))) for root, key, _ in result.removed]
 
     def _contiguous_run(self, author: bytes, slot: dict[int, Entry]) -> list[Entry]:
         seq = self.head(author) + 1
@@ -346,9 +376,13 @@ class RoomLog:
         self._check_update(e, role, summary)
         kind_row = KIND_DELETE_ONLY
         for item in summary.inserts:
-            self.cid_owner[item.client] = (e.author, item.root)
+            self.cid_owner[item.client] = (e.author, item.root, item.key)
             kind_row = ROOTS.index(item.root)
         updates.append(body)
+        result.inserts.extend(summary.inserts)
+        for client, _clock, _length in summary.deletes:
+            _owner, removed_root, removed_key = self.cid_owner[client]
+            result.removed.append((removed_root, removed_key, None))
         self._finish(e, result, kind_row, repair)
 
     def _check_update(self, e: Entry, role: Role, summary: UpdateSummary) -> None:
@@ -376,7 +410,7 @@ class RoomLog:
             owner = self.cid_owner.get(client)
             if owner is None:
                 raise _Pending()
-            author, root = owner
+            author, root, _key = owner
             if author == e.author:
                 continue
             needed = Role.ADMIN if root in ADMIN_ROOTS else Role.MODERATOR
@@ -399,6 +433,7 @@ class RoomLog:
             log.info("could not restore entry %s/%d: %s", e.author.hex()[:12], e.seq, exc)
             return
         if updates:
+            self._capture_removed(result)
             apply_updates(self.doc, updates)
 
     def _load_cids(self) -> None:
@@ -407,7 +442,7 @@ class RoomLog:
         assert loader is not None
         for author, seq, kind in loader():
             if 0 <= kind < len(ROOTS):
-                self.cid_owner[client_id(short_id(author), seq)] = (author, ROOTS[kind])
+                self.cid_owner[client_id(short_id(author), seq)] = (author, ROOTS[kind], eid(author, seq))
 
     def _link(self, e: Entry, result: IngestResult, kind: int) -> None:
         self.chains.setdefault(e.author, []).append(e.hash)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,15 +90,9 @@ class RoomView:
         self.maps: dict[str, Map[Any]] = {r: doc.get(r, type=Map) for r in (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)}
         self._index: dict[str, list[tuple[float, str]]] = {}
         self._indexed: set[str] = set()
-        self._edits: dict[str, list[str]] = {}
-        self._reactions: dict[str, list[str]] = {}
-        self._pins: dict[str, list[str]] = {}
+        self._tables: dict[str, dict[str, list[str]]] = {EDITS: {}, REACTIONS: {}, PINS: {}}  # root -> target -> keys
         self._deleted: dict[str, str] = {}
-        self._dirty_children = True
         self._rebuild()
-        self._subs = [self.maps[MESSAGES].observe(self._on_messages), self.maps[DELETES].observe(self._on_deletes)]
-        for root in (EDITS, DELETES, REACTIONS, PINS):
-            self._subs.append(self.maps[root].observe(self._on_children))
 
     # ----- index maintenance ---------------------------------------------------------
 
@@ -117,24 +112,44 @@ class RoomView:
             lst.sort()
         self._index = index
         self._indexed = seen
+        self.rebuild_children()
 
-    def _on_messages(self, event: Any) -> None:
-        m = self.maps[MESSAGES]
-        for key, change in event.keys.items():
-            action = change.get("action")
-            if action == "add" and key not in self._indexed:
-                value = m.get(key)
-                if isinstance(value, dict):
+    def apply_changes(self, inserts: Iterable[Any], removed: Iterable[tuple[str, str, Any]]) -> None:
+        """Update the indexes from what an ingest inserted and deleted (`IngestResult.inserts/.removed`).
+
+        This costs the size of the change, never the size of the history (pycrdt's map
+        observers build event objects whose cost grows with the map).
+        """
+        for item in inserts:
+            root, key, value = item.root, item.key, item.value
+            if not isinstance(value, dict) or not self._visible_eid(key):
+                continue
+            if root == MESSAGES:
+                if key not in self._indexed:
                     self._indexed.add(key)
                     bisect.insort(self._index.setdefault(str(value.get("c")), []), (float(value.get("ts", 0)), key))
-            elif action == "delete":
-                # A deleted message stays in the index as a tombstone, placed where its deletion
-                # marker says: the same place a view rebuilt from the document gives it.
-                self._place_tombstone(key, change.get("oldValue"))
+            elif root == DELETES:
+                target = value.get("m")
+                if isinstance(target, str):
+                    self._deleted[target] = key
+                    if target not in self._indexed and "c" in value:
+                        self._indexed.add(target)
+                        bisect.insort(self._index.setdefault(str(value["c"]), []), (float(value.get("ots", 0) or 0), target))
+            elif root in self._tables:
+                self._tables[root].setdefault(str(value.get("m")), []).append(key)
+        for root, key, old in removed:
+            if root == MESSAGES:
+                self._place_tombstone(key, old)
+            elif root in self._tables and isinstance(old, dict):
+                keys = self._tables[root].get(str(old.get("m")), [])
+                if key in keys:
+                    keys.remove(key)
+            elif root == DELETES and isinstance(old, dict) and self._deleted.get(str(old.get("m"))) == key:
+                del self._deleted[str(old.get("m"))]
 
     def _place_tombstone(self, key: str, old: Any) -> None:
-        self._dirty_children = True
-        self._children()
+        """A deleted message stays in the index as a tombstone, placed where its deletion marker says
+        (the same place a view rebuilt from the document gives it)."""
         marker_key = self._deleted.get(key)
         marker = self.maps[DELETES].get(marker_key) if marker_key else None
         if not isinstance(old, dict) or not isinstance(marker, dict) or "c" not in marker:
@@ -148,17 +163,6 @@ class RoomView:
         if i < len(lst) and lst[i] == (before[1], key):
             lst.pop(i)
         bisect.insort(self._index.setdefault(after[0], []), (after[1], key))
-
-    def _on_deletes(self, event: Any) -> None:
-        """A deletion marker whose message never reached this view still gets a tombstone in the index."""
-        markers = self.maps[DELETES]
-        for key, change in event.keys.items():
-            if change.get("action") != "add":
-                continue
-            value = markers.get(key)
-            if isinstance(value, dict) and "c" in value and isinstance(value.get("m"), str) and value["m"] not in self._indexed:
-                self._indexed.add(value["m"])
-                bisect.insort(self._index.setdefault(str(value["c"]), []), (float(value.get("ots", 0) or 0), value["m"]))
 
     def position(self, message_id: str) -> int | None:
         """The index of a message in its channel's list (for jumping to it), or None."""
@@ -178,24 +182,18 @@ class RoomView:
         i = bisect.bisect_left(lst, (ts, message_id))
         return i if i < len(lst) and lst[i] == (ts, message_id) else None
 
-    def _on_children(self, event: Any) -> None:
-        self._dirty_children = True
-
-    def _children(self) -> None:
-        if not self._dirty_children:
-            return
-        for attr, root in (("_edits", EDITS), ("_reactions", REACTIONS), ("_pins", PINS)):
-            table: dict[str, list[str]] = {}
+    def rebuild_children(self) -> None:
+        """Recompute edits, reactions, pins and deletions from the document (after a revocation)."""
+        self._tables = {EDITS: {}, REACTIONS: {}, PINS: {}}
+        for root, table in self._tables.items():
             for key, value in self.maps[root].items():
                 if isinstance(value, dict) and self._visible_eid(key):
                     table.setdefault(str(value.get("m")), []).append(key)
-            setattr(self, attr, table)
         deleted: dict[str, str] = {}
         for key, value in self.maps[DELETES].items():
             if isinstance(value, dict) and self._visible_eid(key):
                 deleted[str(value.get("m"))] = key
         self._deleted = deleted
-        self._dirty_children = False
 
     def _visible_eid(self, key: str) -> bool:
         parts = split_eid(key)
@@ -242,7 +240,6 @@ class RoomView:
     def message(self, message_id: str, now_ms: float | None = None) -> Message | None:
         if not self._visible_eid(message_id):
             return None
-        self._children()
         value = self.maps[MESSAGES].get(message_id)
         if not isinstance(value, dict):
             if message_id in self._deleted:
@@ -266,7 +263,6 @@ class RoomView:
         out: list[Message] = []
         i = end
         m = self.maps[MESSAGES]
-        self._children()
         channel_ttl = self.channel_ttl(channel) if now_ms is not None else None
         while i > 0 and len(out) < limit:
             i -= 1
@@ -288,7 +284,6 @@ class RoomView:
 
     def deleted_ids(self) -> list[str]:
         """Ids of messages that were deleted (their tombstones stay in the view)."""
-        self._children()
         return list(self._deleted)
 
     def expired(self, now_ms: float) -> list[str]:
@@ -315,8 +310,7 @@ class RoomView:
         )
         author = msg.author
         maps = self.maps
-        self._children()
-        edit_keys = self._edits.get(key)
+        edit_keys = self._tables[EDITS].get(key)
         if edit_keys:
             edits = []
             for ek in edit_keys:
@@ -336,7 +330,7 @@ class RoomView:
 
     def _add_reactions_and_pins(self, key: str, msg: Message) -> None:
         maps = self.maps
-        for rk in self._reactions.get(key, ()):
+        for rk in self._tables[REACTIONS].get(key, ()):
             rv = maps[REACTIONS].get(rk)
             if isinstance(rv, dict):
                 emoji, who = str(rv.get("e")), _author(rk)
@@ -344,17 +338,16 @@ class RoomView:
                 if who not in lst:
                     lst.append(who)
                 msg.reaction_ids.setdefault((emoji, who), []).append(rk)
-        pins = self._pins.get(key)
+        pins = self._tables[PINS].get(key)
         if pins:
             msg.pinned = True
             msg.pin_ids = list(pins)
 
     def pinned(self, channel: str | None = None) -> list[Message]:
-        self._children()
         out = []
-        for target in self._pins:
+        for target in list(self._tables[PINS]):
             msg = self.message(target)
-            if msg is not None and not msg.deleted and (channel is None or msg.channel == channel):
+            if msg is not None and msg.pinned and not msg.deleted and (channel is None or msg.channel == channel):
                 out.append(msg)
         out.sort(key=lambda m: (m.ts, m.id))
         return out

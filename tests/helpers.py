@@ -119,7 +119,7 @@ def visible(log: RoomLog, channels: Sequence[str] = ("general",), now_ms: float 
             view: RoomView | None = None) -> list[tuple[Any, ...]]:
     """What a user sees, per channel, from `view` or a fresh RoomView: comparable across replicas."""
     if view is None:
-        view = RoomView(log.doc, log.revoked_shorts())
+        view = log.view()
     out: list[tuple[Any, ...]] = []
     for ch in channels:
         for m in view.history(ch, now_ms=now_ms):

@@ -133,7 +133,7 @@ def test_moderator_or_higher_may_touch_anothers_message(world: World, root: str,
     delete = [world.msg_a] if root == DELETES else []
     e = value_entry(world.log, actor, root, value(world.msg_a), delete=delete)
     assert_accepted(world.log, e)
-    view = RoomView(world.log.doc)
+    view = world.log.view()
     msg = view.message(world.msg_a)
     assert msg is not None
     if root == EDITS:
@@ -166,10 +166,10 @@ def test_member_may_edit_delete_pin_own_message(world: World) -> None:
     log = world.log
     assert_accepted(log, value_entry(log, world.alice, EDITS, {"m": world.msg_a, "t": "fixed", "ts": 2000.0}))
     assert_accepted(log, value_entry(log, world.alice, PINS, {"m": world.msg_a, "ts": 2001.0}))
-    assert RoomView(log.doc).message(world.msg_a).pinned
+    assert log.view().message(world.msg_a).pinned
     assert_accepted(log, value_entry(log, world.alice, DELETES, {"m": world.msg_a, "c": "general", "ots": 1000.0, "ts": 2002.0},
                                      delete=[world.msg_a]))
-    assert RoomView(log.doc).message(world.msg_a).deleted
+    assert log.view().message(world.msg_a).deleted
 
 
 # ----- admin-only state -----------------------------------------------------------------------------------
@@ -187,8 +187,8 @@ ADMIN_VALUES = [
 def test_non_admin_cannot_change_channels_or_settings(world: World, root: str, value: dict, who: str) -> None:
     e = value_entry(world.log, getattr(world, who), root, value)
     assert_rejected(world.log, e, "needs the admin role")
-    assert RoomView(world.log.doc).settings() == {}
-    assert [c.name for c in RoomView(world.log.doc).channels()] == ["random"]
+    assert world.log.view().settings() == {}
+    assert [c.name for c in world.log.view().channels()] == ["random"]
 
 
 @pytest.mark.parametrize("root,value", ADMIN_VALUES, ids=["new-channel", "rename-channel", "settings"])
@@ -354,7 +354,7 @@ def test_same_entry_twice_is_a_duplicate_and_applies_once(world: World) -> None:
         result = log.ingest(batch)
         assert result.accepted == [] and result.duplicates == len(batch)
     assert _snapshot(log) == before and log.entry_count == count
-    assert RoomView(log.doc).message(world.msg_a).reactions == {"🎉": [short(world.bob)]}
+    assert log.view().message(world.msg_a).reactions == {"🎉": [short(world.bob)]}
 
 
 def test_duplicate_within_one_batch_applies_once(world: World) -> None:
@@ -406,7 +406,7 @@ def test_equivocation_is_rejected_and_recorded(world: World) -> None:
     assert doc_state(log.doc) == before
     assert log.revoked == {pub(world.alice): first.seq - 1}
     # The view stops showing the equivocator's entries from the equivocation on.
-    ids = [m.id for m in RoomView(log.doc, log.revoked_shorts()).history("general")]
+    ids = [m.id for m in log.view().history("general")]
     assert world.msg_a in ids and eid(pub(world.alice), first.seq) not in ids
 
 
@@ -514,7 +514,7 @@ def test_bad_entry_in_a_batch_applies_nothing_of_itself_or_what_chains_to_it(wor
     assert {e.hash for e in result.accepted} == {good.hash, other.hash}
     reasons = {e.hash: why for e, why in result.rejected}
     assert "moderator" in reasons[bad.hash] and "rejected entry" in reasons[later.hash]
-    assert [e.text for e in RoomView(log.doc).message(world.msg_a).edits] == []
-    texts = [m.text for m in RoomView(log.doc).history("general")]
+    assert [e.text for e in log.view().message(world.msg_a).edits] == []
+    texts = [m.text for m in log.view().history("general")]
     assert "fine" in texts and "later" not in texts
     assert log.head(pub(world.bob)) == good.seq

@@ -65,7 +65,7 @@ def test_reactions_from_several_members_are_grouped() -> None:
     mid = post(log, owner, "hello")
     log.write_value(owner, "r", {"m": mid, "e": "👍"})
     log.write_value(bob, "r", {"m": mid, "e": "👍"})
-    msg = RoomView(log.doc).message(mid)
+    msg = log.view().message(mid)
     assert msg is not None and sorted(msg.reactions["👍"]) == sorted([short(owner), short(bob)])
 
 
@@ -139,7 +139,7 @@ def test_message_ttl_disappears_from_history_and_page() -> None:
     log, owner = _ttl_room()
     lasting = post(log, owner, "lasting", ts=1_000.0)
     brief = post(log, owner, "brief", ts=2_000.0, ttl=10.0)
-    view = RoomView(log.doc)
+    view = log.view()
     ids = lambda now: [m.id for m in view.history("general", now_ms=now)]  # noqa: E731
     assert ids(2_000.0 + 9_999) == [lasting, brief]
     assert ids(2_000.0 + 10_000) == [lasting]
@@ -152,7 +152,7 @@ def test_channel_ttl_applies_to_messages_without_their_own() -> None:
     log, owner = _ttl_room(channel_ttl=60.0)
     old = post(log, owner, "old", ts=1_000.0)
     new = post(log, owner, "new", ts=50_000.0)
-    view = RoomView(log.doc)
+    view = log.view()
     assert view.channel_ttl("general") == 60.0
     assert [m.id for m in view.history("general", now_ms=61_000.0)] == [new]
     assert [m.id for m in view.history("general", now_ms=30_000.0)] == [old, new]
@@ -200,7 +200,7 @@ def test_favorites_are_local_and_not_synced(tmp_path: Path, profile: Profile, ro
 
 
 def test_view_follows_document_updates_after_creation(room: Room) -> None:
-    view = RoomView(room.log.doc)
+    view = room.log.view()
     assert view.history("general") == []
     mid = room.post("general", "late")
     assert [m.id for m in view.history("general")] == [mid]
@@ -215,13 +215,13 @@ def test_live_view_keeps_tombstone_when_message_and_delete_arrive_together() -> 
         entries += source.write_value(owner, MESSAGES, value, delete)[1].accepted
     kept, gone = sorted(source.maps[MESSAGES].keys())
     entries += source.write_value(owner, "x", {"m": gone, "c": "general", "ots": 2.0, "ts": 3.0}, [gone])[1].accepted
-    rebuilt = [(m.id, m.deleted) for m in RoomView(source.doc).history("general")]
+    rebuilt = [(m.id, m.deleted) for m in source.view().history("general")]
     assert rebuilt == [(kept, False), (gone, True)]
 
     replica = RoomLog(source.room_id, {0: key})
-    live = RoomView(replica.doc)  # open before the entries arrive, as a running node's view is
+    live = replica.view()  # open before the entries arrive, as a running node's view is
     assert len(replica.ingest(entries).accepted) == len(entries)
-    assert [(m.id, m.deleted) for m in RoomView(replica.doc).history("general")] == rebuilt
+    assert [(m.id, m.deleted) for m in replica.view().history("general")] == rebuilt
     assert [(m.id, m.deleted) for m in live.history("general")] == rebuilt
 
 
@@ -230,11 +230,11 @@ def test_live_and_rebuilt_views_agree_when_a_delete_marker_misstates_time_and_ch
     differently when live and when rebuilt: every node (and every reopen) has to show the same history."""
     owner = SigningKey.generate()
     log, _, _ = new_room(owner)
-    live = RoomView(log.doc)
+    live = log.view()
     a = post(log, owner, "a", ts=1_000.0)
     b = post(log, owner, "b", ts=2_000.0)
     log.write_value(owner, "x", {"m": b, "c": "elsewhere", "ots": 1.0, "ts": 3_000.0}, [b])
-    rebuilt = RoomView(log.doc)
+    rebuilt = log.view()
     for channel in ("general", "elsewhere"):
         assert [(m.id, m.deleted) for m in live.history(channel)] == [(m.id, m.deleted) for m in rebuilt.history(channel)]
     assert a in [m.id for m in rebuilt.history("general")]
