@@ -41,11 +41,28 @@ def seal_payload(key: bytes, nonce: bytes, plaintext: bytes, room_id: bytes, aut
     return crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, aad, _nonce(nonce, aad), key)
 
 
+try:  # the raw binding: the public wrapper's argument checks cost more than the decryption itself
+    from nacl._sodium import ffi as _ffi, lib as _lib
+except ImportError:  # pragma: no cover - an older or repackaged PyNaCl
+    _ffi = _lib = None
+
+
+def _decrypt(ciphertext: bytes, aad: bytes, nonce: bytes, key: bytes) -> bytes:
+    if _lib is None or len(ciphertext) < 16 or len(key) != 32:
+        return crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
+    out = _ffi.new("unsigned char[]", len(ciphertext) - 16 or 1)
+    out_len = _ffi.new("unsigned long long *")
+    rc = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt(out, out_len, _ffi.NULL, ciphertext, len(ciphertext), aad, len(aad), nonce, key)
+    if rc != 0:
+        raise CryptoError("decryption failed")
+    return bytes(_ffi.buffer(out, out_len[0]))
+
+
 def open_payload(key: bytes, nonce: bytes, ciphertext: bytes, room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
     """Decrypt a payload; raises DecodeError when the key or the bytes are wrong."""
     aad = _aad(room_id, author, seq, epoch)
     try:
-        return crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, _nonce(nonce, aad), key)
+        return _decrypt(ciphertext, aad, _nonce(nonce, aad), key)
     except (CryptoError, ValueError) as exc:
         raise DecodeError("payload does not decrypt with the room key") from exc
 

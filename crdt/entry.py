@@ -48,9 +48,13 @@ class Entry:
     signature: bytes
     ciphertext: bytes | None
     _hash: bytes | None = field(default=None, init=False, compare=False, repr=False)
+    _header: bytes | None = field(default=None, init=False, compare=False, repr=False)
 
     def header(self) -> bytes:
         """The signed part of the entry."""
+        cached = self._header
+        if cached is not None:
+            return cached
         out = bytearray((VERSION,))
         out += self.room_id
         out += self.author
@@ -62,7 +66,9 @@ class Entry:
             out += dep
         out += self.nonce
         out += self.payload_hash
-        return bytes(out)
+        header = bytes(out)
+        object.__setattr__(self, "_header", header)
+        return header
 
     @property
     def hash(self) -> bytes:
@@ -92,7 +98,8 @@ class Entry:
     def without_payload(self) -> Entry:
         """The same entry with its ciphertext dropped (for an expired message)."""
         hollow = replace(self, ciphertext=None)
-        object.__setattr__(hollow, "_hash", self._hash)  # the hash does not cover the ciphertext
+        object.__setattr__(hollow, "_hash", self._hash)
+        object.__setattr__(hollow, "_header", self._header)  # the hash does not cover the ciphertext
         return hollow
 
     def signature_valid(self) -> bool:
@@ -146,6 +153,7 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     """Parse one entry at `pos`; returns it and the position after it. Raises only DecodeError."""
     if pos >= len(buf):
         raise DecodeError("entry is empty")
+    start = pos
     if buf[pos] != VERSION:
         raise DecodeError(f"unknown entry version {buf[pos]}")
     pos += 1
@@ -163,6 +171,7 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
         deps.append(dep)
     nonce, pos = _take(buf, pos, NONCE_SIZE)
     payload_hash, pos = _take(buf, pos, HASH_SIZE)
+    header = bytes(buf[start:pos])
     signature, pos = _take(buf, pos, SIG_SIZE)
     flag, pos = _take(buf, pos, 1)
     ciphertext: bytes | None
@@ -178,6 +187,7 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     if seq >= 1 << 62 or epoch >= 1 << 31:
         raise DecodeError("entry counter out of range")
     entry = Entry(room_id, author, seq, prev, epoch, tuple(deps), nonce, payload_hash, signature, ciphertext)
+    object.__setattr__(entry, "_header", header)
     return entry, pos
 
 

@@ -22,7 +22,7 @@ from .control import ControlOp, ControlState, apply_op
 from .entry import NO_HASH, Entry, sign_entry
 from .errors import DecodeError, InvalidEntry, NotAMember, PermissionDenied
 from .view import RoomView
-from .schema import ADMIN_ROOTS, ROOTS, Role, client_id, eid, required_role, short_id, split_eid, value_problem
+from .schema import ADMIN_ROOTS, ROOTS, Role, b36, client_id, eid, required_role, short_id, split_eid, value_problem
 from .yjs_update import InsertedItem, UpdateSummary, encode_delete_update, summarize_update
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,8 @@ class RoomLog:
         self.controls: dict[bytes, _Control] = {}
         self.frontier: set[bytes] = set()
         self._state_cache: dict[frozenset[bytes], ControlState] = {}
+        self._state_by_deps: dict[tuple[bytes, ...], ControlState] = {}
+        self._shorts: dict[bytes, str] = {}
         self.cid_owner: dict[int, tuple[bytes, str, str]] = {}  # Yjs client id -> (author, root, key)
         self.cid_loader: Callable[[], Iterable[tuple[bytes, int, int]]] | None = None
         self.pending: dict[tuple[bytes, int], Entry] = {}
@@ -160,9 +162,13 @@ class RoomLog:
         return seen
 
     def _state_at(self, deps: tuple[bytes, ...]) -> ControlState:
+        cached = self._state_by_deps.get(deps)
+        if cached is not None:
+            return cached
         key = frozenset(deps)
         cached = self._state_cache.get(key)
         if cached is not None:
+            self._state_by_deps[deps] = cached
             return cached
         nodes = self._closure(deps)
         # Deterministic topological order: Kahn's algorithm, ties broken by hash.
@@ -187,7 +193,9 @@ class RoomLog:
             ready.sort()
         if len(self._state_cache) > 4096:
             self._state_cache.clear()
+            self._state_by_deps.clear()
         self._state_cache[key] = state
+        self._state_by_deps[deps] = state
         return state
 
     # ----- ingest ---------------------------------------------------------------------
@@ -386,8 +394,10 @@ class RoomLog:
         self._finish(e, result, kind_row, repair)
 
     def _check_update(self, e: Entry, role: Role, summary: UpdateSummary) -> None:
-        writer = short_id(e.author)
-        expected_key = eid(e.author, e.seq)
+        writer = self._shorts.get(e.author)
+        if writer is None:
+            writer = self._shorts[e.author] = short_id(e.author)
+        expected_key = writer + b36(e.seq)
         expected_client = client_id(writer, e.seq)
         if len(summary.inserts) > 1:
             raise InvalidEntry("an entry may insert one value")

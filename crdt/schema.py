@@ -51,7 +51,8 @@ def short_id(author: bytes) -> str:
     return base64.urlsafe_b64encode(author[:SHORT_SIZE]).decode("ascii")
 
 
-def _b36(n: int) -> str:
+def b36(n: int) -> str:
+    """`n` in base 36, the sequence part of an eid."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     if n == 0:
         return "0"
@@ -64,7 +65,7 @@ def _b36(n: int) -> str:
 
 def eid(author: bytes, seq: int) -> str:
     """The id of what the entry (author, seq) writes: a message id, reaction id and so on."""
-    return short_id(author) + _b36(seq)
+    return short_id(author) + b36(seq)
 
 
 def split_eid(value: str) -> tuple[str, int] | None:
