@@ -143,52 +143,61 @@ def sign_entry(
     return replace(unsigned, signature=signature)
 
 
-def _take(buf: bytes, pos: int, n: int) -> tuple[bytes, int]:
-    if pos + n > len(buf):
-        raise DecodeError("entry is truncated")
-    return bytes(buf[pos : pos + n]), pos + n
+def _uint(buf: bytes, pos: int, n: int) -> tuple[int, int]:
+    if pos < n and buf[pos] < 0x80:
+        return buf[pos], pos + 1
+    return read_uint(buf, pos)
 
 
 def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     """Parse one entry at `pos`; returns it and the position after it. Raises only DecodeError."""
-    if pos >= len(buf):
+    n = len(buf)
+    if pos >= n:
         raise DecodeError("entry is empty")
-    start = pos
     if buf[pos] != VERSION:
         raise DecodeError(f"unknown entry version {buf[pos]}")
-    pos += 1
-    room_id, pos = _take(buf, pos, KEY_SIZE)
-    author, pos = _take(buf, pos, KEY_SIZE)
-    seq, pos = read_uint(buf, pos)
-    prev, pos = _take(buf, pos, HASH_SIZE)
-    epoch, pos = read_uint(buf, pos)
-    ndeps, pos = read_uint(buf, pos)
+    start = pos
+    p = pos + 1 + 2 * KEY_SIZE
+    if p > n:
+        raise DecodeError("entry is truncated")
+    room_id = bytes(buf[pos + 1 : pos + 1 + KEY_SIZE])
+    author = bytes(buf[pos + 1 + KEY_SIZE : p])
+    seq, p = _uint(buf, p, n)
+    prev = bytes(buf[p : p + HASH_SIZE])
+    epoch, p = _uint(buf, p + HASH_SIZE, n)
+    ndeps, p = _uint(buf, p, n)
     if ndeps > MAX_DEPS:
         raise DecodeError("entry has too many dependencies")
-    deps = []
-    for _ in range(ndeps):
-        dep, pos = _take(buf, pos, HASH_SIZE)
-        deps.append(dep)
-    nonce, pos = _take(buf, pos, NONCE_SIZE)
-    payload_hash, pos = _take(buf, pos, HASH_SIZE)
-    header = bytes(buf[start:pos])
-    signature, pos = _take(buf, pos, SIG_SIZE)
-    flag, pos = _take(buf, pos, 1)
+    deps = tuple(bytes(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE]) for i in range(ndeps))
+    p += ndeps * HASH_SIZE
+    nonce = bytes(buf[p : p + NONCE_SIZE])
+    payload_hash = bytes(buf[p + NONCE_SIZE : p + NONCE_SIZE + HASH_SIZE])
+    p += NONCE_SIZE + HASH_SIZE
+    header = bytes(buf[start:p])
+    signature = bytes(buf[p : p + SIG_SIZE])
+    p += SIG_SIZE
+    if p >= n:
+        raise DecodeError("entry is truncated")
+    flag = buf[p]
+    p += 1
     ciphertext: bytes | None
-    if flag == b"\x00":
+    if flag == 0:
         ciphertext = None
-    elif flag == b"\x01":
-        length, pos = read_uint(buf, pos)
+    elif flag == 1:
+        length, p = _uint(buf, p, n)
         if length > MAX_CIPHERTEXT:
             raise DecodeError("entry payload is too large")
-        ciphertext, pos = _take(buf, pos, length)
+        if p + length > n:
+            raise DecodeError("entry is truncated")
+        ciphertext = bytes(buf[p : p + length])
+        p += length
     else:
         raise DecodeError("bad payload flag")
     if seq >= 1 << 62 or epoch >= 1 << 31:
         raise DecodeError("entry counter out of range")
-    entry = Entry(room_id, author, seq, prev, epoch, tuple(deps), nonce, payload_hash, signature, ciphertext)
+    entry = Entry(room_id, author, seq, prev, epoch, deps, nonce, payload_hash, signature, ciphertext)
     object.__setattr__(entry, "_header", header)
-    return entry, pos
+    return entry, p
 
 
 def decode_one(buf: bytes) -> Entry:
