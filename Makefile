@@ -41,7 +41,7 @@ run: system-deps $(STAMP)
 	$(VENV)/bin/hubbub
 
 test: system-deps $(STAMP)
-	$(PY) -m mypy crdt app p2p
+	$(PY) -m mypy crdt app p2p ui
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 
 screenshot: system-deps $(STAMP)
