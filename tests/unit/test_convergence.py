@@ -33,6 +33,9 @@ class Rogue:
         prev = self.sent[-1].hash if self.sent else NO_HASH
         deps = tuple(sorted(target.log.frontier))
         kind = pick % 4
+        # Only other members' messages: editing or deleting its own is the rogue's right.
+        own = short_id(bytes(self.key.verify_key))
+        messages = [m for m in messages if not m.startswith(own)]
         if valid or not messages and kind in (0, 1):
             value = {"c": "general", "t": f"rogue {seq}", "ts": 3000.0 + seq}
             e = value_entry(target.log, self.key, MESSAGES, value, seq=seq, prev=prev, deps=deps)
