@@ -24,7 +24,8 @@ from .profile import Profile
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_EVERY = 2000
+SNAPSHOT_EVERY = 2000     # entries after which an idle moment saves a snapshot (`snapshot_if_due`)
+SNAPSHOT_FORCED = 50_000  # entries after which one is saved at once, busy or not
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
 
 
@@ -59,6 +60,7 @@ class Room:
         self.stored_name = name
         self.listeners: list[Listener] = []
         self._since_snapshot = 0
+        self._last_write = 0.0
         self._purged: set[str] = set()
         self.log.cid_loader = lambda: profile.store.entry_kinds(self.id)
 
@@ -197,8 +199,21 @@ class Room:
             self.log, self.view = fresh.log, fresh.view
             raise
         self._since_snapshot += len(result.accepted)
-        if self._since_snapshot >= SNAPSHOT_EVERY:
+        self._last_write = time.monotonic()
+        if self._since_snapshot >= SNAPSHOT_FORCED:
             self.snapshot()
+
+    def snapshot_if_due(self, idle_seconds: float = 2.0) -> bool:
+        """Save a snapshot when enough entries arrived since the last one and the room has been quiet.
+
+        Encoding a large document takes tens of milliseconds, so it is kept off the
+        path of a message being stored and shown.
+        """
+        if self._since_snapshot < SNAPSHOT_EVERY or time.monotonic() - self._last_write < idle_seconds:
+            return False
+        self.snapshot()
+        self.profile.store.checkpoint()
+        return True
 
     def snapshot(self) -> None:
         """Save the view so the room opens without replaying its log."""

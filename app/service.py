@@ -558,6 +558,8 @@ class NodeService:
             for room in self.node.open_rooms():
                 with contextlib.suppress(Exception):
                     room.purge_expired()
+                with contextlib.suppress(Exception):
+                    room.snapshot_if_due()
             now = time.monotonic()
             for slot in self.typing.values():
                 for peer in [p for p, until in slot.items() if until <= now]:
