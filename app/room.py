@@ -439,8 +439,8 @@ class Room:
         goes, and an expired message's value is deleted from the local view too.
         """
         count = 0
-        expired = self.view.expired(now_ms())
-        targets = set(expired) | set(self.view.deleted_ids())
+        expired = set(self.view.newly_expired(now_ms()))
+        targets = expired | set(self.view.newly_deleted())
         local_deletes = []
         for key in targets - self._purged:
             parts = split_eid(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,9 @@ class RoomView:
         self.maps: dict[str, Map[Any]] = {r: doc.get(r, type=Map) for r in (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)}
         self._index: dict[str, list[tuple[float, str]]] = {}
         self._indexed: set[str] = set()
+        self._ttl_heap: list[tuple[float, str]] = []  # (expiry ms, id) of messages with their own ttl
+        self._ttl_mark: dict[str, float] = {}  # channel -> message time up to which expiry was reported
+        self._new_deletions: list[str] = []
         self._tables: dict[str, dict[str, list[str]]] = {EDITS: {}, REACTIONS: {}, PINS: {}}  # root -> target -> keys
         self._deleted: dict[str, str] = {}
         self._rebuild()
@@ -103,6 +107,7 @@ class RoomView:
             if isinstance(value, dict):
                 seen.add(key)
                 index.setdefault(str(value.get("c")), []).append((float(value.get("ts", 0)), key))
+                self._track_ttl(key, value)
         for value in self.maps[DELETES].values():
             # A deleted message's item is gone; its deletion marker keeps its place as a tombstone.
             if isinstance(value, dict) and value.get("m") not in seen and "c" in value:
@@ -128,10 +133,12 @@ class RoomView:
                 if key not in self._indexed:
                     self._indexed.add(key)
                     bisect.insort(self._index.setdefault(str(value.get("c")), []), (float(value.get("ts", 0)), key))
+                    self._track_ttl(key, value)
             elif root == DELETES:
                 target = value.get("m")
                 if isinstance(target, str):
                     self._deleted[target] = key
+                    self._new_deletions.append(target)
                     if target not in self._indexed and "c" in value:
                         self._indexed.add(target)
                         bisect.insort(self._index.setdefault(str(value["c"]), []), (float(value.get("ots", 0) or 0), target))
@@ -194,6 +201,7 @@ class RoomView:
             if isinstance(value, dict) and self._visible_eid(key):
                 deleted[str(value.get("m"))] = key
         self._deleted = deleted
+        self._new_deletions = list(deleted)
 
     def _visible_eid(self, key: str) -> bool:
         parts = split_eid(key)
@@ -285,6 +293,36 @@ class RoomView:
     def deleted_ids(self) -> list[str]:
         """Ids of messages that were deleted (their tombstones stay in the view)."""
         return list(self._deleted)
+
+    def _track_ttl(self, key: str, value: dict[str, Any]) -> None:
+        ttl = value.get("ttl")
+        if ttl:
+            heapq.heappush(self._ttl_heap, (float(value.get("ts", 0)) + float(ttl) * 1000, key))
+
+    def newly_expired(self, now_ms: float) -> list[str]:
+        """Ids of messages whose time to live ran out since the last call (costs what expired, not the history)."""
+        out: list[str] = []
+        heap = self._ttl_heap
+        while heap and heap[0][0] <= now_ms:
+            out.append(heapq.heappop(heap)[1])
+        for channel in self.channels():
+            if not channel.ttl:
+                continue
+            lst = self._index.get(channel.id, [])
+            cutoff = now_ms - channel.ttl * 1000
+            mark = self._ttl_mark.get(channel.id, float("-inf"))
+            if cutoff <= mark:
+                continue
+            lo = bisect.bisect_right(lst, (mark, "\U0010ffff"))
+            hi = bisect.bisect_right(lst, (cutoff, "\U0010ffff"))
+            out.extend(key for _, key in lst[lo:hi])
+            self._ttl_mark[channel.id] = cutoff
+        return out
+
+    def newly_deleted(self) -> list[str]:
+        """Ids of messages deleted since the last call."""
+        out, self._new_deletions = self._new_deletions, []
+        return out
 
     def expired(self, now_ms: float) -> list[str]:
         """Ids of messages whose time to live has run out."""
