@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,10 +11,21 @@ from pathlib import Path
 from app.cli import build_parser, run
 
 
+def _has_display() -> bool:
+    """Whether Qt can open a window here (an X11 or Wayland display, another OS, or a chosen platform)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _open_desktop(profile_dir: Path) -> int:
     if importlib.util.find_spec("ui.desktop") is None:
         build_parser().print_help()
         return 0
+    if not _has_display():
+        print("hubbub: there is no display to open the desktop app on (DISPLAY is not set); "
+              "run it in a desktop session, or use the commands: hubbub --help.", file=sys.stderr)
+        return 1
     from ui.desktop import launch
 
     return launch(profile_dir)
