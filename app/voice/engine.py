@@ -100,7 +100,7 @@ class VoiceSender:
             payload = self.encoder.encode(pcm)
             if len(payload) > 2 or not self.encoder.dtx:
                 flags = FLAG_SPEECH
-                if self._sending and self.encoder.fec and self.encoder.loss_pct > 0:
+                if self._sending and self.encoder.fec and self.encoder.expected_loss_pct > 0:
                     flags |= FLAG_FEC
                 self._sending = True
                 return [self._packet(payload, flags)]
@@ -159,6 +159,10 @@ class VoiceReceiver:
             return silence()
         audible = {p: f for p, f in frames.items() if p not in self.muted_peers}
         return self.mixer.mix(audible)
+
+    def starved(self) -> bool:
+        """Whether any speaker's buffer is mid-spurt with nothing to play (`JitterBuffer.starved`)."""
+        return any(buf.starved for buf in self.buffers.values())
 
     def speaking(self, peer: str) -> bool:
         """Whether `peer` has played speech within the last SPEAKING_HOLD seconds."""
