@@ -74,6 +74,7 @@ class JitterStats:
     depth: int = 0  # frames buffered at the last pull
     target: int = 1  # target depth in frames
     jitter_ms: float = 0.0  # the spread of transit times over the last second
+    stretched: int = 0  # frames inserted in a pause to deepen the buffer to its target
 
     @property
     def concealed_pct(self) -> float:
@@ -211,6 +212,19 @@ class JitterBuffer:
             return 0
         return max(self._slots) - self._next + 1
 
+    @property
+    def starved(self) -> bool:
+        """Mid-talk-spurt with nothing to play: the frame due is missing and nothing newer is
+        held, so a pull now would stretch. A clock catching up after a stall waits on this for
+        the packets the same stall held up (see `app.voice.transport`)."""
+        return (
+            self._playing
+            and not self._slots
+            and not self._silent_after
+            and self._last_seq is not None
+            and self._conceal_run == 0
+        )
+
     # -- playing ---------------------------------------------------------------------------
 
     def _silence(self) -> Frame:
@@ -253,7 +267,10 @@ class JitterBuffer:
         """Skip one frame when the buffer is deeper than needed (see the module docstring)."""
         target = self.stats.target
         full = len(self._depths) == self._depths.maxlen
-        excess = depth > self.max_depth + 2 or (full and min(self._depths) > 1 and depth > target)
+        # Spare only if even the shallowest pull of the window held more than the target: with
+        # jitter the depth swings by a frame from pull to pull, and dropping on a swing's crest
+        # only brings an underrun (and a stretch) a moment later.
+        excess = depth > self.max_depth + 2 or (full and min(self._depths) > target and depth > target)
         if not excess:
             self._drain_wait = 0
             return
@@ -274,6 +291,27 @@ class JitterBuffer:
             self.stats.dropped += 1
             self._drain_wait = 0
             self._depths.clear()
+
+    def _should_grow(self) -> bool:
+        """Whether to insert a frame now: the buffer stayed shallower than the target for a
+        whole window, and the frame played last was quiet (a pause is stretched unheard, where
+        an underrun would stretch mid-word)."""
+        return (
+            len(self._depths) == self._depths.maxlen
+            and max(self._depths) < self.stats.target
+            and self._last_level < QUIET_DBFS
+            and self.last_kind is Playout.PACKET
+        )
+
+    def _stretch(self) -> Frame:
+        """Play a concealment frame without moving on: everything after plays a frame later."""
+        self.stats.stretched += 1
+        self._depths.clear()
+        self.last_kind = Playout.PLC
+        self.last_timestamp = None
+        frame = self.decoder.conceal()
+        self._last_level = level_dbfs(frame)
+        return frame
 
     def pop(self, now: float) -> Frame:
         """Return the 10 ms frame to play at time `now` (called once per 10 ms)."""
@@ -297,6 +335,8 @@ class JitterBuffer:
         depth = self.depth
         self.stats.depth = depth
         self._depths.append(depth)
+        if self._should_grow():
+            return self._stretch()
         if depth > 1:
             self._maybe_drain(depth)
         slot = self._slots.pop(self._next, None)

@@ -4,8 +4,10 @@ The thin asyncio layer over the sans-IO parts: `VoiceRoster` (who is in which vo
 `CallBook` (direct calls) and `VoiceEngine` (Opus, jitter buffers, mixer). It is fed by the
 NodeService's `live`, `voice` and `peers` listeners and sends through `send_live`/`send_voice`.
 While I am in a voice channel or an active call (or testing my mic) a 10 ms clock drives the
-engine on a drift-free schedule from `loop.time()`; a stalled loop is caught up with back-to-back
-ticks (the device kept capturing meanwhile), and only a stall over `MAX_CATCHUP` ticks is skipped.
+engine on a drift-free schedule from `loop.time()`, passing each tick's scheduled time; a stalled
+loop is caught up with the missed ticks (the device kept capturing meanwhile), each yielding to the
+loop first and waiting (a little) for packets the stall held up, and only a stall over
+`MAX_CATCHUP` ticks is skipped.
 
 Peer keys are `bytes` (Ed25519 public keys) here; the engine keys speakers by their hex.
 """
@@ -24,6 +26,7 @@ from app.voice.calls import CALLEE_GRACE, RING_TIMEOUT, Call, CallBook, CallErro
 from app.voice.channels import VoiceMember, VoiceRoster
 from app.voice.engine import SPEAKING_HOLD, VoiceEngine
 from app.voice.jitter import JitterStats
+from app.voice.transport import CATCHUP_POLL, CATCHUP_SLACK, CATCHUP_WAIT
 from app.voice.vad import MIN_DB, level_dbfs
 
 if TYPE_CHECKING:
@@ -81,6 +84,7 @@ class VoiceService:
         self.ticks = 0
         self.skipped_ticks = 0
         self._clock: asyncio.Task[None] | None = None
+        self._due: float | None = None  # while the clock runs: when its next tick is due
         self._speaking: set[bytes] = set()
         self._my_speech_at: float | None = None
         self._known_peers: set[bytes] = set(service.peer.peers())
@@ -328,6 +332,7 @@ class VoiceService:
         if self._clock is not None:
             self._clock.cancel()
             self._clock = None
+        self._due = None
         self._close_backend()
         self.engine = None
         self._my_speech_at = None
@@ -347,11 +352,20 @@ class VoiceService:
                 self.skipped_ticks += behind - MAX_CATCHUP
                 due += (behind - MAX_CATCHUP) * TICK
             while due <= now:
+                self._due = due
+                if loop.time() - due > CATCHUP_SLACK:
+                    # a catch-up tick: yield first, so packets held up by the same stall land
+                    # before the pull (else the buffer stretches mid-word, then drops a frame)
+                    await asyncio.sleep(0)
+                    engine = self.engine
+                    while engine is not None and engine.receiver.starved() and loop.time() - due < CATCHUP_WAIT:
+                        await asyncio.sleep(CATCHUP_POLL)
                 try:
                     self._tick(due)
                 except Exception:
                     log.exception("voice tick failed")
                 due += TICK
+            self._due = due
             await asyncio.sleep(due - loop.time())
 
     def _conversation(self) -> tuple[list[bytes], bytes | None] | None:
@@ -411,7 +425,9 @@ class VoiceService:
         talk = self._conversation()
         if engine is None or talk is None or peer not in talk[0]:
             return
-        engine.receive(peer.hex(), payload, self._now())
+        # on the clock's schedule: while it catches up, a packet is in time for the next tick
+        now = self._now()
+        engine.receive(peer.hex(), payload, now if self._due is None else min(now, self._due))
 
     # ----- internals: signalling ------------------------------------------------------------------
 

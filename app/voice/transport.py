@@ -18,6 +18,9 @@ from app.voice.engine import VoiceEngine
 
 TICK = 0.010
 MAX_BEHIND_TICKS = 5  # if the loop stalls longer than this, skip ahead instead of bursting
+CATCHUP_SLACK = 0.003  # a tick this late runs as a catch-up tick (the loop stalled)
+CATCHUP_WAIT = 0.030  # how late a catch-up tick may get waiting for packets the stall held up
+CATCHUP_POLL = 0.001
 
 
 class Channel(Protocol):
@@ -90,6 +93,8 @@ class VoiceTransport:
         self.send_errors = 0
         self.ticks = 0
         self.late_ticks = 0
+        self.catchup_waits = 0  # catch-up ticks that waited for held-up packets
+        self._due: float | None = None  # while `run` drives the clock: when the next tick is due
 
     def add_peer(
         self, peer: str, channel: Channel, injector: Callable[[Callable[[bytes], None]], Callable[[bytes], None]] | None = None
@@ -100,7 +105,7 @@ class VoiceTransport:
 
         def on_message(message: Any) -> None:
             if isinstance(message, (bytes, bytearray)):
-                self.engine.receive(peer, bytes(message), self.clock())
+                self.engine.receive(peer, bytes(message), self._arrival())
 
         channel.on("message", on_message)
 
@@ -118,9 +123,21 @@ class VoiceTransport:
         except Exception:  # a closing channel must not stop the clock
             self.send_errors += 1
 
-    def tick(self) -> None:
-        """One 10 ms step (called by `run`, or by hand in tests)."""
+    def _arrival(self) -> float:
+        """The time a packet arrived, on the schedule the engine is ticked by.
+
+        While the clock is behind (catching up after a stall) a packet that lands now is in time
+        for the next tick still to run, so it counts as arriving then: a stall of our own loop is
+        not network jitter, and must not make the jitter buffer deeper.
+        """
         now = self.clock()
+        return now if self._due is None else min(now, self._due)
+
+    def tick(self, scheduled: float | None = None) -> None:
+        """One 10 ms step (called by `run`, or by hand in tests). `scheduled` is the time the tick
+        was due (the engine's `now`); `on_tick` gets the wall-clock time it actually ran."""
+        wall = self.clock()
+        now = wall if scheduled is None else scheduled
         out, packets = self.engine.tick(self.backend.read_frame(), now)
         for item in packets:
             if item.peer is None:
@@ -131,20 +148,48 @@ class VoiceTransport:
         self.backend.write_frame(out)
         self.ticks += 1
         if self.on_tick is not None:
-            self.on_tick(now)
+            self.on_tick(wall)
+
+    async def _catch_up(self, deadline: float) -> None:
+        """Before a late tick: let the packets held up by the same stall land first.
+
+        The ticks missed during a stall run back to back afterwards, but the packets delayed by
+        that stall are still inside aiortc (a few loop iterations from the data channel). Pulling
+        before they land would find the buffer empty and stretch it mid-word (and later drop a
+        frame to drain it): each shifts the rest of the speech by 10 ms. So while a speaker's
+        buffer is starved, yield to the loop, up to CATCHUP_WAIT past the tick's deadline.
+        """
+        waited = False
+        while self.engine.receiver.starved() and self.clock() - deadline < CATCHUP_WAIT:
+            waited = True
+            await asyncio.sleep(CATCHUP_POLL)
+        if waited:
+            self.catchup_waits += 1
 
     async def run(self, duration: float | None = None, stop: asyncio.Event | None = None) -> None:
-        """Tick every 10 ms on an absolute schedule until `duration` passes or `stop` is set."""
+        """Tick every 10 ms on an absolute schedule until `duration` passes or `stop` is set.
+
+        The engine is given each tick's scheduled time; after a stall the missed ticks run as
+        catch-up ticks, each yielding to the loop first (see `_catch_up`); a stall longer than
+        MAX_BEHIND_TICKS is skipped.
+        """
         start = self.clock()
         deadline = start
-        while (stop is None or not stop.is_set()) and (duration is None or deadline - start < duration):
-            self.tick()
-            deadline += TICK
-            now = self.clock()
-            if now - deadline > MAX_BEHIND_TICKS * TICK:
-                self.late_ticks += 1
-                deadline = now  # stalled: skip ahead rather than send a burst
-            await asyncio.sleep(max(0.0, deadline - now))
+        self._due = deadline
+        try:
+            while (stop is None or not stop.is_set()) and (duration is None or deadline - start < duration):
+                if self.clock() - deadline > CATCHUP_SLACK:
+                    await self._catch_up(deadline)
+                self.tick(deadline)
+                deadline += TICK
+                now = self.clock()
+                if now - deadline > MAX_BEHIND_TICKS * TICK:
+                    self.late_ticks += 1
+                    deadline = now  # stalled: skip ahead rather than send a burst
+                self._due = deadline
+                await asyncio.sleep(max(0.0, deadline - now))
+        finally:
+            self._due = None
 
 
 async def connect_loopback_pair(label: str = "voice") -> tuple[Any, Any, Any, Any]:
