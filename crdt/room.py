@@ -107,6 +107,7 @@ class RoomLog:
         self._state_cache: dict[frozenset[bytes], ControlState] = {}
         self._state_by_deps: dict[tuple[bytes, ...], ControlState] = {}
         self._shorts: dict[bytes, str] = {}
+        self._signed_here: set[bytes] = set()
         self.cid_owner: dict[int, tuple[bytes, str, str]] = {}  # Yjs client id -> (author, root, key)
         self.cid_loader: Callable[[], Iterable[tuple[bytes, int, int]]] | None = None
         self.pending: dict[tuple[bytes, int], Entry] = {}
@@ -318,7 +319,7 @@ class RoomLog:
         Each entry holds the hash of the one before, so a valid signature on the
         last entry of a linked run authenticates the whole run.
         """
-        if run[-1].signature_valid():
+        if run[-1].hash in self._signed_here or run[-1].signature_valid():
             return run
         good: list[Entry] = []
         for e in run:
@@ -479,10 +480,15 @@ class RoomLog:
         nonce = new_nonce()
         ct = seal_payload(key, nonce, bytes((kind,)) + body, self.room_id, author, seq, epoch)
         deps = tuple(sorted(self.frontier))
-        return sign_entry(identity, room_id=self.room_id, seq=seq, prev=prev, epoch=epoch, deps=deps, nonce=nonce, ciphertext=ct)
+        entry = sign_entry(identity, room_id=self.room_id, seq=seq, prev=prev, epoch=epoch, deps=deps, nonce=nonce, ciphertext=ct)
+        self._signed_here.add(entry.hash)  # we just signed it: no need to verify our own signature
+        return entry
 
     def _commit_local(self, entry: Entry) -> IngestResult:
-        result = self.ingest([entry])
+        try:
+            result = self.ingest([entry])
+        finally:
+            self._signed_here.discard(entry.hash)
         if result.rejected:
             reason = result.rejected[0][1]
             if "not a member" in reason:

@@ -94,6 +94,7 @@ class RoomView:
         self._ttl_heap: list[tuple[float, str]] = []  # (expiry ms, id) of messages with their own ttl
         self._ttl_mark: dict[str, float] = {}  # channel -> message time up to which expiry was reported
         self._new_deletions: list[str] = []
+        self._channels: list[Channel] | None = None
         self._tables: dict[str, dict[str, list[str]]] = {EDITS: {}, REACTIONS: {}, PINS: {}}  # root -> target -> keys
         self._deleted: dict[str, str] = {}
         self._rebuild()
@@ -127,6 +128,8 @@ class RoomView:
         """
         for item in inserts:
             root, key, value = item.root, item.key, item.value
+            if root == CHANNELS:
+                self._channels = None
             if not isinstance(value, dict) or not self._visible_eid(key):
                 continue
             if root == MESSAGES:
@@ -145,6 +148,8 @@ class RoomView:
             elif root in self._tables:
                 self._tables[root].setdefault(str(value.get("m")), []).append(key)
         for root, key, old in removed:
+            if root == CHANNELS:
+                self._channels = None
             if root == MESSAGES:
                 self._place_tombstone(key, old)
             elif root in self._tables and isinstance(old, dict):
@@ -191,6 +196,7 @@ class RoomView:
 
     def rebuild_children(self) -> None:
         """Recompute edits, reactions, pins and deletions from the document (after a revocation)."""
+        self._channels = None
         self._tables = {EDITS: {}, REACTIONS: {}, PINS: {}}
         for root, table in self._tables.items():
             for key, value in self.maps[root].items():
@@ -213,6 +219,12 @@ class RoomView:
     # ----- reading ----------------------------------------------------------------------
 
     def channels(self) -> list[Channel]:
+        """The room's channels, text before voice, by category and position (cached until one changes)."""
+        if self._channels is None:
+            self._channels = self._read_channels()
+        return list(self._channels)
+
+    def _read_channels(self) -> list[Channel]:
         merged: dict[str, dict[str, Any]] = {}
         for _key, value in _order({k: v for k, v in self.maps[CHANNELS].items() if isinstance(v, dict) and self._visible_eid(k)}):
             cid = str(value.get("id"))
