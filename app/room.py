@@ -153,6 +153,16 @@ class Room:
     def is_public(self) -> bool:
         return self.log.state().public
 
+    def is_direct(self) -> bool:
+        """A direct room (a DM): a room of two, marked so by its creator in the room settings."""
+        return self.view.settings().get("dm") is True
+
+    def direct_peer(self) -> bytes | None:
+        """In a direct room, the other member's key (None elsewhere, or before they were added)."""
+        if not self.is_direct():
+            return None
+        return next((k for k in self.log.state().active_members() if k != self.me), None)
+
     def history(self, channel: str = "general", limit: int | None = None) -> list[Message]:
         cid = self.find_channel(channel).id
         if limit is None:
@@ -379,8 +389,10 @@ class Room:
         self._write(CHANNELS, value)
 
     def update_settings(self, *, name: str | None = None, public: bool | None = None, tags: list[str] | None = None,
-                        topic: str | None = None) -> None:
+                        topic: str | None = None, direct: bool | None = None) -> None:
         value: dict[str, Any] = {"ts": now_ms()}
+        if direct is not None:
+            value["dm"] = direct
         if name is not None:
             value["n"] = name.strip()
         if public is not None:

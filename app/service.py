@@ -42,8 +42,16 @@ log = logging.getLogger(__name__)
 
 HIGH_WATER = 1 << 20
 TYPING_SECONDS = 6.0
-IDLE_AFTER = 300.0
+IDLE_AFTER = 300.0        # seconds without `note_activity()` after which we show as idle
+WATCH_EVERY = 1.0         # seconds between looks at idleness and the LAN's public rooms
 INVALID_ENTRY_BUDGET = 20
+COALESCE_SECONDS = 0.003  # a second batch within this time waits this long to join the next one
+DIRECT_GRANTS_PER_PEER = 20  # direct rooms one peer may push to us per run of the node
+
+
+def timings_for_tests() -> Timings:
+    """Shortened peer timings for tests (re-exported so tests of the UI need not import p2p)."""
+    return Timings.for_tests()
 
 
 class StoreSource:
@@ -88,6 +96,7 @@ class ServiceListeners:
     live: list[Callable[[bytes, bytes | None, dict[str, Any]], None]] = field(default_factory=list)
     voice: list[Callable[[bytes, bytes | None, bytes], None]] = field(default_factory=list)
     shared: list[Callable[[bytes, bytes], None]] = field(default_factory=list)  # (peer, room_id) now shared
+    public_rooms: list[Callable[[], None]] = field(default_factory=list)  # the LAN's public-room list changed
 
 
 class NodeService:
@@ -109,11 +118,17 @@ class NodeService:
         self._inbox: dict[bytes, list[tuple[bytes, list[Entry]]]] = {}
         self._drain_scheduled = False
         self._gc_frozen = False
+        self._last_drain = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._hooked: set[bytes] = set()
         self._control_seen: dict[bytes, object] = {}
         self._refresh_soon = False
         self._status = "online"
+        self._auto_idle = False  # we are idle because nobody touched the UI, not because someone said so
+        self._last_activity: float | None = None  # None until the UI first reports activity (headless stays online)
+        self.idle_after = IDLE_AFTER
+        self._public_seen: tuple[tuple[bytes, str, tuple[str, ...], int], ...] = ()
+        self._direct_grants: dict[bytes, int] = {}
         self.started_at = 0.0
         self.stats = {"entries_in": 0, "entries_out": 0, "rejected": 0}
         self._voice: VoiceService | None = None
@@ -128,7 +143,8 @@ class NodeService:
         self.refresh_secrets()
         self._tasks = [asyncio.create_task(self._pump(), name="hubbub-events"),
                        asyncio.create_task(self._flusher(), name="hubbub-flush"),
-                       asyncio.create_task(self._housekeeping(), name="hubbub-housekeeping")]
+                       asyncio.create_task(self._housekeeping(), name="hubbub-housekeeping"),
+                       asyncio.create_task(self._watch(), name="hubbub-watch")]
         log.info("node %s listening on %s:%d", self.node.profile.public_key.hex()[:16], *self.peer.address)
 
     @property
@@ -276,16 +292,15 @@ class NodeService:
         self._start_sync(peer, room)
 
     def _on_grant(self, peer: bytes, room_id: bytes, grant: Grant) -> None:
+        if grant.direct:
+            self._on_direct_grant(peer, room_id, grant)
+            return
         join = next((j for j in self._joins.values() if j.room_id == room_id and not j.granted), None)
         if join is None:
             return
-        keys = {}
-        for epoch, sealed in grant.keys.items():
-            try:
-                keys[epoch] = open_sealed(self.node.profile.identity, sealed)
-            except DecodeError:
-                log.warning("a grant from %s holds a key that is not for us", peer.hex()[:12])
-                return
+        keys = self._open_grant_keys(peer, grant)
+        if keys is None:
+            return
         join.granted = True
         store = self.node.profile.store
         store.add_room(room_id, grant.name or (join.invite.room_name if join.invite else "room"), keys)
@@ -305,6 +320,99 @@ class NodeService:
                     with contextlib.suppress(HubbubError):
                         room.set_member_name(self.node.profile.display_name)
                 join.done.set_result(room.id)
+
+    # ----- direct messages ---------------------------------------------------------------------------
+
+    def direct_room_with(self, peer: bytes) -> Room | None:
+        """Our direct room with `peer`, if there is one."""
+        for room in self.node.open_rooms():
+            if room.is_direct() and set(room.log.state().active_members()) == {self.node.profile.public_key, peer}:
+                return room
+        return None
+
+    def shared_with(self, peer: bytes) -> list[Room]:
+        """Rooms that `peer` proved it holds on its session and where both of us are current members."""
+        proven = self.peer.shared_rooms(peer)
+        return [room for room in self.node.open_rooms()
+                if room.id in proven and room.my_role() is not None and self._may_receive(peer, room)]
+
+    def peer_name(self, peer: bytes) -> str:
+        """What `peer` calls itself: its name in a room we share, or in its presence signal."""
+        for room in self.node.open_rooms():
+            member = room.log.state().members.get(peer)
+            if member is not None and member.name:
+                return member.name
+        presence = self.presence.get(peer)
+        return presence.name if presence and presence.name else peer.hex()[:8]
+
+    async def async_open_dm(self, peer: bytes) -> Room:
+        """Our direct room with a connected peer we share a room with, created (and pushed to them) if needed."""
+        me = self.node.profile.public_key
+        if peer == me:
+            raise HubbubError("You cannot start a direct message with yourself.")
+        name = self.peer_name(peer)
+        existing = self.direct_room_with(peer)
+        if existing is not None:
+            if peer in self.peer.peers() and existing.id not in self.peer.shared_rooms(peer):
+                with contextlib.suppress(HubbubError):  # they may have missed it; a second grant is ignored if not
+                    self._push_direct(peer, existing)
+            return existing
+        if peer not in self.peer.peers():
+            raise HubbubError(f"{name} is offline, so a direct conversation cannot start now; try again when they are online.")
+        if not self.shared_with(peer):
+            raise HubbubError(f"You can only message people you share a room with, and you share none with {name} yet.")
+        mine = self.node.profile.display_name or me.hex()[:8]
+        room = self.node.create_room(f"{mine} & {name}"[:100])
+        room.update_settings(direct=True)
+        room.add_member(peer, name=name)
+        self.room_added(room)
+        self._push_direct(peer, room)
+        log.info("opened a direct room with %s", peer.hex()[:12])
+        return room
+
+    def _push_direct(self, peer: bytes, room: Room) -> None:
+        """Send `peer` the keys of a direct room, inside a room we already share (the only rooms a session carries)."""
+        via = self.shared_with(peer)
+        if not via:
+            raise HubbubError("That person no longer shares a room with you, so the conversation cannot reach them.")
+        sealed = {e: seal_to_member(peer, k) for e, k in room.log.keys.items()}
+        try:
+            self.peer.send(peer, "sync", via[0].id, Grant(room.name, sealed, room=room.id, direct=True).encode())
+        except (P2PError, ValueError) as exc:
+            raise HubbubError("The conversation could not be sent; the connection dropped. Try again.") from exc
+
+    def _on_direct_grant(self, peer: bytes, via: bytes, grant: Grant) -> None:
+        """A direct room pushed to us: kept only from a peer that shares a room with us (so strangers cannot fill
+        a profile with rooms), and at most `DIRECT_GRANTS_PER_PEER` per peer while the node runs."""
+        target = grant.room
+        if target is None or target in {rid for rid, _ in self.node.room_list()}:
+            return
+        if via not in {room.id for room in self.shared_with(peer)}:
+            log.warning("refused a direct room from %s, who shares no room with us", peer.hex()[:12])
+            return
+        if self._direct_grants.get(peer, 0) >= DIRECT_GRANTS_PER_PEER:
+            log.warning("refused a direct room from %s: too many already", peer.hex()[:12])
+            return
+        keys = self._open_grant_keys(peer, grant)
+        if keys is None:
+            return
+        self._direct_grants[peer] = self._direct_grants.get(peer, 0) + 1
+        self.node.profile.store.add_room(target, grant.name or "Direct message", keys)
+        room = self.node.room(target)
+        for epoch, key in keys.items():
+            room.log.keys.setdefault(epoch, key)
+        log.info("%s opened a direct room with us", peer.hex()[:12])
+        self.room_added(room)  # proving the room's secret lets the session match it, and sync starts there
+
+    def _open_grant_keys(self, peer: bytes, grant: Grant) -> dict[int, bytes] | None:
+        keys = {}
+        for epoch, sealed in grant.keys.items():
+            try:
+                keys[epoch] = open_sealed(self.node.profile.identity, sealed)
+            except DecodeError:
+                log.warning("a grant from %s holds a key that is not for us", peer.hex()[:12])
+                return None
+        return keys
 
     # ----- sync -----------------------------------------------------------------------------------
 
@@ -404,7 +512,12 @@ class NodeService:
             self._inbox.setdefault(room_id, []).append((peer, event.entries))
             if not self._drain_scheduled:
                 self._drain_scheduled = True
-                asyncio.get_running_loop().call_soon(self._drain_inbox)
+                loop = asyncio.get_running_loop()
+                if loop.time() - self._last_drain < COALESCE_SECONDS:
+                    # Entries are streaming in: gather a few milliseconds' worth into one commit.
+                    loop.call_later(COALESCE_SECONDS, self._drain_inbox)
+                else:
+                    loop.call_soon(self._drain_inbox)
         if self._may_receive(peer, room):
             self._flush(key)
 
@@ -412,6 +525,7 @@ class NodeService:
         """Ingest everything that arrived in one loop turn together: one validation pass and one
         fsync'd commit per room, however many frames and peers it came in."""
         self._drain_scheduled = False
+        self._last_drain = asyncio.get_running_loop().time()
         inbox, self._inbox = self._inbox, {}
         for room_id, batches in inbox.items():
             room = self.node.room(room_id)
@@ -462,8 +576,32 @@ class NodeService:
         self._broadcast_live(room.id, encode_live("typing", c=channel, on=typing))
 
     def set_status(self, status: str) -> None:
+        self._auto_idle = False
+        self._set_my_status(status)
+
+    def _set_my_status(self, status: str) -> None:
+        changed = status != self._status
         self._status = status
         self._broadcast_live(None, encode_live("presence", s=status, n=self.node.profile.display_name))
+        if changed:
+            for cb in self.listeners.presence:
+                cb(self.node.profile.public_key, status)
+
+    def note_activity(self) -> None:
+        """The person is using the app (the UI calls this on key and mouse activity): back to online if we
+        went idle by ourselves. Until the first call a node never goes idle (a headless node has nobody to watch)."""
+        self._last_activity = time.monotonic()
+        if self._auto_idle:
+            self._auto_idle = False
+            if self._status == "idle":
+                self._set_my_status("online")
+
+    def _check_idle(self, now: float) -> None:
+        if self._last_activity is None or self._auto_idle or self._status != "online":
+            return
+        if now - self._last_activity >= self.idle_after:
+            self._set_my_status("idle")
+            self._auto_idle = True
 
     def send_live(self, room_id: bytes | None, payload: dict[str, Any], to: bytes | None = None) -> None:
         """Send an app-defined live signal (e.g. voice-channel membership) to peers of a room,
@@ -581,6 +719,23 @@ class NodeService:
                 shared_cb(event.peer, room.id)
         elif event.my_label.startswith("invite:") or event.my_label == "public":
             self._admit(event.peer, room, event.my_label, event.their_label)
+
+    async def _watch(self) -> None:
+        """Light, frequent looks: idleness, and whether the LAN's public rooms changed."""
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            try:
+                self._check_idle(time.monotonic())
+                self._check_public_rooms()
+            except Exception:
+                log.exception("watch failed")
+
+    def _check_public_rooms(self) -> None:
+        seen = tuple(sorted((r.room_id, r.name, tuple(r.tags), r.member_count) for r in self.public_rooms()))
+        if seen != self._public_seen:
+            self._public_seen = seen
+            for cb in self.listeners.public_rooms:
+                cb()
 
     async def _housekeeping(self) -> None:
         while True:

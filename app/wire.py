@@ -32,13 +32,23 @@ def encode_sync(frame: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """A member's answer to a joiner: the room's keys sealed to the joiner, and the room's name."""
+    """A room's keys sealed to one peer, and the room's name.
+
+    Either a member's answer to a joiner (sent in the room being joined), or, with `room` set and
+    `direct` true, a direct room pushed to a peer: sent in a room both already share, naming the new one.
+    """
 
     name: str
     keys: dict[int, bytes]
+    room: bytes | None = None
+    direct: bool = False
 
     def encode(self) -> bytes:
-        body = {"name": self.name, "keys": {str(e): k.hex() for e, k in self.keys.items()}}
+        body: dict[str, object] = {"name": self.name, "keys": {str(e): k.hex() for e, k in self.keys.items()}}
+        if self.room is not None:
+            body["room"] = self.room.hex()
+        if self.direct:
+            body["dm"] = True
         return bytes((GRANT,)) + json.dumps(body).encode()
 
 
@@ -54,11 +64,15 @@ def decode_sync_channel(payload: bytes) -> tuple[int, bytes | Grant]:
             obj = json.loads(body)
             keys = {int(e): bytes.fromhex(k) for e, k in obj["keys"].items()}
             name = str(obj.get("name", ""))[:100]
+            room = bytes.fromhex(obj["room"]) if "room" in obj else None
+            direct = obj.get("dm", False)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise WireError("malformed grant") from exc
-        if not keys or len(keys) > 1000:
+        if not keys or len(keys) > 1000 or not isinstance(direct, bool):
             raise WireError("malformed grant")
-        return GRANT, Grant(name, keys)
+        if (room is not None and len(room) != 32) or direct != (room is not None):
+            raise WireError("malformed grant: a direct room grant names its room, and only it does")
+        return GRANT, Grant(name, keys, room, direct)
     raise WireError(f"unknown sync message type {kind}")
 
 

@@ -40,7 +40,7 @@ DELETES = "x"    # eid -> {m: target eid, ts}
 REACTIONS = "r"  # eid -> {m: target eid, e: emoji}
 PINS = "p"       # eid -> {m: target eid, ts}
 CHANNELS = "c"   # eid -> {id, n: name, k: text|voice, g?: category, ttl?, pos?, del?}
-SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str}
+SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two)}
 ROOTS = (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)
 ADMIN_ROOTS = frozenset((CHANNELS, SETTINGS))
 TARGETED = frozenset((EDITS, DELETES, PINS))
@@ -136,6 +136,8 @@ def value_problem(root: str, value: Any) -> str | None:
             return "room name is too long"
         if "pub" in value and not isinstance(value["pub"], bool):
             return "public flag must be a boolean"
+        if "dm" in value and not isinstance(value["dm"], bool):
+            return "direct flag must be a boolean"
         if "tags" in value and (not isinstance(value["tags"], list) or not all(_is_text(t, 32) for t in value["tags"])):
             return "tags must be short strings"
         return None
