@@ -1,24 +1,38 @@
 """`python -m bench voice`: mouth-to-ear latency, PESQ-WB, concealment and CPU of Hubbub voice.
 
 Every figure runs the real stack: the sans-IO voice core driven by `VoiceTransport` on a 10 ms
-clock, over real aiortc data channels (`voice`: unordered, maxRetransmits=0). The peers are two
-`RTCPeerConnection`s in this one process on loopback, not two network namespaces: both ends and
-both SCTP stacks share one event loop and one core, so the figures are if anything pessimistic for
-a LAN (where the wire adds well under 2 ms). Loss and jitter are injected in user space.
+clock, over real aiortc data channels (`voice`: unordered, maxRetransmits=0). Loss and jitter are
+injected in user space, on the sender's side.
+
+The issue's figures (`mouth_to_ear_*`, `pesq_wb_*`, `concealed_frames_pct_loss5`,
+`cpu_pct_per_stream`) come from calls between two processes in two network namespaces on one
+bridge (`tests.integration.netns.NetnsLan`): the speaker (`bench.voice_peer tx`) in one, the
+listener (`bench.voice_peer rx`) in the other, one aiortc peer connection each, signaled over a
+TCP connection. The listener's played audio comes back as a file for PESQ. Needs root.
+
+The same calls with both peers in this one process on loopback (one event loop for both ends and
+both SCTP stacks) are kept as `*_loopback`, and `cpu_pct_mesh6` is a 6-node mesh in this process
+(its CPU divided by 6).
 
 Mouth-to-ear: from the tick at which a frame enters the sender's core to the tick at which the
-receiver's core plays that frame, plus the Opus look-ahead (6.5 ms) that delays every sample
-inside the codec. Device buffers are excluded. The receiver's clock runs 5 ms (half a frame) after
-the sender's, the mean of the arbitrary phase between two sound cards' clocks.
+receiver's core plays that frame (both on CLOCK_MONOTONIC, one clock for all namespaces), plus the
+Opus look-ahead (6.5 ms) that delays every sample inside the codec. Device buffers are excluded.
+The receiver's clock runs 5 ms (half a frame) after the sender's, the mean of the arbitrary phase
+between two sound cards' clocks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,11 +46,16 @@ from app.voice.transport import LossJitterInjector, VoiceTransport, connect_loop
 
 RX_PHASE = 0.005  # the receiver's 10 ms clock runs half a frame after the sender's: the mean phase
 LOOKAHEAD_S = OpusEncoder().lookahead_samples / SAMPLE_RATE
+PORT = 9010
 TEXT_QUICK = "Hubbub voice benchmark. The quick brown fox jumps over the lazy dog."
 TEXT_FULL = (
     "Hubbub voice benchmark. The quick brown fox jumps over the lazy dog. "
     "Peer to peer voice at a LAN party should feel as immediate as Mumble. "
     "She sells sea shells by the sea shore, and the shells she sells are surely sea shells."
+)
+NO_NETNS = (
+    "bench voice measures between two network namespaces, which needs root and iproute2 (`ip netns`); "
+    "run it as root."
 )
 
 
@@ -51,7 +70,7 @@ class CallResult:
     wall_s: float = 0.0
 
 
-async def _call(speech: np.ndarray, loss: float, jitter_ms: float, seed: int) -> CallResult:
+async def _loopback_call(speech: np.ndarray, loss: float, jitter_ms: float, seed: int) -> CallResult:
     pc_a, pc_b, chan_a, chan_b = await connect_loopback_pair()
     result = CallResult()
     try:
@@ -88,6 +107,46 @@ async def _call(speech: np.ndarray, loss: float, jitter_ms: float, seed: int) ->
 async def _after(delay: float, coro: Coroutine[Any, Any, None]) -> None:
     await asyncio.sleep(delay)
     await coro
+
+
+def _from_record(record: dict[str, Any]) -> CallResult:
+    """A netns call's `bench.voice_peer tx` line (with the listener's report inside) as a result."""
+    rx = record["rx"]
+    pushed = {int(ts): float(t) for ts, t in record["pushed"]}
+    return CallResult(
+        latencies_ms=[(float(t) - pushed[int(ts)] + LOOKAHEAD_S) * 1000 for ts, t in rx["played"] if int(ts) in pushed],
+        received=np.load(rx["pcm"]).astype(np.int16),
+        stats=JitterStats(**rx["stats"]),
+        cpu_s=float(record["cpu_s"]) + float(rx["cpu_s"]),  # both ends
+        wall_s=max(float(record["wall_s"]), float(rx["wall_s"])),
+    )
+
+
+def _netns_calls(speech: np.ndarray, specs: list[dict[str, Any]]) -> list[CallResult]:
+    """Run `specs` (loss, jitter_ms, seed) one after another between two network namespaces."""
+    from tests.integration.netns import NetnsLan
+
+    with tempfile.TemporaryDirectory() as tmp_name, NetnsLan(2, subnet="10.79.0") as lan:
+        tmp = Path(tmp_name)
+        speaker, listener = lan.hosts
+        np.save(tmp / "speech.npy", speech)
+        with (tmp / "rx.log").open("w") as rx_log:
+            rx = listener.python("-m", "bench.voice_peer", "rx", "--port", str(PORT), "--out", str(tmp),
+                                 stdout=subprocess.PIPE, stderr=rx_log, text=True)
+            assert rx.stdout is not None
+            if not rx.stdout.readline():
+                raise RuntimeError(f"bench.voice_peer rx did not start: {(tmp / 'rx.log').read_text()[-2000:]}")
+            seconds = len(specs) * (speech.size / SAMPLE_RATE + 3) + 30
+            done = speaker.run([sys.executable, "-m", "bench.voice_peer", "tx", f"{listener.ip}:{PORT}",
+                                "--speech", str(tmp / "speech.npy"), "--calls", json.dumps(specs)],
+                               timeout=seconds, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"bench.voice_peer tx failed ({done.returncode}): {done.stderr[-2000:]}\n"
+                    f"listener: {(tmp / 'rx.log').read_text()[-2000:]}"
+                )
+            records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+            return [_from_record(r) for r in records]
 
 
 def _pesq_wb(ref48: np.ndarray, out48: np.ndarray) -> float:
@@ -143,29 +202,48 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+def _figures(speech: np.ndarray, clean: list[CallResult], lossy: list[CallResult], suffix: str) -> dict[str, float]:
+    lat_clean = [x for r in clean for x in r.latencies_ms]
+    lat_lossy = [x for r in lossy for x in r.latencies_ms]
+    concealed = sum(r.stats.concealed for r in lossy)
+    total = sum(r.stats.played + r.stats.concealed for r in lossy)
+    shifts = [r.stats.stretched + r.stats.underruns + r.stats.dropped for r in clean]
+    return {
+        f"mouth_to_ear_p50_ms{suffix}": _pct(lat_clean, 50),
+        f"mouth_to_ear_p95_ms{suffix}": _pct(lat_clean, 95),
+        f"mouth_to_ear_p95_ms_loss5_jitter10{suffix}": _pct(lat_lossy, 95),
+        f"mouth_to_ear_p50_ms_loss5_jitter10{suffix}": _pct(lat_lossy, 50),
+        f"pesq_wb_clean{suffix}": float(np.median([_pesq_wb(speech, r.received) for r in clean])),
+        f"pesq_wb_loss5{suffix}": float(np.median([_pesq_wb(speech, r.received) for r in lossy])),
+        f"concealed_frames_pct_loss5{suffix}": 100.0 * concealed / total if total else float("nan"),
+        f"buffer_shifts_per_call_clean{suffix}": float(np.mean(shifts)) if shifts else float("nan"),
+        f"cpu_pct_per_stream{suffix}": float(np.median([100.0 * r.cpu_s / r.wall_s for r in clean])),
+    }
+
+
 def run(quick: bool) -> dict[str, float]:
     """Run the voice benchmark; `quick` is a smoke check of well under a minute."""
+    from tests.integration.netns import netns_available
+
+    if not netns_available():
+        raise SystemExit(NO_NETNS)
     if shutil.which("espeak-ng") is None:
         raise SystemExit("bench voice needs espeak-ng (apt-get install espeak-ng sox)")
     speech = espeak_speech(TEXT_QUICK if quick else TEXT_FULL)
     repeats = 1 if quick else 3
 
-    clean = [asyncio.run(_call(speech, 0.0, 0.0, seed=i)) for i in range(repeats)]
-    lossy = [asyncio.run(_call(speech, 0.05, 10.0, seed=100 + i)) for i in range(repeats)]
-    lat_clean = [x for r in clean for x in r.latencies_ms]
-    lat_lossy = [x for r in lossy for x in r.latencies_ms]
-    concealed = sum(r.stats.concealed for r in lossy)
-    total = sum(r.stats.played + r.stats.concealed for r in lossy)
-    mesh = asyncio.run(_mesh(6, 3.0 if quick else 8.0))
-    return {
-        "mouth_to_ear_p50_ms": _pct(lat_clean, 50),
-        "mouth_to_ear_p95_ms": _pct(lat_clean, 95),
-        "mouth_to_ear_p95_ms_loss5_jitter10": _pct(lat_lossy, 95),
-        "mouth_to_ear_p50_ms_loss5_jitter10": _pct(lat_lossy, 50),
-        "pesq_wb_clean": float(np.median([_pesq_wb(speech, r.received) for r in clean])),
-        "pesq_wb_loss5": float(np.median([_pesq_wb(speech, r.received) for r in lossy])),
-        "concealed_frames_pct_loss5": 100.0 * concealed / total if total else float("nan"),
-        "cpu_pct_per_stream": float(np.median([100.0 * r.cpu_s / r.wall_s for r in clean])),
-        "cpu_pct_mesh6": mesh,
-        "codec_lookahead_ms": LOOKAHEAD_S * 1000,
-    }
+    specs = [{"loss": 0.0, "jitter_ms": 0.0, "seed": i} for i in range(repeats)]
+    specs += [{"loss": 0.05, "jitter_ms": 10.0, "seed": 100 + i} for i in range(repeats)]
+    calls = _netns_calls(speech, specs)
+    if len(calls) != len(specs):
+        raise RuntimeError(f"bench voice: {len(calls)} of {len(specs)} netns calls reported")
+    out = _figures(speech, calls[:repeats], calls[repeats:], "")
+
+    clean = [asyncio.run(_loopback_call(speech, 0.0, 0.0, seed=0))]
+    lossy = [asyncio.run(_loopback_call(speech, 0.05, 10.0, seed=100))]
+    loopback = _figures(speech, clean, lossy, "_loopback")
+    del loopback["buffer_shifts_per_call_clean_loopback"]
+    out.update(loopback)
+    out["cpu_pct_mesh6"] = asyncio.run(_mesh(6, 3.0 if quick else 8.0))
+    out["codec_lookahead_ms"] = LOOKAHEAD_S * 1000
+    return out
