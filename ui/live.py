@@ -43,6 +43,7 @@ class NetworkService:
         listeners.typing.append(self._on_typing)
         listeners.rooms.append(lambda: self._emit("rooms"))
         listeners.entries.append(self._on_entries)
+        listeners.public_rooms.append(lambda: self._emit("public"))
 
     # ----- lifecycle ---------------------------------------------------------------------------------
 
@@ -112,6 +113,16 @@ class NetworkService:
 
     def invite_link(self, room: Room) -> str:
         return self.service.create_invite(room).link()
+
+    async def open_dm(self, peer: bytes) -> bytes:
+        existing = self.service.direct_room_with(peer)
+        if existing is not None and not self.started:
+            return existing.id
+        self._need_network()
+        return (await self.service.async_open_dm(peer)).id
+
+    def note_activity(self) -> None:
+        self.service.note_activity()
 
     @property
     def voice(self) -> VoiceService | None:

@@ -23,7 +23,7 @@ ONLINE = "online"
 IDLE = "idle"
 OFFLINE = "offline"
 
-ChangeCallback = Callable[[str], None]  # called with "presence", "typing" or "rooms"
+ChangeCallback = Callable[[str], None]  # called with "presence", "typing", "rooms" or "public" (the LAN's public rooms)
 EntriesCallback = Callable[[Room, list[Any]], None]  # a room stored new entries (local or from a peer)
 
 
@@ -70,6 +70,12 @@ class LiveService(Protocol):
 
     def invite_link(self, room: Room) -> str:
         """A fresh `hubbub://` invite link for a room, offered to joiners on the LAN."""
+
+    async def open_dm(self, peer: bytes) -> bytes:
+        """The id of my direct room with `peer` (a member of a room we share), created if needed; or HubbubError."""
+
+    def note_activity(self) -> None:
+        """The person used the app (a key or the mouse): keeps presence online, and brings it back from idle."""
 
     @property
     def voice(self) -> VoiceService | None:
@@ -118,6 +124,16 @@ class OfflineService:
         if self.node is None:
             raise HubbubError("This offline service has no node to make invites with.")
         return self.node.invite(room).link()
+
+    async def open_dm(self, peer: bytes) -> bytes:
+        if self.node is not None:
+            for rid, _ in self.node.room_list():
+                if self.node.room(rid).direct_peer() == peer:
+                    return rid
+        raise HubbubError("Starting a direct conversation needs networking, which is not running.")
+
+    def note_activity(self) -> None:
+        return None
 
     @property
     def voice(self) -> VoiceService | None:

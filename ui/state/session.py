@@ -102,10 +102,26 @@ class Session(QObject):
         for rid, name in self.node.room_list():
             room = self._attached.get(rid)
             unread = self._unread.get(rid, {})
-            direct = room is not None and len(room.members()) == 2
-            out.append(RoomSummary(rid, room.name if room else name, sum(u for u, _ in unread.values()),
+            direct = room is not None and room.is_direct()
+            out.append(RoomSummary(rid, self.title(room) if room else name, sum(u for u, _ in unread.values()),
                                    sum(m for _, m in unread.values()), direct))
         return out
+
+    @staticmethod
+    def title(room: Room) -> str:
+        """What the rail and headers call a room: a direct room is named after the other person."""
+        peer = room.direct_peer()
+        if peer is None:
+            return room.name
+        return room.name_of(short_id(peer))
+
+    async def open_dm(self, peer: bytes) -> Room:
+        """Open (creating if needed) my direct room with `peer` and select it; HubbubError says why not."""
+        room_id = await self.live.open_dm(peer)
+        room = self.open_room(room_id)
+        self.rooms_changed.emit()
+        self.select_room(room_id)
+        return room
 
     def create_room(self, name: str) -> Room:
         room = self.live.create_room(name)
@@ -157,8 +173,10 @@ class Session(QObject):
         return [c for c in room.channels() if c.kind == "text"]
 
     def targets(self) -> list[Target]:
-        """Everything the quick switcher can jump to."""
+        """Everything the quick switcher can jump to: rooms, channels, and people to message (without a DM yet)."""
         out: list[Target] = []
+        people: dict[bytes, str] = {}
+        direct = {p for p in (r.direct_peer() for r in self._attached.values()) if p is not None}
         for s in self.summaries():
             out.append(Target(s.name, s.room_id, None, s.unread))
             room = self._attached.get(s.room_id)
@@ -166,6 +184,10 @@ class Session(QObject):
                 unread = self._unread.get(s.room_id, {})
                 for c in self.text_channels(room):
                     out.append(Target(f"#{c.name}  ·  {s.name}", s.room_id, c.id, unread.get(c.id, (0, 0))[0]))
+                for m in room.members():
+                    if m.key != self.node.profile.public_key and m.key not in direct:
+                        people.setdefault(m.key, m.name)
+        out.extend(Target(f"@{name}  ·  message", b"", person=key) for key, name in people.items())
         return out
 
     def jump(self, target: Target) -> None:
@@ -238,7 +260,7 @@ class Session(QObject):
             self.unread_changed.emit()
 
     def _announce_new(self, room: Room) -> None:
-        direct = len(room.members()) == 2
+        direct = room.is_direct()
         for ch in self.text_channels(room):
             key = (room.id, ch.id)
             seen = self._seen.get(key, 0.0)

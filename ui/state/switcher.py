@@ -1,4 +1,4 @@
-"""The quick switcher (Ctrl+K): every room and channel as a target, filtered by a fuzzy query."""
+"""The quick switcher (Ctrl+K): every room, channel and person as a target, filtered by a fuzzy query."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A place the switcher can jump to: a room, or a channel of a room."""
+    """A place the switcher can jump to: a room, a channel of a room, or a person to message (`person` set)."""
 
     label: str
     room_id: bytes
     channel: str | None = None
     unread: int = 0
+    person: bytes | None = None
 
 
 def score(query: str, label: str) -> int | None:

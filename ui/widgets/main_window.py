@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QSettings, Qt, QTimer
@@ -18,6 +19,7 @@ from app.room import Room
 from ..services import ONLINE
 from ..state.composer import ComposerState, Completion, last_own_message
 from ..state.session import Session
+from ..state.switcher import Target
 from ..state.voice import DEFAULT_PTT_KEY, PTT_KEY, PTT_ON, VoiceState
 from ..tasks import spawn
 from ..theme import THEMES, Theme, apply_theme
@@ -34,6 +36,8 @@ from .sidebar import ChannelPanel, RoomRail
 from .voice_settings import VoiceSettings
 
 QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀", "🔥"]
+ACTIVITY = frozenset((QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel))
+ACTIVITY_EVERY = 5.0  # seconds: key and mouse activity is reported to the node at most this often
 
 
 def app_icon(unread: int = 0) -> QIcon:
@@ -72,6 +76,8 @@ class MainWindow(QMainWindow):
         self.session = session
         self.node = session.node
         self.settings = settings
+        self._active_at = 0.0
+        self._browser: RoomBrowser | None = None
         self.composer_state = ComposerState()
         self.voice = VoiceState(session.live)
         self._ptt_key = QKeySequence(str(self.node.profile.settings.get(PTT_KEY, DEFAULT_PTT_KEY)))
@@ -307,7 +313,8 @@ class MainWindow(QMainWindow):
             return
         unread = {c.id: s.unread(s.room.id, c.id) for c in s.room.channels()}
         where = self.voice.channel
-        self.channels.set_room(s.room.name, s.room.channels(), unread, s.channel, voice=self.voice.participants(s.room.id),
+        title = "@ " + s.title(s.room) if s.room.is_direct() else s.room.name
+        self.channels.set_room(title, s.room.channels(), unread, s.channel, voice=self.voice.participants(s.room.id),
                                name_of=s.room.name_of, my_voice=where[1] if where and where[0] == s.room.id else None)
 
     def _refresh_members(self) -> None:
@@ -363,6 +370,8 @@ class MainWindow(QMainWindow):
         elif what == "rooms":
             self.session.attach_all_later()
             self.refresh_rooms()
+        elif what == "public" and self._browser is not None:
+            self._browser.set_rooms(self.session.live.public_rooms())
 
     def _update_typing(self) -> None:
         s = self.session
@@ -551,6 +560,7 @@ class MainWindow(QMainWindow):
 
     def browse_rooms(self) -> None:
         dlg = RoomBrowser(self.session.live.public_rooms(), self)
+        self._browser = dlg  # kept current while open (live "public" changes)
 
         async def join(room_id: bytes) -> None:
             try:
@@ -562,7 +572,10 @@ class MainWindow(QMainWindow):
             self.session.select_room(rid)
 
         dlg.join_requested.connect(lambda rid: spawn(join(rid)))
-        dlg.exec()
+        try:
+            dlg.exec()
+        finally:
+            self._browser = None
 
     def room_settings(self) -> None:
         room = self.session.room
@@ -578,8 +591,22 @@ class MainWindow(QMainWindow):
 
     def quick_switcher(self) -> None:
         dlg = QuickSwitcher(self.session.targets(), self)
-        dlg.chosen.connect(self.session.jump)
+        dlg.chosen.connect(self.jump)
         dlg.exec()
+
+    def jump(self, target: Target) -> None:
+        """Go where a quick-switcher target points: a room or channel, or a direct conversation with a person."""
+        if target.person is not None:
+            spawn(self.message_member(target.person))
+        else:
+            self.session.jump(target)
+
+    async def message_member(self, key: bytes) -> None:
+        """Open (or create) the direct conversation with a member and select it; a failure is shown as a sentence."""
+        try:
+            await self.session.open_dm(key)
+        except HubbubError as exc:
+            self.show_error(str(exc))
 
     def preferences(self) -> None:
         settings = self.node.profile.settings
@@ -669,12 +696,13 @@ class MainWindow(QMainWindow):
         self.member_actions(key).exec(where)
 
     def member_actions(self, key: bytes) -> QMenu:
-        """A member's right-click menu: call, their voice volume, mute them for me (built apart so tests can use it)."""
+        """A member's right-click menu: message, call, their voice volume, mute them for me (built apart so tests can use it)."""
         menu = QMenu(self)
         room = self.session.room
         if key == self.node.profile.public_key or room is None:
             menu.addAction("This is you").setEnabled(False)
             return menu
+        menu.addAction("💬 Message", lambda: spawn(self.message_member(key)))
         menu.addAction("📞 Call", lambda: self._voice_do(self.voice.call, key, room.id))
         slider = QSlider(Qt.Orientation.Horizontal, menu)
         slider.setObjectName("volume")
@@ -697,7 +725,11 @@ class MainWindow(QMainWindow):
         return menu
 
     def eventFilter(self, obj: QObject, e: QEvent) -> bool:
-        """Push-to-talk: the key held anywhere in the app opens the mic (the key is not typed meanwhile)."""
+        """Push-to-talk: the key held anywhere in the app opens the mic (the key is not typed meanwhile).
+        Keys and the mouse also count as activity, which keeps presence from going idle."""
+        if e.type() in ACTIVITY and time.monotonic() - self._active_at > ACTIVITY_EVERY:
+            self._active_at = time.monotonic()
+            self.session.live.note_activity()
         if e.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(e, QKeyEvent):
             svc = self.voice.service if isinstance(obj, QWidget) and obj.window() is self else None
             if svc is not None and svc.push_to_talk and not e.isAutoRepeat() and not self._ptt_key.isEmpty() \

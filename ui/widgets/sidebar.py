@@ -21,6 +21,7 @@ ROOM_ROLE = Qt.ItemDataRole.UserRole + 1
 VOICE_ROLE = Qt.ItemDataRole.UserRole + 2
 PERSON_ROLE = Qt.ItemDataRole.UserRole + 3
 SPEAKING_ROLE = Qt.ItemDataRole.UserRole + 4
+SECTION_ROLE = Qt.ItemDataRole.UserRole + 5  # a section heading in the rail ("DMs")
 ICON = 48
 
 
@@ -41,16 +42,21 @@ def paint_badge(p: QPainter, x: int, y: int, count: int, colour: QColor) -> None
 
 
 class RailDelegate(QStyledItemDelegate):
-    """A round room icon with an unread pip and a mention badge."""
+    """A round room icon with an unread pip and a mention badge; a direct room counts every unread message.
+    Section headings (the line above the direct messages) are painted small."""
 
     def __init__(self, theme: Theme) -> None:
         super().__init__()
         self.theme = theme
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return QSize(72, ICON + 10)
+        return QSize(72, 24) if index.data(SECTION_ROLE) else QSize(72, ICON + 10)
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        section = index.data(SECTION_ROLE)
+        if section:
+            self._paint_section(p, option.rect, str(section))  # type: ignore[attr-defined]
+            return
         s: RoomSummary = index.data(ROOM_ROLE)
         rect: QRect = option.rect  # type: ignore[attr-defined]
         selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
@@ -73,13 +79,25 @@ class RailDelegate(QStyledItemDelegate):
             p.setPen(Qt.PenStyle.NoPen)
             h = 36 if selected else 8
             p.drawRoundedRect(QRectF(rect.x() - 4, y + (ICON - h) / 2, 8, h), 4, 4)
-        if s.mentions:
-            paint_badge(p, x + ICON + 4, y + ICON - 16, s.mentions, QColor(self.theme.danger))
+        badge = s.unread if s.direct else s.mentions
+        if badge:
+            paint_badge(p, x + ICON + 4, y + ICON - 16, badge, QColor(self.theme.danger))
+        p.restore()
+
+    def _paint_section(self, p: QPainter, rect: QRect, text: str) -> None:
+        p.save()
+        p.setPen(QColor(self.theme.muted))
+        p.drawLine(rect.x() + 20, rect.y() + 4, rect.right() - 20, rect.y() + 4)
+        f = QFont()
+        f.setPointSizeF(7)
+        f.setBold(True)
+        p.setFont(f)
+        p.drawText(QRect(rect.x(), rect.y() + 6, rect.width(), rect.height() - 6), Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
 
 
 class RoomRail(QFrame):
-    """The narrow column of rooms, with create, join and browse buttons."""
+    """The narrow column of rooms, then direct messages under their own heading, with create, join and browse buttons."""
 
     room_chosen = Signal(bytes)
     create_clicked = Signal()
@@ -115,7 +133,15 @@ class RoomRail(QFrame):
     def set_rooms(self, rooms: list[RoomSummary], current: bytes | None) -> None:
         self._updating = True
         self.list.clear()
+        heading = False
         for s in sorted(rooms, key=lambda r: r.direct):
+            if s.direct and not heading:
+                heading = True
+                head = QListWidgetItem()
+                head.setData(SECTION_ROLE, "DMs")
+                head.setFlags(Qt.ItemFlag.NoItemFlags)
+                head.setToolTip("Direct messages")
+                self.list.addItem(head)
             item = QListWidgetItem()
             item.setData(ROOM_ROLE, s)
             item.setToolTip(("Direct: " if s.direct else "") + s.name + (f" — {s.unread} unread" if s.unread else ""))
@@ -125,7 +151,7 @@ class RoomRail(QFrame):
         self._updating = False
 
     def _chosen(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
-        if item is not None and not self._updating:
+        if item is not None and not self._updating and item.data(ROOM_ROLE) is not None:
             self.room_chosen.emit(item.data(ROOM_ROLE).room_id)
 
 
