@@ -365,6 +365,9 @@ class MainWindow(QMainWindow):
             self._update_typing()
         elif what == "presence":
             self._refresh_members()
+            if self.session.room is not None:  # my own status too (idle after a while without activity)
+                mine = self.session.live.presence(self.session.room.id).get(self.session.me, ONLINE)
+                self.channels.set_me(self.node.profile.display_name, self.session.me, mine.capitalize())
             if self.voice.service is not None and self.session.room is not None:  # binds voice once networking runs
                 self._refresh_channels()
         elif what == "rooms":
