@@ -56,3 +56,24 @@ def test_message_in_member_menu_opens_the_dm_and_it_notifies(qtbot: object, qloo
             await stop(w, live, bob)
 
     qloop(scenario())
+
+
+def test_a_dm_opened_by_the_headless_node_appears_under_dms(qtbot: object, qloop: Callable[[Awaitable[None]], None],
+                                                            tmp_path: Path) -> None:
+    async def scenario() -> None:
+        w, live, bob, room, broom = await connected_pair(tmp_path, qtbot)
+        try:
+            bdm = await bob.async_open_dm(live.me)
+            bdm.post("general", "got a minute?")
+
+            def rail() -> list[str]:
+                items = [w.rail.list.item(i) for i in range(w.rail.list.count())]
+                return [it.data(SECTION_ROLE) or it.data(ROOM_ROLE).name for it in items]
+
+            await until(lambda: rail() == ["party", "DMs", "bob"], "the pushed DM under DMs in the rail")
+            summary = next(s for s in w.session.summaries() if s.room_id == bdm.id)
+            assert summary.direct and summary.unread == 1
+        finally:
+            await stop(w, live, bob)
+
+    qloop(scenario())

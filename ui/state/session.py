@@ -58,6 +58,7 @@ class Session(QObject):
         self._pending: set[bytes] = set()
         self._seen: dict[tuple[bytes, str], float] = {}
         self._unread: dict[bytes, dict[str, tuple[int, int]]] = {}
+        self._titles: dict[bytes, tuple[str, bool]] = {}  # what the rail last showed: (title, direct)
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(0)
@@ -70,6 +71,7 @@ class Session(QObject):
         if room.id in self._attached:
             return
         self._attached[room.id] = room
+        self._titles[room.id] = (self.title(room), room.is_direct())
         room.listeners.append(self._on_entries)
         for ch in self.text_channels(room):
             newest = room.view.page(ch.id, 1)
@@ -249,13 +251,19 @@ class Session(QObject):
     def _deliver(self) -> None:
         pending, self._pending = self._pending, set()
         before = {rid: dict(counts) for rid, counts in self._unread.items()}
+        renamed = False
         for rid in pending:
             room = self._attached.get(rid)
             if room is None:
                 continue
+            title = (self.title(room), room.is_direct())
+            renamed = renamed or self._titles.get(rid) != title  # e.g. a pushed DM filled in by its first sync
+            self._titles[rid] = title
             self._announce_new(room)
             self._recount(room)
             self.room_updated.emit(rid)
+        if renamed:
+            self.rooms_changed.emit()
         if self._unread != before:
             self.unread_changed.emit()
 
