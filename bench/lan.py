@@ -23,7 +23,6 @@ import json
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 from bench.crdt import _store_room, make_room
 from bench.lan_transport import measure_in_netns
 from crdt.sync import MemorySource
-from tests.integration.netns import Host, NetnsLan
+from tests.integration.netns import Host, JsonLineEvents, NetnsLan
 
 Event = dict[str, Any]
 
@@ -44,31 +43,17 @@ class Runner:
         self.proc = host.python("-m", "bench.lan_node", "--profile", str(profile), "--room", room_id.hex(),
                                 "--expect", str(expect), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=self.log, text=True)
-        self.events: list[Event] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.stream = JsonLineEvents(self.proc)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            with self._lock:
-                self.events.append(event)
+    @property
+    def events(self) -> list[Event]:
+        return self.stream.events
 
     def wait(self, name: str, timeout: float = 30, after: int = 0) -> Event:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                found = [e for e in self.events[after:] if e["event"] == name]
-            if found:
-                return found[0]
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.005)
-        raise RuntimeError(f"bench node: no {name!r} within {timeout} s; events: {self.events[-5:]}")
+        event = self.stream.find(lambda e: e["event"] == name, timeout, after)
+        if event is None:
+            raise RuntimeError(f"bench node: no {name!r} within {timeout} s; events: {self.events[-5:]}")
+        return event
 
     def ask(self, command: dict[str, Any], answer: str, timeout: float = 120) -> Event:
         mark = len(self.events)

@@ -19,7 +19,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import json
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -102,6 +106,45 @@ class Host:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(5)
         self.processes.clear()
+
+
+class JsonLineEvents:
+    """The JSON-line events a child process prints on stdout, collected by a reader thread."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            with self._lock:
+                self.events.append(event)
+
+    def find(self, where: Callable[[dict[str, Any]], bool], timeout: float, after: int = 0,
+             poll: float = 0.005) -> dict[str, Any] | None:
+        """The first event from index `after` on that matches, waiting up to `timeout`; None if none came
+        (or the process ended first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for event in self.events[after:]:
+                    if where(event):
+                        return event
+            if self.proc.poll() is not None:
+                break
+            time.sleep(poll)
+        return None
+
+    def count(self, where: Callable[[dict[str, Any]], bool]) -> int:
+        with self._lock:
+            return sum(1 for e in self.events if where(e))
 
 
 def _signal_group(proc: subprocess.Popen[Any], sig: int) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import is_root, require
-from tests.integration.netns import Host, NetnsLan, netns_available
+from tests.integration.netns import Host, JsonLineEvents, NetnsLan, netns_available
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(90)]
 
@@ -29,38 +27,23 @@ class Probe:
         self.proc = host.python("-m", "p2p.probe", "--test-timings", *args,
                                 stdout=subprocess.PIPE, stdin=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
-        self.events: list[Event] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.stream = JsonLineEvents(self.proc)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            with self._lock:
-                self.events.append(event)
+    @property
+    def events(self) -> list[Event]:
+        return self.stream.events
 
     def wait(self, where: Callable[[Event], bool], timeout: float, what: str) -> Event:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                for event in self.events:
-                    if where(event):
-                        return event
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; events: {self.events}")
+        event = self.stream.find(where, timeout, poll=0.05)
+        if event is None:
+            raise AssertionError(f"timed out waiting for {what}; events: {self.events}")
+        return event
 
     def started(self) -> Event:
         return self.wait(lambda e: e["event"] == "started", 15, "start")
 
     def count(self, where: Callable[[Event], bool]) -> int:
-        with self._lock:
-            return sum(1 for e in self.events if where(e))
+        return self.stream.count(where)
 
 
 def connected(peer: str, after: float = 0.0) -> Callable[[Event], bool]:
