@@ -28,9 +28,9 @@ def digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=HASH_SIZE).digest()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=True)
 class Entry:
-    """A signed, encrypted log entry.
+    """A signed, encrypted log entry (treat it as immutable: its hash and header are cached).
 
     The signature covers the header, which holds the hash of the ciphertext, so an
     entry whose ciphertext was redacted (a disappeared message) still verifies and

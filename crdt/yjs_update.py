@@ -19,7 +19,7 @@ MAX_DEPTH = 8
 MAX_DELETE_RANGES = 4096
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InsertedItem:
     """One value set under `key` of root map `root`, with its Yjs id (client, clock)."""
 
@@ -30,7 +30,7 @@ class InsertedItem:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UpdateSummary:
     """What an update does: the items it inserts and the id ranges it deletes."""
 
