@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("send", help="post a message")
     s.add_argument("room")
-    s.add_argument("text")
+    s.add_argument("text", help="the message; - reads one message per line from standard input, sent at once")
     s.add_argument("--channel", default="general")
     s.add_argument("--reply-to", metavar="MESSAGE")
     s.add_argument("--ttl", type=float, metavar="SECONDS", help="make the message disappear after this long")
@@ -174,6 +174,12 @@ def execute(node: Node, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if args.command == "send":
         room = node.find_room(args.room)
+        if args.text == "-":
+            source = args._stdin_lines if hasattr(args, "_stdin_lines") else sys.stdin  # set by the control socket
+            lines = [line.rstrip("\n") for line in source]
+            for mid in room.post_many(args.channel, [line for line in lines if line.strip()]):
+                p(mid)
+            return 0
         mid = room.post(args.channel, args.text, reply_to=args.reply_to, ttl=args.ttl)
         p(mid)
         return 0

@@ -57,7 +57,10 @@ class ControlServer:
             argv = request["argv"]
             if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
                 raise ValueError("argv must be a list of strings")
-            code, out, err = await self.run(argv)
+            stdin = request.get("stdin")
+            if stdin is not None and (not isinstance(stdin, list) or not all(isinstance(x, str) for x in stdin)):
+                raise ValueError("stdin must be a list of lines")
+            code, out, err = await self.run(argv, stdin)
         except (ValueError, KeyError, asyncio.LimitOverrunError) as exc:
             code, out, err = 1, "", f"hubbub: the node could not read the command ({exc}).\n"
         try:
@@ -68,7 +71,7 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def run(self, argv: list[str]) -> tuple[int, str, str]:
+    async def run(self, argv: list[str], stdin: list[str] | None = None) -> tuple[int, str, str]:
         from .cli import build_parser, execute
 
         out, err = io.StringIO(), io.StringIO()
@@ -77,6 +80,7 @@ class ControlServer:
                 args = build_parser().parse_args(argv)
         except SystemExit as exc:
             return int(exc.code or 0), out.getvalue(), err.getvalue()
+        args._stdin_lines = stdin or []
         try:
             with contextlib.redirect_stderr(err):
                 handler = self.async_commands.get(args.command)

@@ -62,7 +62,10 @@ def forward_if_running(args: argparse.Namespace) -> int | None:
     sock.settimeout(timeout)
     try:
         with sock:
-            sock.sendall(json.dumps({"argv": _argv_for(args)}).encode() + b"\n")
+            request: dict[str, object] = {"argv": _argv_for(args)}
+            if args.command == "send" and args.text == "-":
+                request["stdin"] = sys.stdin.read().splitlines()
+            sock.sendall(json.dumps(request).encode() + b"\n")
             chunks = []
             total = 0
             while True:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ class Room:
         self.listeners: list[Listener] = []
         self._since_snapshot = 0
         self._last_write = 0.0
+        self._batch: IngestResult | None = None
         self._purged: set[str] = set()
         self.log.cid_loader = lambda: profile.store.entry_kinds(self.id)
 
@@ -254,13 +256,43 @@ class Room:
             raise HubbubError(f"You are not allowed to do that: {exc}.") from exc
         except RoomError as exc:
             raise HubbubError(str(exc)) from exc
+        if self._batch is not None:
+            self._batch.accepted.extend(result.accepted)
+            self._batch.kinds.extend(result.kinds)
+            return result
+        self._store_and_announce(result)
+        return result
+
+    def _store_and_announce(self, result: IngestResult) -> None:
         self._persist(result)
         for listener in list(self.listeners):
             try:
                 listener(self, result.accepted)
             except Exception:
                 log.exception("room listener failed")
-        return result
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group local writes into one fsync'd commit and one announcement (many messages sent at once).
+
+        Each write is validated as it is made; none is acknowledged or passed on
+        before the commit at the end of the block.
+        """
+        if self._batch is not None:
+            yield
+            return
+        self._batch = IngestResult()
+        try:
+            yield
+        finally:
+            done, self._batch = self._batch, None
+            if done.accepted:
+                self._store_and_announce(done)
+
+    def post_many(self, channel: str, texts: Iterable[str]) -> list[str]:
+        """Post several messages at once, stored in one commit; returns their ids."""
+        with self.batch():
+            return [self.post(channel, text) for text in texts]
 
     def _write(self, root: str, value: dict[str, Any], delete: Iterable[str] = ()) -> str:
         holder: list[str] = []

@@ -80,7 +80,11 @@ async def _async_main(args: argparse.Namespace) -> None:
     try:
         while line := await reader.readline():
             cmd = json.loads(line)
-            if cmd["cmd"] == "post":
+            if cmd["cmd"] == "post_many":
+                t0 = time.time()
+                ids = room.post_many("general", [f"{TEXT} {i}" for i in range(int(cmd["n"]))])
+                emit("posted", ids={i: t0 for i in ids}, done=time.time())
+            elif cmd["cmd"] == "post":
                 posted: dict[str, float] = {}
                 for i in range(int(cmd["n"])):
                     t0 = time.time()
