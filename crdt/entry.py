@@ -168,7 +168,10 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     ndeps, p = _uint(buf, p, n)
     if ndeps > MAX_DEPS:
         raise DecodeError("entry has too many dependencies")
-    deps = tuple(bytes(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE]) for i in range(ndeps))
+    if ndeps == 1:  # the usual case: one control-frontier entry
+        deps: tuple[bytes, ...] = (bytes(buf[p : p + HASH_SIZE]),)
+    else:
+        deps = tuple(bytes(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE]) for i in range(ndeps))
     p += ndeps * HASH_SIZE
     nonce = bytes(buf[p : p + NONCE_SIZE])
     payload_hash = bytes(buf[p + NONCE_SIZE : p + NONCE_SIZE + HASH_SIZE])

@@ -101,11 +101,11 @@ def decode_frame(frame: bytes, max_frame: int = MAX_FRAME) -> SyncEvent:
                 length, pos = read_uint(frame, pos)
                 if length > MAX_ENTRY_SIZE or pos + length > len(frame):
                     raise DecodeError("entry overruns the frame")
-                entry, end = decode_entry(frame[pos : pos + length])
-                if end != length:
-                    raise DecodeError("trailing bytes after an entry")
+                entry, end = decode_entry(frame, pos)
+                if end != pos + length:
+                    raise DecodeError("an entry's length does not match its contents")
                 entries.append(entry)
-                pos += length
+                pos = end
             if pos != len(frame):
                 raise DecodeError("trailing bytes in entries frame")
             return EntriesReceived(entries)
