@@ -308,8 +308,11 @@ class Room:
     # ----- operations ------------------------------------------------------------------------------
 
     def _mentions(self, text: str) -> list[str]:
-        names = {m.name.lower(): m.short for m in self.members()}
-        names.update({m.short.lower(): m.short for m in self.members()})
+        if "@" not in text:
+            return []
+        members = self.members()
+        names = {m.name.lower(): m.short for m in members}
+        names.update({m.short.lower(): m.short for m in members})
         out = []
         for token in MENTION.findall(text):
             short = names.get(token.lower())

@@ -105,7 +105,9 @@ class NodeService:
     def __init__(self, node: Node, *, bind_host: str = "0.0.0.0", port: int = 0, mdns: bool = True,
                  timings: Timings | None = None) -> None:
         self.node = node
-        self.peer = PeerNode(node.profile.identity, bind_host=bind_host, port=port, mdns=mdns, timings=timings)
+        self.peer = PeerNode(node.profile.identity, bind_host=bind_host, port=port, mdns=mdns, timings=timings,
+                             queue_events=False)
+        self.peer.add_listener(self._on_peer_event)
         self.listeners = ServiceListeners()
         self.sync: dict[tuple[bytes, bytes], SyncProtocol] = {}
         self.presence: dict[bytes, Presence] = {}
@@ -141,8 +143,7 @@ class NodeService:
             self._hook(room)
         await self.peer.async_start()
         self.refresh_secrets()
-        self._tasks = [asyncio.create_task(self._pump(), name="hubbub-events"),
-                       asyncio.create_task(self._flusher(), name="hubbub-flush"),
+        self._tasks = [asyncio.create_task(self._flusher(), name="hubbub-flush"),
                        asyncio.create_task(self._housekeeping(), name="hubbub-housekeeping"),
                        asyncio.create_task(self._watch(), name="hubbub-watch")]
         log.info("node %s listening on %s:%d", self.node.profile.public_key.hex()[:16], *self.peer.address)
@@ -517,7 +518,7 @@ class NodeService:
                     # Entries are streaming in: gather a few milliseconds' worth into one commit.
                     loop.call_later(COALESCE_SECONDS, self._drain_inbox)
                 else:
-                    loop.call_soon(self._drain_inbox)
+                    self._drain_inbox()  # a lone message: store and show it now
         if self._may_receive(peer, room):
             self._flush(key)
 
@@ -669,13 +670,12 @@ class NodeService:
 
     # ----- events ---------------------------------------------------------------------------------
 
-    async def _pump(self) -> None:
-        while True:
-            event = await self.peer.events.get()
-            try:
-                self._handle(event)
-            except Exception:
-                log.exception("failed to handle %s", type(event).__name__)
+    def _on_peer_event(self, event: PeerEvent) -> None:
+        """Peer events are handled as they happen (no queue hop: a message is stored a loop turn sooner)."""
+        try:
+            self._handle(event)
+        except Exception:
+            log.exception("failed to handle %s", type(event).__name__)
 
     def _handle(self, event: PeerEvent) -> None:
         if isinstance(event, Received):

@@ -73,8 +73,12 @@ class PeerNode:
         mdns: bool = True,
         timings: Timings | None = None,
         mdns_interfaces: InterfacesType = InterfaceChoice.All,
+        queue_events: bool = True,
     ) -> None:
+        """`queue_events=False`: events go only to listeners (`add_listener`), not to `events`,
+        for an app that handles them as they happen and would otherwise have to drain the queue."""
         self.identity = identity
+        self._queue_events = queue_events
         self.public_key = bytes(identity.verify_key)
         self.node_id = os.urandom(8).hex()
         """Random per start; what mDNS announces instead of the identity key."""
@@ -462,7 +466,8 @@ class PeerNode:
 
     # -- plumbing ------------------------------------------------------------------------------
     def _emit(self, event: PeerEvent) -> None:
-        self.events.put_nowait(event)
+        if self._queue_events:
+            self.events.put_nowait(event)
         for listener in list(self._listeners):
             try:
                 listener(event)
