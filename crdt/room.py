@@ -108,6 +108,7 @@ class RoomLog:
         self._state_by_deps: dict[tuple[bytes, ...], ControlState] = {}
         self._shorts: dict[bytes, str] = {}
         self._signed_here: set[bytes] = set()
+        self._known_deps: tuple[bytes, ...] = ()  # the last dependency list found complete
         self.cid_owner: dict[int, tuple[bytes, str, str]] = {}  # Yjs client id -> (author, root, key)
         self.cid_loader: Callable[[], Iterable[tuple[bytes, int, int]]] | None = None
         self.pending: dict[tuple[bytes, int], Entry] = {}
@@ -331,17 +332,21 @@ class RoomLog:
 
     def _accept(self, e: Entry, updates: list[bytes], result: IngestResult, repair: bool = False) -> None:
         """Validate one entry that extends its author's chain; link and apply it (or, for `repair`, only apply)."""
-        genesis = _is_genesis(e)
-        limit = self.revoked.get(e.author)
-        if limit is not None and e.seq > limit:
-            raise InvalidEntry("author is not a member from this entry on: removed, or caught equivocating")
+        deps = e.deps
+        genesis = not deps and e.seq == 0 and e.room_id == NO_HASH
+        if self.revoked:
+            limit = self.revoked.get(e.author)
+            if limit is not None and e.seq > limit:
+                raise InvalidEntry("author is not a member from this entry on: removed, or caught equivocating")
         if not genesis:
-            for d in e.deps:
-                if d not in self.controls:
-                    raise _Pending()
+            if deps != self._known_deps:  # consecutive entries mostly share their dependencies
+                for d in deps:
+                    if d not in self.controls:
+                        raise _Pending()
+                self._known_deps = deps
         elif e.hash != self.room_id:
             raise InvalidEntry("genesis of another room")
-        state = self._state_at(e.deps)
+        state = self._state_at(deps)
         if e.ciphertext is None:
             # A redacted (expired) entry: it links the chain and carries nothing.
             if not genesis and state.role_of(e.author, e.seq) is None:

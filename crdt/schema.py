@@ -101,8 +101,12 @@ def value_problem(root: str, value: Any) -> str | None:
     if not isinstance(value, dict):
         return "value is not an object"
     if root == MESSAGES:
-        if not _is_text(value.get("c"), MAX_NAME) or not _is_text(value.get("t")) or not _is_num(value.get("ts")):
+        c, t, ts = value.get("c"), value.get("t"), value.get("ts")
+        if (type(c) is not str or len(c) > MAX_NAME or type(t) is not str or len(t) > MAX_TEXT
+                or not _is_num(ts)):
             return "message lacks channel, text or time"
+        if len(value) == 3:
+            return None  # the common case: nothing more to check
         for k in ("r", "th"):
             if k in value and not _is_eid(value[k]):
                 return f"message has a bad {k} reference"
