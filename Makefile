@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
-	xvfb xauth espeak-ng sox iproute2 fonts-dejavu-core
+	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core
 
 .PHONY: run test system-deps venv screenshot bench lint clean
 

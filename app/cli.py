@@ -68,10 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     bot = n.add_argument_group("voice bot (a robot user in a voice channel)")
     bot.add_argument("--voice-room", metavar="ROOM", help="join a voice channel of this room (name or id)")
     bot.add_argument("--voice-channel", metavar="CHANNEL", help="the voice channel (default: the room's first)")
-    bot.add_argument("--voice-play", metavar="FILE.wav", type=Path, help="play this 16-bit WAV into the channel")
+    bot.add_argument("--voice-play", metavar="FILE", type=Path, help="play this 16-bit WAV or Ogg Opus file into the channel")
     bot.add_argument("--voice-loop", action="store_true", help="play the file over and over")
-    bot.add_argument("--voice-record", metavar="FILE.wav", type=Path,
-                     help="record the channel's mixed output to this WAV until the node stops")
+    bot.add_argument("--voice-record", metavar="FILE", type=Path,
+                     help="record the channel's mixed output until the node stops (.opus/.ogg: Ogg Opus, else WAV)")
 
     name = sub.add_parser("name", help="show or set your display name")
     name.add_argument("new_name", nargs="?")

@@ -119,16 +119,51 @@ class ArrayBackend:
         pass
 
 
+def _is_ogg(path: Path) -> bool:
+    if path.suffix.lower() in (".opus", ".ogg", ".oga"):
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"OggS"
+    except OSError:
+        return False
+
+
+def read_audio(path: str | Path) -> Frame:
+    """A WAV or Ogg Opus file as 48 kHz mono int16."""
+    from .oggopus import OggOpusError, read_ogg_opus
+
+    if _is_ogg(Path(path)):
+        try:
+            return read_ogg_opus(path)
+        except OggOpusError as exc:
+            raise BackendError(str(exc)) from exc
+    return read_wav(path)
+
+
+def write_audio(path: str | Path, pcm: npt.NDArray[np.int16]) -> None:
+    """Write 48 kHz mono samples as Ogg Opus when the name ends in .opus/.ogg, else as WAV."""
+    from .oggopus import OggOpusError, write_ogg_opus
+
+    if Path(path).suffix.lower() in (".opus", ".ogg", ".oga"):
+        try:
+            write_ogg_opus(path, pcm)
+        except OggOpusError as exc:
+            raise BackendError(str(exc)) from exc
+    else:
+        write_wav(path, pcm)
+
+
 class FileBackend(ArrayBackend):
-    """A bot's audio: plays `in_path` (WAV) into the call, records the call to `out_path` on close."""
+    """A bot's audio: plays `in_path` (WAV or Ogg Opus) into the call, records the call to `out_path` on close."""
 
     def __init__(self, in_path: str | Path | None = None, out_path: str | Path | None = None, loop: bool = False) -> None:
-        super().__init__(read_wav(in_path) if in_path is not None else None, loop=loop)
+        super().__init__(read_audio(in_path) if in_path is not None else None, loop=loop)
         self.out_path = Path(out_path) if out_path is not None else None
 
     def close(self) -> None:
         if self.out_path is not None:
-            write_wav(self.out_path, self.output())
+            write_audio(self.out_path, self.output())
 
 
 @dataclass(frozen=True)

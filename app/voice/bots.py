@@ -1,5 +1,5 @@
-"""Robot users for `hubbub node` (as in free4chat): join a voice channel, play a WAV into it,
-record its mixed output to a WAV (written when the node stops)."""
+"""Robot users for `hubbub node` (as in free4chat): join a voice channel, play a WAV or Ogg Opus file into it,
+record its mixed output to a WAV or Ogg Opus file (written when the node stops)."""
 
 from __future__ import annotations
 
