@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import sys
 from pathlib import Path
@@ -99,4 +98,4 @@ def profile_has_running_node(profile_dir: Path) -> bool:
         sock.close()
 
 
-__all__ = ["forward_if_running", "profile_has_running_node", "socket_path", "os"]
+__all__ = ["forward_if_running", "profile_has_running_node", "socket_path"]

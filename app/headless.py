@@ -8,7 +8,6 @@ import contextlib
 import io
 import logging
 import signal
-import sys
 
 from .control import ControlServer
 from .control_client import socket_path
@@ -119,4 +118,4 @@ def run_join(args: argparse.Namespace) -> int:
     return asyncio.run(_async_join(args))
 
 
-__all__ = ["run_node", "run_join", "sys"]
+__all__ = ["run_node", "run_join"]

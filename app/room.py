@@ -18,7 +18,7 @@ from crdt.errors import DecodeError, NotAMember, PermissionDenied, RoomError, St
 from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, apply_updates, genesis_entry, restore_log
 from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, client_id, short_id, split_eid
 from crdt.yjs_update import encode_delete_update
-from crdt.view import Channel, Message, RoomView
+from crdt.view import Channel, Message
 
 from .errors import HubbubError, RoomNotFound
 from .profile import Profile

@@ -33,7 +33,7 @@ from .errors import BadInvite, HubbubError
 from .invite import Invite, parse_invite
 from .node import Node
 from .room import Room, now_ms
-from .wire import GRANT, SYNC, Grant, WireError, decode_live, decode_sync_channel, encode_live, encode_sync, public_secret, room_secret
+from .wire import GRANT, Grant, WireError, decode_live, decode_sync_channel, encode_live, encode_sync, public_secret, room_secret
 
 if TYPE_CHECKING:
     from .voice.session import VoiceService

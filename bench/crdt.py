@@ -18,9 +18,7 @@ from crdt.cipher import new_room_key
 from crdt.control import ControlOp
 from crdt.room import RoomLog, genesis_entry
 from crdt.schema import CHANNELS, MESSAGES
-from crdt.store import Store
-from crdt.sync import MemorySource, SyncProtocol
-from crdt.sync import EntriesReceived
+from crdt.sync import EntriesReceived, MemorySource, SyncProtocol
 
 TEXT = "x" * 20 + " forty characters long."[:20]  # 40 characters
 assert len(TEXT) == 40

@@ -202,7 +202,7 @@ def to_html(room: ExportedRoom) -> str:
             else:
                 out.append(f"<div class=text>{markdown_html(m.text)}</div>")
                 if m.edited:
-                    out.append(f"<details><summary class=edited>edited</summary>")
+                    out.append("<details><summary class=edited>edited</summary>")
                     for e in m.edits[:-1]:
                         out.append(f"<div>{_iso(e.ts)}: {esc(e.text)}</div>")
                     out.append("</details>")

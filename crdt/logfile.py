@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .entry import Entry, digest
+from .entry import Entry
 from .errors import DecodeError
 from .sync import EntriesReceived, decode_frame, frames_for
 from .varint import read_uint, write_uint
@@ -98,4 +98,4 @@ def genesis_of(log: LogFile) -> Entry | None:
     return None
 
 
-__all__ = ["LogFile", "write_log", "read_log", "genesis_of", "digest"]
+__all__ = ["LogFile", "write_log", "read_log", "genesis_of"]

@@ -7,7 +7,7 @@ import time
 from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QSettings, Qt, QTimer
-from PySide6.QtGui import (QAction, QCloseEvent, QColor, QFont, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QPainter,
+from PySide6.QtGui import (QCloseEvent, QColor, QFont, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QPainter,
                            QPixmap, QShortcut)
 from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QPushButton,
                                QSlider, QStackedWidget, QSystemTrayIcon, QToolButton, QVBoxLayout, QWidget, QWidgetAction)
