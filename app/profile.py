@@ -13,6 +13,7 @@ import platformdirs
 from nacl.signing import SigningKey
 
 from crdt.errors import StoreError
+from crdt.private_file import write_private
 from crdt.store import Store
 
 from .errors import ProfileError
@@ -90,13 +91,7 @@ def _load_identity(path: Path) -> SigningKey:
 
 def _create_identity(path: Path) -> SigningKey:
     key = SigningKey.generate()
-    key_file = path / IDENTITY_FILE
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, bytes(key))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_private(path / IDENTITY_FILE, bytes(key), exclusive=True)
     return key
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import statistics
 import tempfile
 import time
@@ -12,10 +11,11 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from app.profile import open_profile
+from app.profile import IDENTITY_FILE, open_profile
 from app.room import Room
 from crdt.cipher import new_room_key
 from crdt.control import ControlOp
+from crdt.private_file import write_private
 from crdt.room import RoomLog, genesis_entry
 from crdt.schema import CHANNELS, MESSAGES
 from crdt.sync import EntriesReceived, MemorySource, SyncProtocol
@@ -76,9 +76,7 @@ def _sync(source: MemorySource, room_id: bytes, key: bytes) -> tuple[float, Room
 
 def _store_room(profile_dir: Path, room: RoomLog, source: MemorySource, key: bytes, owner: SigningKey) -> Path:
     profile_dir.mkdir(parents=True)
-    fd = os.open(profile_dir / "identity.key", os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(fd, bytes(owner))
-    os.close(fd)
+    write_private(profile_dir / IDENTITY_FILE, bytes(owner), exclusive=True)
     profile = open_profile(profile_dir, display_name="bench")
     store = profile.store
     store.add_room(room.room_id, "bench", {0: key})

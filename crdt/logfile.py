@@ -8,11 +8,11 @@ file can read the room's history: it is written with mode 0600.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .entry import Entry
+from .private_file import write_private
 from .errors import DecodeError
 from .sync import EntriesReceived, decode_frame, frames_for
 from .varint import read_uint, write_uint
@@ -41,15 +41,7 @@ def write_log(path: Path, room_id: bytes, name: str, keys: dict[int, bytes], ent
     for frame in frames_for(entries, MAX_FILE_FRAME):
         write_uint(out, len(frame))
         out += frame
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, bytes(out))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+    write_private(path, bytes(out))
     return len(out)
 
 
