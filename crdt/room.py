@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nacl.signing import SigningKey
-from pycrdt import Doc, Map, merge_updates
+from pycrdt import Doc, Map
 
 from .cipher import new_nonce, open_payload, seal_payload
 from .control import ControlOp, ControlState, apply_op
@@ -23,7 +23,7 @@ from .entry import NO_HASH, Entry, sign_entry
 from .errors import DecodeError, InvalidEntry, NotAMember, PermissionDenied
 from .view import RoomView
 from .schema import ADMIN_ROOTS, ROOTS, Role, b36, client_id, eid, required_role, short_id, split_eid, value_problem
-from .yjs_update import InsertedItem, UpdateSummary, encode_delete_update, summarize_update
+from .yjs_update import InsertedItem, UpdateSummary, encode_delete_update, encode_insert_update, summarize_update
 
 log = logging.getLogger(__name__)
 
@@ -511,29 +511,32 @@ class RoomLog:
         """Insert `value` under `root` (and delete the items written by the eids in `delete`)."""
         author = bytes(identity.verify_key)
         seq = self.head(author) + 1
-        key = eid(author, seq)
-        scratch: Doc[Any] = Doc(client_id=client_id(short_id(author), seq))
-        scratch.get(root, type=Map)[key] = value
-        update = scratch.get_update()
-        ranges = []
-        for target in delete:
-            parts = split_eid(target)
-            if parts is not None:
-                ranges.append((client_id(parts[0], parts[1]), 0, 1))
-        if ranges:
-            update = merge_updates(update, encode_delete_update(ranges))
+        writer = self._shorts.get(author)
+        if writer is None:
+            writer = self._shorts[author] = short_id(author)
+        key = writer + b36(seq)
+        try:
+            update = encode_insert_update(client_id(writer, seq), root, key, value, _delete_ranges(delete))
+        except ValueError as exc:
+            raise PermissionDenied(str(exc)) from exc
         return key, self._commit_local(self._next_entry(identity, KIND_YJS, update))
 
     def write_deletes(self, identity: SigningKey, targets: Iterable[str]) -> IngestResult:
         """Remove the items written by the given eids (e.g. take back a reaction)."""
-        ranges = []
-        for target in targets:
-            parts = split_eid(target)
-            if parts is not None:
-                ranges.append((client_id(parts[0], parts[1]), 0, 1))
+        ranges = _delete_ranges(targets)
         if not ranges:
             raise PermissionDenied("nothing to remove")
         return self._commit_local(self._next_entry(identity, KIND_YJS, encode_delete_update(ranges)))
+
+
+def _delete_ranges(eids: Iterable[str]) -> list[tuple[int, int, int]]:
+    """The Yjs id ranges of the items written by the entries `eids` name (each wrote one item)."""
+    ranges = []
+    for target in eids:
+        parts = split_eid(target)
+        if parts is not None:
+            ranges.append((client_id(parts[0], parts[1]), 0, 1))
+    return ranges
 
 
 _ROOT_NAMES = {

@@ -1,9 +1,13 @@
-"""A strict reader of Yjs v1 updates: what an update inserts and deletes, before anything applies it.
+"""Yjs v1 updates of Hubbub's one shape: a strict reader, and the writer of local writes.
 
 Hubbub's documents are flat root maps whose values are plain data (Yjs "Any"
 content), so the reader accepts only that shape: an item with a left or right
 origin, a nested type or any other content kind is reported as a `DecodeError`.
 That is what lets the validator decide who touched what without applying anything.
+
+The writer makes the update of one local write (one value set under a root map's
+key, plus deletions) directly, as pycrdt would encode it, without building a
+scratch document: it is on the path of every message sent.
 """
 
 from __future__ import annotations
@@ -195,12 +199,80 @@ def _write_uint(out: bytearray, value: int) -> None:
     out.append(value)
 
 
-def encode_delete_update(ranges: list[tuple[int, int, int]]) -> bytes:
-    """An update that inserts nothing and deletes the given (client, clock, length) ranges."""
+def _write_string(out: bytearray, text: str) -> None:
+    raw = text.encode("utf-8")
+    _write_uint(out, len(raw))
+    out += raw
+
+
+_INT64 = 1 << 63
+_F32 = struct.Struct(">f")
+_F64 = struct.Struct(">d")
+
+
+def _write_number(out: bytearray, number: float) -> None:
+    """A float as yrs writes `Any::Number`: 4 bytes when float32 holds it exactly, else 8."""
+    try:
+        packed = _F32.pack(number)
+    except OverflowError:
+        packed = b""
+    if packed and _F32.unpack(packed)[0] == number:
+        out.append(124)
+        out += packed
+    else:
+        out.append(123)
+        out += _F64.pack(number)
+
+
+def _write_any(out: bytearray, value: Any, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError("value nests too deeply")
+    kind = type(value)
+    if kind is str:
+        out.append(119)
+        _write_string(out, value)
+    elif kind is dict:
+        out.append(118)
+        _write_uint(out, len(value))
+        for key, item in value.items():
+            if type(key) is not str:
+                raise ValueError("map keys must be strings")
+            _write_string(out, key)
+            _write_any(out, item, depth + 1)
+    elif kind is float:
+        _write_number(out, value)
+    elif kind is bool:
+        out.append(120 if value else 121)
+    elif kind is int:
+        if not -_INT64 <= value < _INT64:
+            raise ValueError("integer does not fit in 64 bits")
+        # pycrdt makes an int a Number when it survives the round trip through a double
+        # (Rust's saturating cast back to i64), and a BigInt otherwise.
+        back = min(max(int(float(value)), -_INT64), _INT64 - 1)
+        if back == value:
+            _write_number(out, float(value))
+        else:
+            out.append(122)
+            out += struct.pack(">q", value)
+    elif value is None:
+        out.append(126)
+    elif kind is list or kind is tuple:
+        out.append(117)
+        _write_uint(out, len(value))
+        for item in value:
+            _write_any(out, item, depth + 1)
+    elif kind is bytes:
+        out.append(116)
+        _write_uint(out, len(value))
+        out += value
+    else:
+        raise ValueError(f"cannot store a {kind.__name__} in a room")
+
+
+def _write_delete_set(out: bytearray, ranges: list[tuple[int, int, int]]) -> None:
     by_client: dict[int, list[tuple[int, int]]] = {}
     for client, clock, length in ranges:
         by_client.setdefault(client, []).append((clock, length))
-    out = bytearray((0,))
     _write_uint(out, len(by_client))
     for client in sorted(by_client):
         _write_uint(out, client)
@@ -209,4 +281,25 @@ def encode_delete_update(ranges: list[tuple[int, int, int]]) -> bytes:
         for clock, length in spans:
             _write_uint(out, clock)
             _write_uint(out, length)
+
+
+def encode_delete_update(ranges: list[tuple[int, int, int]]) -> bytes:
+    """An update that inserts nothing and deletes the given (client, clock, length) ranges."""
+    out = bytearray((0,))
+    _write_delete_set(out, ranges)
+    return bytes(out)
+
+
+def encode_insert_update(client: int, root: str, key: str, value: Any,
+                         deletes: list[tuple[int, int, int]] | None = None) -> bytes:
+    """The update that sets `value` under `key` of root map `root` as the first item of `client`,
+    and deletes the given (client, clock, length) ranges. Raises ValueError for a value Yjs cannot hold."""
+    out = bytearray((1, 1))
+    _write_uint(out, client)
+    out += b"\x00\x28\x01"  # clock 0; item: Any content, with a parent sub (map key); parent: a root
+    _write_string(out, root)
+    _write_string(out, key)
+    out.append(1)  # one value
+    _write_any(out, value)
+    _write_delete_set(out, deletes or [])
     return bytes(out)
