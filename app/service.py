@@ -705,7 +705,10 @@ class NodeService:
             for cb in self.listeners.peers:
                 cb()
         elif isinstance(event, RoomUnmatched):
-            self.sync.pop((event.peer, event.room_id), None)
+            # Only the member-to-member match carries sync. Others come and go beside it (an invite
+            # both sides hold is matched too, and unmatched once it is used) and must not end it.
+            if event.my_label == "room" and event.their_label == "room":
+                self.sync.pop((event.peer, event.room_id), None)
 
     def _on_match(self, event: RoomMatched) -> None:
         rooms = {rid for rid, _ in self.node.room_list()}
