@@ -56,6 +56,10 @@ class Node:
     def room_list(self) -> list[tuple[bytes, str]]:
         return self.profile.store.rooms()
 
+    def has_room(self, room_id: bytes) -> bool:
+        """Whether this profile holds the room (cheap: asked for every frame a peer sends)."""
+        return self.profile.store.has_room(room_id)
+
     def room(self, room_id: bytes) -> Room:
         room = self._rooms.get(room_id)
         if room is None:

@@ -179,11 +179,16 @@ class Room:
 
     # ----- ingest (remote and local) -----------------------------------------------------------
 
-    def ingest(self, entries: Iterable[Entry]) -> IngestResult:
-        """Validate, store durably, then apply and announce entries; the store is written before anyone hears of them."""
+    def ingest(self, entries: Iterable[Entry], *, durable: bool = True) -> IngestResult:
+        """Validate, store, then apply and announce entries; the store is written before anyone hears of them.
+
+        With `durable=False` the entries are committed but not yet fsynced when the
+        listeners hear of them (see `Store.append`); whoever passes them on must wait
+        for `Store.sync` first, as `NodeService` does.
+        """
         before_revoked = dict(self.log.revoked)
         result = self.log.ingest(entries)
-        self._persist(result)
+        self._persist(result, durable)
         if self.log.revoked != before_revoked:
             self.profile.store.set_revoked(self.id, self.log.revoked)
         for eq in result.equivocations:
@@ -198,13 +203,13 @@ class Room:
                     log.exception("room listener failed")
         return result
 
-    def _persist(self, result: IngestResult) -> None:
+    def _persist(self, result: IngestResult, durable: bool = True) -> None:
         if result.repaired:
             self.profile.store.fill_payload(self.id, result.repaired)
         if not result.accepted:
             return
         try:
-            self.profile.store.append(self.id, result.accepted, result.kinds)
+            self.profile.store.append(self.id, result.accepted, result.kinds, durable=durable)
         except StoreError:
             # Nothing was written: forget the in-memory effect by reopening from disk.
             fresh = Room.open(self.profile, self.id)

@@ -4,7 +4,9 @@ Everything runs on one asyncio loop. Peer events come from `PeerNode.events`;
 each (peer, room) pair that both sides hold gets a sans-IO `SyncProtocol`, fed
 from the `sync` channel and flushed with back-pressure. Entries a room accepts,
 local or remote, are stored first (`Room.ingest`) and then announced to every
-other peer in that room, which is what spreads history transitively.
+other peer in that room, which is what spreads history transitively. Entries
+from peers are fsynced in a worker thread (`app/durability.py`), and no sync
+frame leaves the node while a received entry is not yet on disk.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from crdt.entry import Entry
 from crdt.errors import DecodeError, RoomError
 from crdt.sync import EntriesReceived, FrameRejected, SyncProtocol
 
+from .durability import DurabilityGate
 from .errors import BadInvite, HubbubError
 from .invite import Invite, parse_invite
 from .node import Node
@@ -114,7 +117,9 @@ class NodeService:
         self.typing: dict[tuple[bytes, str], dict[bytes, float]] = {}
         self.invalid: dict[bytes, int] = {}
         self._joins: dict[str, _Join] = {}
+        self.disk = DurabilityGate(node.profile.store)
         self._flush_pending: set[tuple[bytes, bytes]] = set()
+        self._held_for_disk: set[tuple[bytes, bytes]] = set()
         self._flush_wakeup = asyncio.Event()
         self._reheads: dict[tuple[bytes, bytes], float] = {}
         self._inbox: dict[bytes, list[tuple[bytes, list[Entry]]]] = {}
@@ -166,6 +171,7 @@ class NodeService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        await self.disk.async_close()
         await self.peer.async_stop()
         for join in self._joins.values():
             if not join.done.done():
@@ -241,7 +247,7 @@ class NodeService:
         invite = parse_invite(link)
         if invite.expires_ms < now_ms():
             raise BadInvite("That invite has expired; ask for a new one.")
-        if invite.room_id in {rid for rid, _ in self.node.room_list()}:
+        if self.node.has_room(invite.room_id):
             room = self.node.room(invite.room_id)
             if room.my_role() is not None:
                 raise HubbubError(f"You are already a member of {room.name}.")
@@ -386,7 +392,7 @@ class NodeService:
         """A direct room pushed to us: kept only from a peer that shares a room with us (so strangers cannot fill
         a profile with rooms), and at most `DIRECT_GRANTS_PER_PEER` per peer while the node runs."""
         target = grant.room
-        if target is None or target in {rid for rid, _ in self.node.room_list()}:
+        if target is None or self.node.has_room(target):
             return
         if via not in {room.id for room in self.shared_with(peer)}:
             log.warning("refused a direct room from %s, who shares no room with us", peer.hex()[:12])
@@ -438,15 +444,15 @@ class NodeService:
                     asyncio.get_running_loop().call_soon(self._deferred_refresh)
                 except RuntimeError:  # no loop running (not started): nothing to keep in order
                     self._deferred_refresh()
-        for (peer, room_id), proto in self.sync.items():
-            if room_id == room.id and self._may_receive(peer, room):
-                proto.announce(entries)
-                self._flush((peer, room_id))
         for cb in self.listeners.entries:
             try:
                 cb(room, entries)
             except Exception:
                 log.exception("entries listener failed")
+        for (peer, room_id), proto in self.sync.items():
+            if room_id == room.id and self._may_receive(peer, room):
+                proto.announce(entries)
+                self._flush((peer, room_id))
 
     def _deferred_refresh(self) -> None:
         self._refresh_soon = False
@@ -462,6 +468,12 @@ class NodeService:
         proto = self.sync.get(key)
         if proto is None:
             return
+        if not self.disk.is_clear():
+            # Received entries are committed but not yet on disk: nothing goes out before they are.
+            if not self._held_for_disk:
+                self.disk.after(self._release_held)
+            self._held_for_disk.add(key)
+            return
         peer, room_id = key
         try:
             while proto.has_data():
@@ -475,6 +487,11 @@ class NodeService:
         except P2PError as exc:
             log.debug("cannot send to %s: %s", peer.hex()[:12], exc)
             self.sync.pop(key, None)
+
+    def _release_held(self) -> None:
+        held, self._held_for_disk = self._held_for_disk, set()
+        for key in held:
+            self._flush(key)
 
     async def _flusher(self) -> None:
         while True:
@@ -497,7 +514,7 @@ class NodeService:
             self._on_grant(peer, room_id, body)
             return
         assert isinstance(body, bytes)
-        if room_id not in {rid for rid, _ in self.node.room_list()}:
+        if not self.node.has_room(room_id):
             return
         room = self.node.room(room_id)
         key = (peer, room_id)
@@ -524,7 +541,8 @@ class NodeService:
 
     def _drain_inbox(self) -> None:
         """Ingest everything that arrived in one loop turn together: one validation pass and one
-        fsync'd commit per room, however many frames and peers it came in."""
+        commit per room, however many frames and peers it came in. The commit is fsynced off the
+        loop (`DurabilityGate`); the entries are shown at once and passed on once on disk."""
         self._drain_scheduled = False
         self._last_drain = asyncio.get_running_loop().time()
         inbox, self._inbox = self._inbox, {}
@@ -532,7 +550,7 @@ class NodeService:
             room = self.node.room(room_id)
             sender = {id(e): peer for peer, entries in batches for e in entries}
             try:
-                result = room.ingest([e for _, entries in batches for e in entries])
+                result = room.ingest([e for _, entries in batches for e in entries], durable=False)
             except (HubbubError, RoomError) as exc:
                 log.error("could not store entries for %s: %s", room.name, exc)
                 continue
@@ -711,8 +729,7 @@ class NodeService:
                 self.sync.pop((event.peer, event.room_id), None)
 
     def _on_match(self, event: RoomMatched) -> None:
-        rooms = {rid for rid, _ in self.node.room_list()}
-        if event.room_id not in rooms:
+        if not self.node.has_room(event.room_id):
             return
         room = self.node.room(event.room_id)
         if event.my_label == "room" and event.their_label == "room":

@@ -7,7 +7,8 @@ namespaces share the machine's clock, so times from two processes compare direct
 
 events: starting, started, discovered (first mDNS hint of another node), connected (first
 authenticated session), caught_up (the room holds `--expect` entries), posted (ids with their
-post times), arrivals (store times of the ids asked for), stopped.
+post times), arrivals (for the ids asked for: when they were stored and shown, and when the fsync
+that covers them completed), stopped.
 commands: {"cmd": "post", "n": N, "interval": S} posts N messages S seconds apart (0: all at
 once, one loop turn); {"cmd": "arrivals", "ids": [...]}; {"cmd": "stop"}.
 """
@@ -43,12 +44,21 @@ async def _async_main(args: argparse.Namespace) -> None:
     room: Room = node.room(bytes.fromhex(args.room))
     service = NodeService(node)
     arrived: dict[str, float] = {}
+    on_disk: dict[str, float] = {}
     state = {"connected": False, "caught_up": room.log.entry_count >= args.expect}
 
     def on_entries(r: Room, entries: list[Entry]) -> None:
         now = time.time()
-        for e in entries:
-            arrived[eid(e.author, e.seq)] = now
+        ids = [eid(e.author, e.seq) for e in entries]
+        for i in ids:
+            arrived[i] = now
+
+        def durable() -> None:
+            then = time.time()
+            for i in ids:
+                on_disk[i] = then
+
+        service.disk.after(durable)
         if not state["caught_up"] and r.log.entry_count >= args.expect:
             state["caught_up"] = True
             emit("caught_up", entries=r.log.entry_count)
@@ -97,7 +107,9 @@ async def _async_main(args: argparse.Namespace) -> None:
                 wanted = list(cmd["ids"])
                 while any(i not in arrived for i in wanted) and time.monotonic() < deadline:
                     await asyncio.sleep(0.01)
-                emit("arrivals", ids={i: arrived.get(i) for i in wanted})
+                while any(i not in on_disk for i in wanted) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                emit("arrivals", ids={i: arrived.get(i) for i in wanted}, durable={i: on_disk.get(i) for i in wanted})
             elif cmd["cmd"] == "stop":
                 break
     finally:

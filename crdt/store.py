@@ -1,11 +1,16 @@
 """The SQLite store of a profile: rooms, their keys, the entry log and view snapshots.
 
-Every append is one transaction in WAL mode with `synchronous=FULL`, so an entry
-is on disk (fsynced) before `append` returns and before anything acknowledges it.
+Every append is one transaction in WAL mode. A durable append (the default) runs
+with `synchronous=FULL`: the entry is on disk (fsynced) before `append` returns.
+An append with `durable=False` is committed at once (other readers see it, and it
+survives the process being killed) and reaches the disk at the next `sync` or
+durable write; `written` and `synced` count such commits so a caller can hold back
+whatever must wait for the disk.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -70,6 +75,10 @@ class Store:
         self._deps_ids: dict[bytes, int] = {}
         self._deps_blobs: dict[int, bytes] = {}
         self._max_n: dict[int, int] = {}
+        self.written = 0  # commits made with durable=False so far
+        self.synced = 0   # of those, how many are known to be on disk
+        self._wal_fd: int | None = None
+        self._sync_lock = threading.Lock()
         self._load_ids()
 
     def _load_ids(self) -> None:
@@ -86,8 +95,38 @@ class Store:
             self._author_keys[rid] = bytes(key)
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self._sync_lock:
             self.db.close()
+            if self._wal_fd is not None:
+                os.close(self._wal_fd)
+                self._wal_fd = None
+
+    def is_synced(self) -> bool:
+        """Whether every committed append is on disk."""
+        return self.synced >= self.written
+
+    def sync(self) -> None:
+        """Put every append committed so far on disk. Safe to call from a worker thread.
+
+        In WAL mode a commit is a write to the `-wal` file, so one fdatasync of that
+        file makes all earlier commits durable, as `synchronous=FULL` would have.
+        """
+        upto = self.written
+        with self._sync_lock:
+            if self._wal_fd is None:
+                try:
+                    self._wal_fd = os.open(f"{self.path}-wal", os.O_RDWR)
+                except OSError:
+                    self._wal_fd = -1  # no separate WAL file to open here: checkpoint instead
+            if self._wal_fd >= 0:
+                try:
+                    getattr(os, "fdatasync", os.fsync)(self._wal_fd)
+                except OSError as exc:
+                    raise StoreError(f"the database could not be flushed to disk: {exc}") from exc
+            else:
+                with self.lock:
+                    self._run("PRAGMA wal_checkpoint(PASSIVE)")
+            self.synced = max(self.synced, upto)
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         try:
@@ -126,6 +165,16 @@ class Store:
         with self.lock:
             return [(bytes(r), n) for r, n in self._run("SELECT room_id, name FROM rooms ORDER BY joined_ms, id")]
 
+    def has_room(self, room_id: bytes) -> bool:
+        if room_id in self._room_rowids:
+            return True
+        with self.lock:
+            try:
+                self.room_rowid(room_id)
+            except StoreError:
+                return False
+        return True
+
     def room_rowid(self, room_id: bytes) -> int:
         rid = self._room_rowids.get(room_id)
         if rid is None:
@@ -162,33 +211,47 @@ class Store:
             self._deps_blobs[did] = blob
         return did
 
-    def append(self, room_id: bytes, entries: list[Entry], kinds: list[int]) -> None:
-        """Write accepted entries durably, in one transaction."""
+    def append(self, room_id: bytes, entries: list[Entry], kinds: list[int], *, durable: bool = True) -> None:
+        """Write accepted entries in one transaction: fsynced before returning, unless `durable` is False
+        (then committed, and on disk after the next `sync`)."""
         if not entries:
             return
         with self.lock:
             rid = self.room_rowid(room_id)
-            self._run("BEGIN IMMEDIATE")
+            if not durable:
+                self._run("PRAGMA synchronous=NORMAL")
             try:
-                n = self.max_n(room_id)
-                rows = []
-                for e, kind in zip(entries, kinds):
-                    n += 1
-                    rows.append((rid, self._author_id(e.author), e.seq, n, kind, e.hash, e.epoch, self._deps_id(e.deps),
-                                 e.nonce, e.signature, e.ciphertext, None if e.ciphertext is not None else e.payload_hash))
-                self.db.executemany("INSERT OR IGNORE INTO entries VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-                self._run("COMMIT")
-                self._max_n[rid] = n
-            except sqlite3.OperationalError as exc:
-                self.db.execute("ROLLBACK")
-                self._load_ids()
-                if "full" in str(exc).lower():
-                    raise StoreError("the disk is full; the new entries were not saved") from exc
-                raise StoreError(f"the database could not be written: {exc}") from exc
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                self._load_ids()
-                raise
+                self._append(rid, entries, kinds)
+            finally:
+                if not durable:
+                    self.db.execute("PRAGMA synchronous=FULL")
+            if durable:
+                self.synced = self.written  # a FULL commit syncs the whole WAL, earlier commits too
+            else:
+                self.written += 1
+
+    def _append(self, rid: int, entries: list[Entry], kinds: list[int]) -> None:
+        self._run("BEGIN IMMEDIATE")
+        try:
+            n = self._max_n_of(rid)
+            rows = []
+            for e, kind in zip(entries, kinds):
+                n += 1
+                rows.append((rid, self._author_id(e.author), e.seq, n, kind, e.hash, e.epoch, self._deps_id(e.deps),
+                             e.nonce, e.signature, e.ciphertext, None if e.ciphertext is not None else e.payload_hash))
+            self.db.executemany("INSERT OR IGNORE INTO entries VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            self._run("COMMIT")
+            self._max_n[rid] = n
+        except sqlite3.OperationalError as exc:
+            self.db.execute("ROLLBACK")
+            self._load_ids()
+            if "full" in str(exc).lower():
+                raise StoreError("the disk is full; the new entries were not saved") from exc
+            raise StoreError(f"the database could not be written: {exc}") from exc
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._load_ids()
+            raise
 
     def _entry(self, room_id: bytes, author: bytes, row: Sequence[Any], prev: bytes) -> Entry:
         seq, epoch, deps, nonce, sig, ct, phash = row
@@ -281,11 +344,13 @@ class Store:
     def max_n(self, room_id: bytes) -> int:
         """The local insertion number of the room's newest entry (cached; entries only ever grow)."""
         with self.lock:
-            rid = self.room_rowid(room_id)
-            n = self._max_n.get(rid)
-            if n is None:
-                n = self._max_n[rid] = int(self._run("SELECT COALESCE(MAX(n), 0) FROM entries WHERE room=?", (rid,)).fetchone()[0])
-            return n
+            return self._max_n_of(self.room_rowid(room_id))
+
+    def _max_n_of(self, rid: int) -> int:
+        n = self._max_n.get(rid)
+        if n is None:
+            n = self._max_n[rid] = int(self._run("SELECT COALESCE(MAX(n), 0) FROM entries WHERE room=?", (rid,)).fetchone()[0])
+        return n
 
     def redact(self, room_id: bytes, author: bytes, seq: int) -> None:
         """Drop an entry's ciphertext (an expired or deleted message), keeping its signed header."""

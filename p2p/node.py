@@ -94,6 +94,7 @@ class PeerNode:
         self._dialing: dict[bytes, int] = {}
         self._targets: dict[str, _Target] = {}
         self._secrets: list[RoomSecret] = []
+        self._secret_rooms: frozenset[bytes] = frozenset()
         self._public_rooms: list[PublicRoom] = []
         self._score = PeerScore(
             limit=self.timings.malformed_limit,
@@ -168,6 +169,7 @@ class PeerNode:
     def set_secrets(self, secrets: list[RoomSecret]) -> None:
         """Replace the room secrets and re-run room matching on every live session."""
         self._secrets = list(secrets)
+        self._secret_rooms = frozenset(s.room_id for s in secrets)
         for session in list(self._sessions.values()) + list(self._pending):
             session.set_secrets(self._secrets)
 
@@ -429,7 +431,7 @@ class PeerNode:
     ) -> None:
         if self._sessions.get(session.peer_key) is not session:
             return
-        if room_id is not None and room_id not in {s.room_id for s in self._secrets}:
+        if room_id is not None and room_id not in self._secret_rooms:
             log.debug("dropping data for a room we do not hold")
             return
         self._emit(Received(session.peer_key, channel, room_id, payload))

@@ -37,6 +37,29 @@ while True:
 """
 
 
+# Receives: B ingests each of A's new entries without waiting for the disk (as a node does with
+# entries from peers) and prints the message id once B's ingest returned, i.e. once it was shown.
+RECEIVER = """
+import sys
+from pathlib import Path
+from app.profile import open_profile
+from app.room import Room
+author = Room.open(open_profile(Path(sys.argv[1])), bytes.fromhex(sys.argv[2]))
+replica = Room.open(open_profile(Path(sys.argv[3])), bytes.fromhex(sys.argv[2]))
+got = []
+author.listeners.append(lambda _r, entries: got.extend(entries))
+print("ready", flush=True)
+i = int(sys.argv[4])
+while True:
+    got.clear()
+    mid = author.post("general", f"message {i}")
+    replica.ingest(got, durable=False)
+    sys.stdout.write(mid + "\\n")
+    sys.stdout.flush()
+    i += 1
+"""
+
+
 def _read_acked(proc: subprocess.Popen[bytes], want: int, timeout: float = 30.0) -> list[str]:
     """Read complete lines (acknowledged ids) until `want` of them arrived."""
     assert proc.stdout is not None
@@ -58,9 +81,11 @@ def _read_acked(proc: subprocess.Popen[bytes], want: int, timeout: float = 30.0)
     return acked
 
 
-def _kill_mid_stream(profile_dir: Path, room_id: bytes, start: int, want: int) -> list[str]:
+def _kill_mid_stream(profile_dir: Path, room_id: bytes, start: int, want: int, *,
+                     script: str = WRITER, replica_dir: Path | None = None) -> list[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(profile_dir), room_id.hex(), str(start)],
+    args = [str(profile_dir), room_id.hex()] + ([str(replica_dir)] if replica_dir else []) + [str(start)]
+    proc = subprocess.Popen([sys.executable, "-c", script, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(ROOT))
     try:
         acked = _read_acked(proc, want)
@@ -100,6 +125,28 @@ def test_sigkill_loses_no_acknowledged_entry(tmp_path: Path) -> None:
         finally:
             profile.close()
     assert len(set(acked_all)) == len(acked_all)
+
+
+def test_sigkill_loses_no_received_entry_that_was_shown(tmp_path: Path) -> None:
+    """Entries from peers are committed, not yet fsynced, when shown: a killed process still keeps them."""
+    author = open_profile(tmp_path / "a", display_name="author")
+    replica = open_profile(tmp_path / "b", display_name="replica")
+    room = Room.create(author, "relayed")
+    room.add_member(replica.public_key)
+    replica.store.add_room(room.id, "relayed", room.log.keys)
+    Room.open(replica, room.id).ingest(author.store.all_entries(room.id))
+    author.close()
+    replica.close()
+
+    shown = _kill_mid_stream(tmp_path / "a", room.id, 0, 40, script=RECEIVER, replica_dir=tmp_path / "b")
+    assert len(shown) >= 40
+    profile = open_profile(tmp_path / "b")
+    try:
+        present = {m.id for m in Room.open(profile, room.id).history()}
+        missing = [mid for mid in shown if mid not in present]
+        assert missing == [], f"{len(missing)} shown messages lost"
+    finally:
+        profile.close()
 
 
 def test_corrupt_database_is_a_profile_error_with_a_sentence(tmp_path: Path) -> None:

@@ -1,0 +1,92 @@
+"""The durability gate: received entries are shown at once, fsynced off the event loop, and passed on only after.
+
+Entries that arrive from peers are committed without waiting for the disk
+(`Room.ingest(..., durable=False)`): they are visible, and survive the process
+being killed, straight away. A worker thread then fsyncs the write-ahead log while
+the loop goes on. Whatever may only happen once those entries are on disk (sending
+sync frames to peers: the rule is that an entry is durable before a node passes it
+on) is handed to `after`, which runs it when a sync that covers it has completed.
+Syncs are grouped: one fsync serves every commit made before it started.
+
+Local writes stay durable before they return (`Store.append` with `durable=True`):
+an author who passed on an entry and then lost it could sign a different one with
+the same sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from crdt.errors import StoreError
+from crdt.store import Store
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
+
+
+class DurabilityGate:
+    """Syncs one store in a worker thread and runs callbacks once what they wait for is on disk."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._waiting: list[tuple[int, Callable[[], None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    def is_clear(self) -> bool:
+        """Whether every commit made so far is on disk."""
+        return self.store.is_synced()
+
+    def after(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on the loop once every commit made so far is on disk (now, if it already is)."""
+        upto = self.store.written
+        if self.store.synced >= upto:
+            callback()
+            return
+        self._waiting.append((upto, callback))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._async_run(), name="hubbub-fsync")
+
+    async def _async_run(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubbub-fsync")
+        while self._waiting:
+            try:
+                await loop.run_in_executor(self._executor, self.store.sync)
+            except StoreError as exc:
+                log.error("%s; will try again", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            synced = self.store.synced
+            ready = [cb for upto, cb in self._waiting if upto <= synced]
+            self._waiting = [(upto, cb) for upto, cb in self._waiting if upto > synced]
+            for callback in ready:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("a callback waiting for the disk failed")
+
+    async def async_close(self) -> None:
+        """Finish: sync what is left, run what waits for it, and stop the worker thread."""
+        if self._task is not None and not self._task.done():
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if not self.store.is_synced():
+            try:
+                self.store.sync()
+            except StoreError as exc:
+                log.error("%s", exc)
+        waiting, self._waiting = self._waiting, []
+        if self.store.is_synced():
+            for _upto, callback in waiting:
+                callback()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
