@@ -8,13 +8,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 # Runtime: Opus, PortAudio, the libraries Qt's xcb/offscreen platforms load.
-# Tests and screenshots: Xvfb, espeak-ng (speech for voice tests), sox, iproute2 (network namespaces).
+# Tests and screenshots: Xvfb, espeak-ng (speech for voice tests), sox, iproute2 (network namespaces),
+# desktop-file-utils (validates packaging/hubbub.desktop).
 SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
-	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core
+	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core desktop-file-utils
 
-.PHONY: run test system-deps venv screenshot bench lint clean
+.PHONY: run test system-deps venv screenshot bench package lint clean
 
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -49,6 +50,15 @@ screenshot: system-deps $(STAMP)
 
 bench: system-deps $(STAMP)
 	$(PY) -m bench crdt
+
+# A Linux system package (.deb on Debian/Ubuntu) built by Briefcase in build/briefcase/; it lands in
+# build/briefcase/dist/. packaging/feed_briefcase.py gives Briefcase pyproject.toml + briefcase.toml.
+package: system-deps $(STAMP)
+	@$(PY) packaging/feed_briefcase.py create linux system --no-input && \
+	$(PY) packaging/feed_briefcase.py package linux system --update --no-input || { \
+	echo "make package: Briefcase needs to reach github.com (it clones its Linux app template from there) and the Debian packages python3-dev, build-essential and dpkg-dev; see its message above."; \
+	exit 1; }
+	@ls build/briefcase/dist/
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache
