@@ -5,7 +5,8 @@
 
 The two ends exchange plain (unsigned) SDP over one TCP connection, open one negotiated, reliable,
 ordered channel, and A sends `n` messages of `size` bytes with bufferedAmount back-pressure.
-B answers "done" after the last byte; A reports the seconds from the first send to that answer.
+B answers "done" after the last byte and keeps the association up until A hangs up; A reports
+the seconds from the first send to that answer.
 `measure_in_netns()` runs both ends in two fresh network namespaces (needs root).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -61,7 +63,10 @@ async def async_serve(host: str, port: int, ready: asyncio.Event | None = None) 
         channel.on("message", on_message)
         await done.wait()
         channel.send(b"done")
-        await asyncio.sleep(0.2)
+        # Keep the association up until the sender has the answer (it then closes the TCP side):
+        # if "done" is lost, SCTP must still be there to retransmit it.
+        with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+            await asyncio.wait_for(reader.read(), 60)
         await pc.close()
         writer.close()
         finished.set()
@@ -95,8 +100,8 @@ async def async_send(host: str, port: int, messages: int, size: int) -> float:
                 await asyncio.sleep(0.001)
     await asyncio.wait_for(done.wait(), 300)
     elapsed = time.perf_counter() - started
-    await pc.close()
     writer.close()
+    await pc.close()
     return elapsed
 
 
@@ -112,7 +117,9 @@ def measure_in_netns(messages: int = 100_000, size: int = 100) -> float:
         serve.stdout.readline()  # listening
         result = sender.run([sys.executable, "-m", "bench.lan_transport", "send",
                              f"{receiver.ip}:9009", "-n", str(messages), "--size", str(size)],
-                            timeout=600)
+                            timeout=600, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"the raw aiortc sender failed ({result.returncode}): {result.stderr[-2000:]}")
         return float(json.loads(result.stdout.strip().splitlines()[-1])["seconds"])
 
 

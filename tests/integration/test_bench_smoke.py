@@ -1,0 +1,48 @@
+"""Every benchmark suite runs in `--quick` mode and reports its metrics: CI's smoke check of `python -m bench`.
+
+The figures are not checked against their targets here (benchmarks are not tests,
+and these machines are noisy); that they run, end, and report every metric as a
+finite number is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, is_root, require
+
+# Per suite: whether it needs root (network namespaces), and metrics its quick run must report.
+SUITES = {
+    "crdt": (False, {"append_ratio_10k_vs_1k", "open_10k_s", "sync_10k_s", "bytes_per_message_disk",
+                     "verify_entries_per_s", "ingest_entries_per_s"}),
+    "lan": (True, {"discovery_s", "connect_s", "msg_latency_p50_ms", "msg_latency_p99_ms", "msg_durable_p50_ms",
+                   "catchup_100k_s", "raw_transfer_100k_s", "catchup_ratio", "burst_1000_s"}),
+    "ui": (False, {"cold_start_s", "idle_rss_mb", "open_100k_room_s", "max_ui_stall_ms"}),
+    "voice": (True, {"mouth_to_ear_p50_ms", "mouth_to_ear_p95_ms", "mouth_to_ear_p95_ms_loss5_jitter10",
+                     "pesq_wb_clean", "pesq_wb_loss5", "cpu_pct_mesh6"}),
+}
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_quick_run_reports_every_metric(suite: str, tmp_path: Path) -> None:
+    needs_root, expected = SUITES[suite]
+    if needs_root:
+        require(is_root(), "the suite builds network namespaces, which needs root")
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "-m", "bench", suite, "--quick", "--json", str(out)],
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, f"bench {suite} failed:\n{proc.stderr[-3000:]}"
+    metrics = json.loads(out.read_text())
+    assert expected <= set(metrics), f"missing: {sorted(expected - set(metrics))}"
+    for name, value in metrics.items():
+        assert isinstance(value, (int, float)) and math.isfinite(value), f"{name} = {value!r}"
+    assert all(name in proc.stdout for name in expected), "the printed table lacks metrics the JSON has"
