@@ -11,6 +11,9 @@ mDNS only. From their JSON-line reports (same machine clock):
 - `raw_transfer_100k_s`: the same number of messages of the same mean size over a bare aiortc
   data channel between two other namespaces in the same run (`bench.lan_transport`);
   `catchup_ratio` = catchup / raw;
+- `raw_latency_p50_ms`: in that same baseline session, messages of the same size sent every 10 ms:
+  the median one-way delay of a bare aiortc data channel; `msg_latency_over_raw_ms` is what
+  Hubbub adds to it (signing, encryption, validation and the commit on both ends, A's fsync);
 - `msg_latency_p50_ms`, `msg_latency_p99_ms`: A posts one message every 10 ms; the time until
   B's room listener fires, after B stored (committed) it. A fsyncs before it sends; B shows a
   received entry once committed and fsyncs it in a worker thread (app/durability.py), so
@@ -151,7 +154,10 @@ def run(quick: bool = False) -> dict[str, float]:
                     except Exception:
                         pass
         mean_size = max(1, round(missing_bytes / catchup_entries))
-        out["raw_transfer_100k_s"] = measure_in_netns(catchup_entries, mean_size)
+        out["raw_transfer_100k_s"], raw_delay = measure_in_netns(catchup_entries, mean_size, pings=samples)
+        assert raw_delay is not None
+        out["raw_latency_p50_ms"] = raw_delay
+        out["msg_latency_over_raw_ms"] = out["msg_latency_p50_ms"] - raw_delay
         out["catchup_ratio"] = out["catchup_100k_s"] / out["raw_transfer_100k_s"]
         out["entry_bytes_mean"] = float(mean_size)
     return out

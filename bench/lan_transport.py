@@ -1,12 +1,14 @@
-"""Baseline for `bench lan`: the same bytes over a bare aiortc data channel, no Hubbub on top.
+"""Baselines for `bench lan`: the same traffic over a bare aiortc data channel, no Hubbub on top.
 
     python -m bench.lan_transport serve --port 9000            # on host B
     python -m bench.lan_transport send HOST:9000 -n 100000      # on host A; prints JSON
 
-The two ends exchange plain (unsigned) SDP over one TCP connection, open one negotiated, reliable,
-ordered channel, and A sends `n` messages of `size` bytes with bufferedAmount back-pressure.
-B answers "done" after the last byte and keeps the association up until A hangs up; A reports
-the seconds from the first send to that answer.
+The two ends exchange plain (unsigned) SDP over one TCP connection and open one negotiated,
+reliable, ordered channel. First A sends `--pings` messages of `size` bytes, one every 10 ms as
+`bench lan` posts, each carrying its send time; B answers with the median one-way delay (both
+ends read the same machine clock). Then A sends `n` messages of `size` bytes with bufferedAmount
+back-pressure; B answers "done" after the last byte and keeps the association up until A hangs up.
+A reports the median delay and the seconds from the first bulk send to that answer.
 `measure_in_netns()` runs both ends in two fresh network namespaces (needs root).
 """
 
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -42,25 +45,35 @@ async def _read_text(reader: asyncio.StreamReader) -> str:
 
 
 async def async_serve(host: str, port: int, ready: asyncio.Event | None = None) -> None:
-    """Accept one sender, receive until it says how much it sent, answer "done", then return."""
+    """Accept one sender: time its pings, then receive until it says how much it sent, answer "done", return."""
     finished = asyncio.Event()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         pc, channel = _pc_and_channel()
-        expected = int(await _read_text(reader))
+        pings, expected = (int(x) for x in (await _read_text(reader)).split())
         await pc.setRemoteDescription(RTCSessionDescription(await _read_text(reader), "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         await _send_text(writer, pc.localDescription.sdp)
+        delays: list[float] = []
         received = 0
-        done = asyncio.Event()
+        pinged, done = asyncio.Event(), asyncio.Event()
 
         def on_message(message: bytes | str) -> None:
             nonlocal received
+            if len(delays) < pings:
+                assert isinstance(message, bytes)
+                delays.append(time.time() - float(message[:20].decode()))
+                if len(delays) == pings:
+                    pinged.set()
+                return
             received += len(message)
             if received >= expected:
                 done.set()
 
         channel.on("message", on_message)
+        if pings:
+            await pinged.wait()
+            channel.send(json.dumps({"delay_p50_ms": statistics.median(delays) * 1000}).encode())
         await done.wait()
         channel.send(b"done")
         # Keep the association up until the sender has the answer (it then closes the TCP side):
@@ -79,18 +92,28 @@ async def async_serve(host: str, port: int, ready: asyncio.Event | None = None) 
     server.close()
 
 
-async def async_send(host: str, port: int, messages: int, size: int) -> float:
-    """Send `messages` x `size` bytes to a serving end; seconds from first send to its "done"."""
+async def async_send(host: str, port: int, messages: int, size: int, pings: int = 0) -> tuple[float, float | None]:
+    """Ping a serving end `pings` times (10 ms apart), then send `messages` x `size` bytes;
+    (seconds from the first bulk send to its "done", median one-way ping delay in ms or None)."""
     reader, writer = await asyncio.open_connection(host, port)
     pc, channel = _pc_and_channel()
     opened, done = asyncio.Event(), asyncio.Event()
+    answers: asyncio.Queue[bytes] = asyncio.Queue()
     channel.on("open", opened.set)
-    channel.on("message", lambda message: done.set())
-    await _send_text(writer, str(messages * size))
+    channel.on("message", lambda message: answers.put_nowait(message))
+    await _send_text(writer, f"{pings} {messages * size}")
     await pc.setLocalDescription(await pc.createOffer())
     await _send_text(writer, pc.localDescription.sdp)
     await pc.setRemoteDescription(RTCSessionDescription(await _read_text(reader), "answer"))
     await asyncio.wait_for(opened.wait(), 10)
+    delay: float | None = None
+    if pings:
+        await asyncio.sleep(0.5)  # as in `bench lan`, the session has settled before the first ping
+        for _ in range(pings):
+            channel.send(f"{time.time():<20.6f}".encode() + b"x" * max(0, size - 20))
+            await asyncio.sleep(0.01)
+        delay = float(json.loads(await asyncio.wait_for(answers.get(), 30))["delay_p50_ms"])
+    channel.on("message", lambda message: done.set())
     payload = b"x" * size
     started = time.perf_counter()
     for _ in range(messages):
@@ -102,11 +125,11 @@ async def async_send(host: str, port: int, messages: int, size: int) -> float:
     elapsed = time.perf_counter() - started
     writer.close()
     await pc.close()
-    return elapsed
+    return elapsed, delay
 
 
-def measure_in_netns(messages: int = 100_000, size: int = 100) -> float:
-    """Run a receiver and a sender in two fresh network namespaces; return the sender's seconds."""
+def measure_in_netns(messages: int = 100_000, size: int = 100, pings: int = 0) -> tuple[float, float | None]:
+    """Run a receiver and a sender in two fresh network namespaces; (bulk seconds, median ping delay ms)."""
     from tests.integration.netns import NetnsLan
 
     with NetnsLan(2, subnet="10.78.0") as lan:
@@ -116,11 +139,13 @@ def measure_in_netns(messages: int = 100_000, size: int = 100) -> float:
         assert serve.stdout is not None
         serve.stdout.readline()  # listening
         result = sender.run([sys.executable, "-m", "bench.lan_transport", "send",
-                             f"{receiver.ip}:9009", "-n", str(messages), "--size", str(size)],
+                             f"{receiver.ip}:9009", "-n", str(messages), "--size", str(size),
+                             "--pings", str(pings)],
                             timeout=600, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"the raw aiortc sender failed ({result.returncode}): {result.stderr[-2000:]}")
-        return float(json.loads(result.stdout.strip().splitlines()[-1])["seconds"])
+        answer = json.loads(result.stdout.strip().splitlines()[-1])
+        return float(answer["seconds"]), answer["delay_p50_ms"]
 
 
 def main() -> None:
@@ -133,13 +158,15 @@ def main() -> None:
     send.add_argument("target")
     send.add_argument("-n", "--messages", type=int, default=100_000)
     send.add_argument("--size", type=int, default=100)
+    send.add_argument("--pings", type=int, default=0, help="timed messages, 10 ms apart, before the bulk transfer")
     args = parser.parse_args()
     if args.command == "serve":
         asyncio.run(async_serve(args.host, args.port))
     else:
         host, port = args.target.rsplit(":", 1)
-        seconds = asyncio.run(async_send(host, int(port), args.messages, args.size))
-        print(json.dumps({"seconds": seconds, "messages": args.messages, "size": args.size}), flush=True)
+        seconds, delay = asyncio.run(async_send(host, int(port), args.messages, args.size, args.pings))
+        print(json.dumps({"seconds": seconds, "delay_p50_ms": delay, "messages": args.messages, "size": args.size}),
+              flush=True)
 
 
 if __name__ == "__main__":
