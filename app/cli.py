@@ -13,7 +13,7 @@ from typing import TextIO
 from crdt.errors import RoomError
 from crdt.export import message_record
 
-from .errors import HubbubError
+from .errors import HubbubError, as_sentence
 from .node import FORMATS, Node
 from .profile import open_profile, profile_exists, resolve_profile_dir
 
@@ -119,7 +119,7 @@ def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None 
         print(f"hubbub: {exc}", file=sys.stderr)
         return 1
     except RoomError as exc:
-        print(f"hubbub: {exc}", file=sys.stderr)
+        print(f"hubbub: {as_sentence(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

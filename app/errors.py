@@ -21,3 +21,12 @@ class BadInvite(HubbubError):
 
 class BadFile(HubbubError):
     """A file to import that is corrupt or not a Hubbub log."""
+
+
+def as_sentence(clause: str) -> str:
+    """A lower-layer error clause ("the disk is full; nothing was written") made a sentence for a user."""
+    text = clause.strip()
+    if not text:
+        return "Something went wrong."
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."

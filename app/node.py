@@ -114,11 +114,18 @@ class Node:
             if fmt == "log":
                 return write_log(out, room.id, room.name, room.log.keys, self.profile.store.all_entries(room.id))
             data = self.exported(room)
-            text = {"json": to_json, "md": to_markdown, "html": to_html}[fmt](data)
+            raw = {"json": to_json, "md": to_markdown, "html": to_html}[fmt](data).encode("utf-8")
             tmp = out.with_name(out.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, out)
-            return len(text.encode("utf-8"))
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(raw)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, out)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # no half-written export is left behind (a full disk)
+                raise
+            return len(raw)
         except OSError as exc:
             raise HubbubError(f"Cannot write {out}: {exc.strerror}.") from exc
 

@@ -20,7 +20,7 @@ from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SET
 from crdt.yjs_update import encode_delete_update
 from crdt.view import Channel, Message
 
-from .errors import HubbubError, RoomNotFound
+from .errors import HubbubError, RoomNotFound, as_sentence
 from .profile import Profile
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ class Room:
         except PermissionDenied as exc:
             raise HubbubError(f"You are not allowed to do that: {exc}.") from exc
         except RoomError as exc:
-            raise HubbubError(str(exc)) from exc
+            raise HubbubError(as_sentence(str(exc))) from exc
         if self._batch is not None:
             self._batch.accepted.extend(result.accepted)
             self._batch.kinds.extend(result.kinds)
@@ -269,7 +269,10 @@ class Room:
         return result
 
     def _store_and_announce(self, result: IngestResult) -> None:
-        self._persist(result)
+        try:
+            self._persist(result)
+        except StoreError as exc:  # e.g. a full disk: nothing was saved, and nobody hears of it
+            raise HubbubError(as_sentence(str(exc))) from exc
         for listener in list(self.listeners):
             try:
                 listener(self, result.accepted)

@@ -21,8 +21,11 @@ def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        os.unlink(target)  # a half-written file (a full disk) must not be left behind
+        raise
+    os.close(fd)
     if not exclusive:
         os.replace(target, path)
         os.chmod(path, 0o600)

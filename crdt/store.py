@@ -10,6 +10,7 @@ whatever must wait for the disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ from .entry import NO_HASH, Entry, digest
 from .errors import StoreError
 
 SCHEMA_VERSION = 1
+FULL_BELOW = 256 * 1024  # bytes free under which a failed write is put down to a full disk
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -47,27 +49,32 @@ CREATE TABLE IF NOT EXISTS read_marks(room INTEGER NOT NULL, channel TEXT NOT NU
 """
 
 
+def _disk_full(folder: Path) -> bool:
+    """Whether the file system holding `folder` has (next to) no room left for SQLite's files."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < FULL_BELOW
+
+
 class Store:
     """One profile's database."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self.full_disk = False  # opened read-only because the disk had no room for SQLite's WAL files
         try:
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            # Keep SQLite's default WAL auto-checkpoint (1000 pages): a WAL that keeps growing makes
-            # every commit's fsync also write file-size metadata, which measured 2.7x slower here.
-            self.db.execute("PRAGMA foreign_keys=OFF")
-            self.db.executescript(_SCHEMA)
-            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                self.db.execute("INSERT INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
-            elif row[0] != str(SCHEMA_VERSION):
-                raise StoreError(f"the database {self.path} was written by a newer Hubbub")
-            self.db.execute("PRAGMA quick_check").fetchone()
+            self.db = self._open_read_write()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"the database {self.path} is damaged or not a Hubbub database ({exc})") from exc
+            if not _disk_full(self.path.parent):
+                raise StoreError(f"the database {self.path} is damaged or not a Hubbub database ({exc})") from exc
+            wal = Path(f"{self.path}-wal")
+            if wal.exists() and wal.stat().st_size > 0:  # the newest commits are in the WAL, which cannot open now
+                raise StoreError(f"the disk holding {self.path.parent} is full; free some space and try again") from exc
+            # After a clean close the database file holds everything: read it as it is, write nothing.
+            self.db = self._open_read_only()
+            self.full_disk = True
         self.lock = threading.RLock()
         self._room_rowids: dict[bytes, int] = {}
         self._author_ids: dict[bytes, int] = {}
@@ -93,6 +100,39 @@ class Store:
         for rid, key in self.db.execute("SELECT id, key FROM authors"):
             self._author_ids[bytes(key)] = rid
             self._author_keys[rid] = bytes(key)
+
+    def _open_read_write(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            # Keep SQLite's default WAL auto-checkpoint (1000 pages): a WAL that keeps growing makes
+            # every commit's fsync also write file-size metadata, which measured 2.7x slower here.
+            db.execute("PRAGMA foreign_keys=OFF")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                raise StoreError(f"the database {self.path} was written by a newer Hubbub")
+            db.execute("PRAGMA quick_check").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the disk holding {self.path.parent} is full, and the database cannot be read "
+                             f"without room for its journal ({exc})") from exc
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            db.close()
+            raise StoreError(f"the database {self.path} is not a Hubbub database this version can read")
+        return db
 
     def close(self) -> None:
         with self.lock, self._sync_lock:
@@ -132,11 +172,16 @@ class Store:
         try:
             return self.db.execute(sql, args)
         except sqlite3.OperationalError as exc:
-            if "full" in str(exc).lower():
-                raise StoreError("the disk is full; nothing was written") from exc
-            raise StoreError(f"the database could not be written: {exc}") from exc
+            raise self._write_error(exc, "nothing was written") from exc
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the database is damaged: {exc}") from exc
+
+    def _write_error(self, exc: sqlite3.OperationalError, consequence: str) -> StoreError:
+        """What a failed write means for the user, in one sentence."""
+        text = str(exc).lower()
+        if "full" in text or self.full_disk or ("disk i/o" in text and _disk_full(self.path.parent)):
+            return StoreError(f"the disk is full; {consequence}")
+        return StoreError(f"the database could not be written: {exc}")
 
     # ----- rooms ------------------------------------------------------------------------
 
@@ -243,11 +288,10 @@ class Store:
             self._run("COMMIT")
             self._max_n[rid] = n
         except sqlite3.OperationalError as exc:
-            self.db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
             self._load_ids()
-            if "full" in str(exc).lower():
-                raise StoreError("the disk is full; the new entries were not saved") from exc
-            raise StoreError(f"the database could not be written: {exc}") from exc
+            raise self._write_error(exc, "the new entries were not saved") from exc
         except BaseException:
             self.db.execute("ROLLBACK")
             self._load_ids()
