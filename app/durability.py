@@ -11,6 +11,10 @@ Syncs are grouped: one fsync serves every commit made before it started.
 Local writes stay durable before they return (`Store.append` with `durable=True`):
 an author who passed on an entry and then lost it could sign a different one with
 the same sequence number.
+
+The same worker thread folds the write-ahead log into the database once a second
+when something was written (`async_checkpoints`), so commits mostly overwrite the
+log in place instead of growing it, and no checkpoint runs inside a commit.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from crdt.store import Store
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
+CHECKPOINT_EVERY = 1.0
 
 
 class DurabilityGate:
@@ -51,13 +56,30 @@ class DurabilityGate:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._async_run(), name="hubbub-fsync")
 
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubbub-disk")
+        return self._executor
+
+    async def async_checkpoints(self, every: float = CHECKPOINT_EVERY) -> None:
+        """Run until cancelled: fold the log into the database, in the worker thread, when written to."""
+        loop = asyncio.get_running_loop()
+        seen = -1  # the first round folds in whatever was written before it started
+        while True:
+            await asyncio.sleep(every)
+            if self.store.commits == seen:
+                continue
+            seen = self.store.commits
+            try:
+                await loop.run_in_executor(self._worker(), self.store.checkpoint_aside)
+            except StoreError as exc:
+                log.warning("%s", exc)
+
     async def _async_run(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubbub-fsync")
         while self._waiting:
             try:
-                await loop.run_in_executor(self._executor, self.store.sync)
+                await loop.run_in_executor(self._worker(), self.store.sync)
             except StoreError as exc:
                 log.error("%s; will try again", exc)
                 await asyncio.sleep(RETRY_SECONDS)

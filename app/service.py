@@ -149,6 +149,7 @@ class NodeService:
         await self.peer.async_start()
         self.refresh_secrets()
         self._tasks = [asyncio.create_task(self._flusher(), name="hubbub-flush"),
+                       asyncio.create_task(self.disk.async_checkpoints(), name="hubbub-checkpoint"),
                        asyncio.create_task(self._housekeeping(), name="hubbub-housekeeping"),
                        asyncio.create_task(self._watch(), name="hubbub-watch")]
         log.info("node %s listening on %s:%d", self.node.profile.public_key.hex()[:16], *self.peer.address)

@@ -82,6 +82,8 @@ class Store:
         self._deps_ids: dict[bytes, int] = {}
         self._deps_blobs: dict[int, bytes] = {}
         self._max_n: dict[int, int] = {}
+        self.commits = 0  # appends committed so far (a checkpoint is due when this moves)
+        self._checkpoint_db: sqlite3.Connection | None = None
         self.written = 0  # commits made with durable=False so far
         self.synced = 0   # of those, how many are known to be on disk
         self._wal_fd: int | None = None
@@ -136,6 +138,9 @@ class Store:
 
     def close(self) -> None:
         with self.lock, self._sync_lock:
+            if self._checkpoint_db is not None:
+                self._checkpoint_db.close()
+                self._checkpoint_db = None
             self.db.close()
             if self._wal_fd is not None:
                 os.close(self._wal_fd)
@@ -270,6 +275,7 @@ class Store:
             finally:
                 if not durable:
                     self.db.execute("PRAGMA synchronous=FULL")
+            self.commits += 1
             if durable:
                 self.synced = self.written  # a FULL commit syncs the whole WAL, earlier commits too
             else:
@@ -412,6 +418,25 @@ class Store:
         """Fold the write-ahead log into the database (call when idle)."""
         with self.lock:
             self._run("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def checkpoint_aside(self) -> None:
+        """Fold the write-ahead log into the database over a connection of its own, without
+        blocking writers: meant for a worker thread (`DurabilityGate.async_checkpoints`).
+
+        Once a checkpoint has caught up, SQLite starts the log over from its beginning, so the
+        commits that follow overwrite blocks already allocated; a log that only grows makes every
+        fsync also commit the file system's journal, which measured 10-25 % slower per commit.
+        """
+        if self.full_disk:
+            return
+        with self._sync_lock:
+            try:
+                if self._checkpoint_db is None:
+                    self._checkpoint_db = sqlite3.connect(str(self.path), isolation_level=None,
+                                                          check_same_thread=False, timeout=1)
+                self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.OperationalError as exc:
+                raise self._write_error(exc, "the log was not folded into the database") from exc
 
     # ----- snapshots, revocations, local-only state ---------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
@@ -165,3 +166,33 @@ def test_a_relay_shows_an_entry_before_its_fsync_but_passes_it_on_only_after(tmp
             await until(lambda: texts(room_c) == ["hello", "held"], 5, "C got it once B's disk had it")
 
     run(body)
+
+
+def test_checkpoints_aside_let_commits_overwrite_the_log_instead_of_growing_it(tmp_path: Path) -> None:
+    room_a, _ = _author_and_replica(tmp_path)
+    store = room_a.profile.store
+    wal = Path(f"{store.path}-wal")
+    for i in range(30):
+        room_a.post("general", f"fill the log {i}")
+    grown = wal.stat().st_size
+    for i in range(5):
+        room_a.post("general", f"no checkpoint yet {i}")
+    assert wal.stat().st_size > grown, "without a checkpoint every commit appends to the log"
+
+    async def body() -> None:
+        gate = DurabilityGate(store)
+        task = asyncio.get_running_loop().create_task(gate.async_checkpoints(every=0.05))
+        try:
+            await asyncio.sleep(0.3)  # a few rounds in the worker thread; nothing was written since the first
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await gate.async_close()
+
+    asyncio.run(body())
+    size = wal.stat().st_size
+    for i in range(5):
+        room_a.post("general", f"after the checkpoint {i}")
+    assert wal.stat().st_size == size, "after a checkpoint, commits overwrite the log from its start"
+    assert [m.text for m in room_a.history("general")][-1] == "after the checkpoint 4"
