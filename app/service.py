@@ -332,11 +332,20 @@ class NodeService:
     # ----- direct messages ---------------------------------------------------------------------------
 
     def direct_room_with(self, peer: bytes) -> Room | None:
-        """Our direct room with `peer`, if there is one."""
-        for room in self.node.open_rooms():
-            if room.is_direct() and set(room.log.state().active_members()) == {self.node.profile.public_key, peer}:
-                return room
-        return None
+        """Our direct room with `peer`, if there is one.
+
+        If both people opened one at the same moment there are two; both sides pick the one
+        with the smaller id, so the conversation continues in one room.
+        """
+        rooms = self.direct_rooms_with(peer)
+        return rooms[0] if rooms else None
+
+    def direct_rooms_with(self, peer: bytes) -> list[Room]:
+        """Every direct room of just us and `peer`, the one in use (see `direct_room_with`) first."""
+        pair = {self.node.profile.public_key, peer}
+        return sorted((room for room in self.node.open_rooms()
+                       if room.is_direct() and set(room.log.state().active_members()) == pair),
+                      key=lambda room: room.id)
 
     def shared_with(self, peer: bytes) -> list[Room]:
         """Rooms that `peer` proved it holds on its session and where both of us are current members."""

@@ -127,7 +127,7 @@ class OfflineService:
 
     async def open_dm(self, peer: bytes) -> bytes:
         if self.node is not None:
-            for rid, _ in self.node.room_list():
+            for rid, _ in sorted(self.node.room_list()):  # the smaller id, as NodeService.direct_room_with picks
                 if self.node.room(rid).direct_peer() == peer:
                     return rid
         raise HubbubError("Starting a direct conversation needs networking, which is not running.")

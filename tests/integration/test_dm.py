@@ -130,3 +130,25 @@ def test_grant_wire_form() -> None:
                 b'{"name":"x","keys":{"0":"00"},"room":"' + b"00" * 32 + b'"}'):
         with pytest.raises(WireError):
             decode_sync_channel(bytes((GRANT,)) + bad)
+
+
+def test_two_people_opening_a_dm_at_once_end_up_in_one_room(tmp_path: Path) -> None:
+    async def body() -> None:
+        a, b, _party = await joined_pair(tmp_path)
+        try:
+            akey, bkey = a.node.profile.public_key, b.node.profile.public_key
+            mine, theirs = await asyncio.gather(a.async_open_dm(bkey), b.async_open_dm(akey))
+            assert mine.id != theirs.id  # both created one before hearing of the other's
+            await until(lambda: len(a.direct_rooms_with(bkey)) == len(b.direct_rooms_with(akey)) == 2, 10,
+                        "each side to hold both rooms")
+            chosen = min(mine.id, theirs.id)
+            assert a.direct_room_with(bkey).id == b.direct_room_with(akey).id == chosen  # type: ignore[union-attr]
+            assert (await a.async_open_dm(bkey)).id == (await b.async_open_dm(akey)).id == chosen
+            a.node.room(chosen).post("general", "one conversation")
+            await until(lambda: "one conversation" in texts(b.node.room(chosen)), 10, "the message at Bob")
+        finally:
+            for svc in (a, b):
+                await svc.async_stop()
+                svc.node.close()
+
+    run(body)

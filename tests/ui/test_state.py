@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from nacl.signing import SigningKey
+
 from app.models import Message
+from app.node import Node
+from app.profile import open_profile
+from ui.state.session import Session
 from ui.state.composer import Completion, candidates, complete_mention, last_own_message, mention_query
 from ui.state.notify import notification_text, should_notify
 from ui.state.switcher import Target, filter_targets, score
@@ -48,3 +55,23 @@ def test_up_edits_my_newest_live_message() -> None:
     found = last_own_message(msgs, "me")
     assert found is not None and found.id == "me:1"
     assert last_own_message([_msg("x")], "me") is None
+
+
+def test_a_spare_empty_direct_room_is_left_out_of_the_list(tmp_path: Path, qtbot: object) -> None:
+    """Two DMs with one person (both opened one at once): the list shows the one in use, or both if both hold messages."""
+    node = Node(open_profile(tmp_path / "me", display_name="me"))
+    bob = bytes(SigningKey.generate().verify_key)
+    rooms = []
+    for _ in range(2):
+        room = node.create_room("me & bob")
+        room.update_settings(direct=True)
+        room.add_member(bob, name="bob")
+        rooms.append(room)
+    in_use, spare = sorted(rooms, key=lambda r: r.id)
+    session = Session(node)
+    for room in rooms:
+        session.attach(room)
+    listed = {s.room_id for s in session.summaries()}
+    assert in_use.id in listed and spare.id not in listed
+    spare.post("general", "written before both sides settled on one room")
+    assert {in_use.id, spare.id} <= {s.room_id for s in session.summaries()}

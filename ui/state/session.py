@@ -101,13 +101,34 @@ class Session(QObject):
 
     def summaries(self) -> list[RoomSummary]:
         out = []
+        hidden = self._spare_direct_rooms()
         for rid, name in self.node.room_list():
+            if rid in hidden:
+                continue
             room = self._attached.get(rid)
             unread = self._unread.get(rid, {})
             direct = room is not None and room.is_direct()
             out.append(RoomSummary(rid, self.title(room) if room else name, sum(u for u, _ in unread.values()),
                                    sum(m for _, m in unread.values()), direct))
         return out
+
+    def _spare_direct_rooms(self) -> set[bytes]:
+        """Empty direct rooms with someone we have another, in-use direct room with.
+
+        Two people who open a conversation with each other at the same moment get two rooms;
+        both sides then use the one with the smaller id (`NodeService.direct_room_with`), so the
+        other is left out of the list unless something was written in it.
+        """
+        by_peer: dict[bytes, list[Room]] = {}
+        for room in self._attached.values():
+            peer = room.direct_peer()
+            if peer is not None:
+                by_peer.setdefault(peer, []).append(room)
+        spare: set[bytes] = set()
+        for rooms in by_peer.values():
+            rooms.sort(key=lambda room: room.id)
+            spare.update(room.id for room in rooms[1:] if not room.history())
+        return spare
 
     @staticmethod
     def title(room: Room) -> str:
