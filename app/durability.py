@@ -20,6 +20,7 @@ log in place instead of growing it, and no checkpoint runs inside a commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -94,12 +95,18 @@ class DurabilityGate:
                     log.exception("a callback waiting for the disk failed")
 
     async def async_close(self) -> None:
-        """Finish: sync what is left, run what waits for it, and stop the worker thread."""
+        """Finish: sync what is left, run what waits for it, and stop the worker thread.
+
+        A sync that keeps failing (a broken disk) must not keep the node from stopping: the
+        retrying task is cancelled, and one last sync is tried here.
+        """
         if self._task is not None and not self._task.done():
-            try:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)  # a sync already running in the thread finishes first
+            self._executor = None
         if not self.store.is_synced():
             try:
                 self.store.sync()
@@ -109,6 +116,3 @@ class DurabilityGate:
         if self.store.is_synced():
             for _upto, callback in waiting:
                 callback()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None

@@ -480,9 +480,11 @@ class NodeService:
             return
         if not self.disk.is_clear():
             # Received entries are committed but not yet on disk: nothing goes out before they are.
-            if not self._held_for_disk:
-                self.disk.after(self._release_held)
+            # (Held first: the worker may finish between the check and `after`, which then calls back at once.)
+            first = not self._held_for_disk
             self._held_for_disk.add(key)
+            if first:
+                self.disk.after(self._release_held)
             return
         peer, room_id = key
         try:

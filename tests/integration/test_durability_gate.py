@@ -196,3 +196,27 @@ def test_checkpoints_aside_let_commits_overwrite_the_log_instead_of_growing_it(t
         room_a.post("general", f"after the checkpoint {i}")
     assert wal.stat().st_size == size, "after a checkpoint, commits overwrite the log from its start"
     assert [m.text for m in room_a.history("general")][-1] == "after the checkpoint 4"
+
+
+def test_a_disk_that_never_syncs_does_not_keep_the_node_from_stopping(tmp_path: Path) -> None:
+    room_a, room_b = _author_and_replica(tmp_path)
+    room_b.ingest(room_a.profile.store.all_entries(room_a.id))
+    store = room_b.profile.store
+
+    def broken_sync() -> None:  # the disk refuses every flush
+        raise StoreError("the database could not be flushed to disk: I/O error")
+
+    store.sync = broken_sync  # type: ignore[method-assign]
+
+    async def body() -> None:
+        gate = DurabilityGate(store)
+        ran: list[str] = []
+        room_b.ingest(_new_entries(room_a, ["never on disk"]), durable=False)
+        gate.after(lambda: ran.append("passed on"))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await asyncio.wait_for(gate.async_close(), 5)
+        assert time.monotonic() - started < 3
+        assert ran == [], "nothing may be passed on when the entries never reached the disk"
+
+    asyncio.run(body())
