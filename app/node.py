@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crdt.errors import DecodeError, StoreError
 from crdt.export import ExportedRoom, to_html, to_json, to_markdown
 from crdt.logfile import genesis_of, read_log, write_log
+from crdt.private_file import write_durably
 from crdt.room import RoomLog
 
 from .errors import BadFile, HubbubError, RoomNotFound
@@ -115,16 +115,7 @@ class Node:
                 return write_log(out, room.id, room.name, room.log.keys, self.profile.store.all_entries(room.id))
             data = self.exported(room)
             raw = {"json": to_json, "md": to_markdown, "html": to_html}[fmt](data).encode("utf-8")
-            tmp = out.with_name(out.name + ".tmp")
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(raw)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, out)
-            except BaseException:
-                tmp.unlink(missing_ok=True)  # no half-written export is left behind (a full disk)
-                raise
+            write_durably(out, raw)
             return len(raw)
         except OSError as exc:
             raise HubbubError(f"Cannot write {out}: {exc.strerror}.") from exc

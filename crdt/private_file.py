@@ -1,4 +1,4 @@
-"""Writing secrets to disk: files only their owner can read (mode 0600), fsynced before they count."""
+"""Writing files that must not come out half-written: fsynced, swapped in whole; secrets with mode 0600."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import os
 from pathlib import Path
 
 
-def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
-    """Write `data` to `path` with mode 0600 and fsync it.
+def write_durably(path: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
+    """Write `data` to `path` and fsync it; a new file gets `mode` (less the umask).
 
     `exclusive` refuses to replace an existing file (FileExistsError); otherwise the
     file is written beside `path` and renamed over it, so a crash leaves the old or
-    the new content, never half of one.
+    the new content, never half of one. A failed write (a full disk) leaves nothing behind.
     """
     target = path if exclusive else path.with_name(path.name + ".tmp")
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(target, flags, 0o600)
+    fd = os.open(target, flags, mode)
     try:
         view = memoryview(data)
         while view:
@@ -23,9 +23,15 @@ def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
         os.fsync(fd)
     except BaseException:
         os.close(fd)
-        os.unlink(target)  # a half-written file (a full disk) must not be left behind
+        os.unlink(target)
         raise
     os.close(fd)
     if not exclusive:
         os.replace(target, path)
+
+
+def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write a secret to `path` as `write_durably` does, readable by its owner only (mode 0600)."""
+    write_durably(path, data, mode=0o600, exclusive=exclusive)
+    if not exclusive:
         os.chmod(path, 0o600)
