@@ -91,7 +91,9 @@ class Store:
         self._load_ids()
 
     def _load_ids(self) -> None:
-        """(Re)load the small id tables cached in memory (after opening, or after a rolled-back write)."""
+        """(Re)load the small id tables cached in memory: after opening, after a rolled-back write,
+        and when a row names an id the cache lacks (another process wrote to the profile)."""
+        self._max_n.clear()
         self._deps_ids.clear()
         self._deps_blobs.clear()
         self._author_ids.clear()
@@ -241,6 +243,22 @@ class Store:
 
     # ----- entries ------------------------------------------------------------------------
 
+    def _stored(self, table: dict[int, bytes], ident: int) -> bytes:
+        """The value behind a stored id (an author key, a deps list), reloading the cache on a miss."""
+        value = table.get(ident)
+        if value is None:
+            self._load_ids()  # refills the same dicts
+            value = table[ident]
+        return value
+
+    def _known_author_id(self, key: bytes) -> int | None:
+        """The stored id of an author key, or None if no entry of theirs is stored."""
+        aid = self._author_ids.get(key)
+        if aid is None:
+            self._load_ids()
+            aid = self._author_ids.get(key)
+        return aid
+
     def _author_id(self, key: bytes) -> int:
         aid = self._author_ids.get(key)
         if aid is None:
@@ -305,7 +323,7 @@ class Store:
 
     def _entry(self, room_id: bytes, author: bytes, row: Sequence[Any], prev: bytes) -> Entry:
         seq, epoch, deps, nonce, sig, ct, phash = row
-        deps_b = self._deps_blobs[int(deps)]
+        deps_b = self._stored(self._deps_blobs, int(deps))
         ct_b = bytes(ct) if ct is not None else None
         return Entry(
             room_id=room_id if deps_b else NO_HASH,
@@ -320,7 +338,7 @@ class Store:
             rid = self.room_rowid(room_id)
             out: dict[bytes, list[bytes]] = {}
             for aid, h in self._run("SELECT author, hash FROM entries WHERE room=? ORDER BY author, seq", (rid,)):
-                out.setdefault(self._author_keys[aid], []).append(bytes(h))
+                out.setdefault(self._stored(self._author_keys, aid), []).append(bytes(h))
             return out
 
     def entry_kinds(self, room_id: bytes) -> Iterator[tuple[bytes, int, int]]:
@@ -328,7 +346,7 @@ class Store:
             rid = self.room_rowid(room_id)
             rows = self._run("SELECT author, seq, kind FROM entries WHERE room=?", (rid,)).fetchall()
         for aid, seq, kind in rows:
-            yield self._author_keys[aid], int(seq), int(kind)
+            yield self._stored(self._author_keys, aid), int(seq), int(kind)
 
     _COLS = "seq, epoch, deps, nonce, sig, ct, phash"
 
@@ -336,7 +354,7 @@ class Store:
         """Entries of `author` from `from_seq` on, at most `limit`, in order."""
         with self.lock:
             rid = self.room_rowid(room_id)
-            aid = self._author_ids.get(author)
+            aid = self._known_author_id(author)
             if aid is None:
                 return []
             prev = NO_HASH
@@ -365,7 +383,7 @@ class Store:
         out = []
         for row in rows:
             prev = bytes(row[8]) if row[8] is not None else NO_HASH
-            out.append(self._entry(room_id, self._author_keys[row[0]], row[1:8], prev))
+            out.append(self._entry(room_id, self._stored(self._author_keys, row[0]), row[1:8], prev))
         return out
 
     def all_entries(self, room_id: bytes) -> list[Entry]:
@@ -376,14 +394,14 @@ class Store:
         with self.lock:
             rid = self.room_rowid(room_id)
             rows = self._run("SELECT author, seq FROM entries WHERE room=? AND ct IS NULL", (rid,)).fetchall()
-        return {(self._author_keys[a], int(s)) for a, s in rows}
+        return {(self._stored(self._author_keys, a), int(s)) for a, s in rows}
 
     def fill_payload(self, room_id: bytes, entries: list[Entry]) -> None:
         """Store the content of entries that were held hollow."""
         with self.lock:
             rid = self.room_rowid(room_id)
             for e in entries:
-                aid = self._author_ids.get(e.author)
+                aid = self._known_author_id(e.author)
                 if aid is not None and e.ciphertext is not None:
                     self._run("UPDATE entries SET ct=?, phash=NULL WHERE room=? AND author=? AND seq=?", (e.ciphertext, rid, aid, e.seq))
 
@@ -406,7 +424,7 @@ class Store:
         """Drop an entry's ciphertext (an expired or deleted message), keeping its signed header."""
         with self.lock:
             rid = self.room_rowid(room_id)
-            aid = self._author_ids.get(author)
+            aid = self._known_author_id(author)
             if aid is None:
                 return
             row = self._run("SELECT ct FROM entries WHERE room=? AND author=? AND seq=?", (rid, aid, seq)).fetchone()

@@ -208,3 +208,21 @@ def test_snapshot_reopens_to_the_same_history_and_is_used(tmp_path: Path) -> Non
         assert [(m.id, m.text, m.deleted, m.edited, dict(m.reactions)) for m in reopened.history()] == expected
     finally:
         profile.close()
+
+
+def test_a_profile_written_by_another_process_meanwhile_opens_its_rooms(tmp_path: Path) -> None:
+    """A node that opened the profile, then the CLI writing to it directly (as it does while the
+    node is still starting): the node reads the new room and its authors, not a KeyError."""
+    node_view = open_profile(tmp_path / "p", display_name="me")  # the node's connection, opened first
+    cli_view = open_profile(tmp_path / "p")  # the CLI's own connection
+    try:
+        room = Room.create(cli_view, "made meanwhile")
+        mid = room.post("general", "written by the other process")
+        seen = Room.open(node_view, room.id)
+        assert [m.id for m in seen.history()] == [mid]
+        assert node_view.store.author_entries(room.id, cli_view.public_key, 0, 10)
+        seen.post("general", "and the node writes after it")
+        assert [m.text for m in Room.open(cli_view, room.id).history()][-1] == "and the node writes after it"
+    finally:
+        cli_view.close()
+        node_view.close()
