@@ -124,6 +124,7 @@ def open_profile(path: Path, *, create: bool = True, display_name: str | None = 
     if display_name:
         profile.set_display_name(display_name)
     elif not profile.display_name:
-        profile.settings["display_name"] = os.environ.get("USER", "") or "me"
+        # The login name; without one, a name others can tell apart (never the same for two people).
+        profile.settings["display_name"] = os.environ.get("USER", "") or f"user-{profile.public_key.hex()[:6]}"
         profile.save_settings()
     return profile
