@@ -11,6 +11,7 @@ from .errors import BadInvite
 
 SCHEME = "hubbub://join/"
 VERSION = 1
+NEVER = (1 << 63) - 1  # the expiry a link carries for an invite that never expires
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from crdt.private_file import write_durably
 from crdt.room import RoomLog
 
 from .errors import BadFile, HubbubError, RoomNotFound
-from .invite import Invite
+from .invite import NEVER, Invite
 from .profile import Profile
 from .room import Room
 
@@ -95,9 +95,10 @@ class Node:
 
     # ----- invites -------------------------------------------------------------------------
 
-    def invite(self, room: Room, valid_seconds: float = 7 * 24 * 3600) -> Invite:
-        invite_id, secret, expires = room.create_invite(valid_seconds)
-        return Invite(room.id, invite_id, secret, expires, room.name, self.profile.public_key)
+    def invite(self, room: Room, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> Invite:
+        invite_id, secret, expires = room.create_invite(valid_seconds, uses)
+        return Invite(room.id, invite_id, secret, NEVER if expires is None else expires, room.name,
+                      self.profile.public_key)
 
     # ----- export and import -------------------------------------------------------------------
 
@@ -112,7 +113,7 @@ class Node:
             raise HubbubError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
         try:
             if fmt == "log":
-                return write_log(out, room.id, room.name, room.log.keys, self.profile.store.all_entries(room.id))
+                return write_log(out, room.id, room.name, room.log.keys.as_dict(), self.profile.store.all_entries(room.id))
             data = self.exported(room)
             raw = {"json": to_json, "md": to_markdown, "html": to_html}[fmt](data).encode("utf-8")
             write_durably(out, raw)
@@ -141,25 +142,25 @@ class Node:
         known = {rid for rid, _ in self.room_list()}
         if parsed.room_id not in known:
             genesis = genesis_of(parsed)
-            if genesis is None:
-                raise BadFile(f"{path} does not hold the first entry of its room, so the room cannot be verified.")
-            probe = RoomLog(parsed.room_id, parsed.keys)
-            if not probe.ingest([genesis]).accepted:
+            key0 = parsed.keys.get(parsed.room_id)
+            if genesis is None or key0 is None:
+                raise BadFile(f"{path} does not hold the first entry of its room and its key, so the room cannot be verified.")
+            probe = RoomLog(parsed.room_id, {parsed.room_id: key0})
+            outcome = probe.ingest([genesis])
+            if not outcome.accepted or outcome.void:
                 raise BadFile(f"{path} holds a room whose first entry does not verify.")
-            self.profile.store.add_room(parsed.room_id, parsed.name or "imported room", parsed.keys)
-        else:
-            for epoch, key in parsed.keys.items():
-                self.profile.store.set_key(parsed.room_id, epoch, key)
+            self.profile.store.add_room(parsed.room_id, parsed.name or "imported room", {parsed.room_id: key0})
         room = self.room(parsed.room_id)
-        for epoch, key in parsed.keys.items():
-            room.log.keys.setdefault(epoch, key)
+        before = self.profile.store.count(room.id)
         result = room.ingest(parsed.entries)
-        report.added = len(result.accepted)
+        room.offer_keys(parsed.keys)
+        report.added = self.profile.store.count(room.id) - before
         report.known = result.duplicates
         for entry, reason in result.rejected:
             report.problems.append(f"entry {entry.seq} by {entry.author.hex()[:12]}: {reason}")
         report.skipped = len(room.log.pending)
         if report.skipped:
-            report.problems.append(f"{report.skipped} entries were skipped because an earlier entry they depend on is missing or invalid")
+            report.problems.append(f"{report.skipped} entries were skipped because an earlier entry they depend on, "
+                                   "or the key they need, is missing")
         room.snapshot()
         return report

@@ -11,11 +11,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from crdt.cipher import new_room_key, open_payload, open_sealed, seal_to_member
-from crdt.control import ControlOp
+from crdt.cipher import new_room_key, open_payload, seal_to_member
+from crdt.content import VALID
+from crdt.control import ControlOp, key_commitment
+from crdt.docsync import apply_updates
 from crdt.entry import Entry
 from crdt.errors import DecodeError, NotAMember, PermissionDenied, RoomError, StoreError
-from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, apply_updates, genesis_entry, restore_log
+from crdt.restore import restore_log
+from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, genesis_entry
 from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, client_id, short_id, split_eid
 from crdt.yjs_update import encode_delete_update
 from crdt.view import Channel, Message
@@ -64,7 +67,32 @@ class Room:
         self._last_write = 0.0
         self._batch: IngestResult | None = None
         self._purged: set[str] = set()
-        self.log.cid_loader = lambda: profile.store.entry_kinds(self.id)
+        self._candidates: dict[bytes, bytes] = {}  # keys offered by a grant or a file, not yet checked
+        self._attach(log_)
+
+    def _attach(self, log_: RoomLog) -> None:
+        """Point the log's loaders at this profile's store (older entries are read on demand)."""
+        store = self.profile.store
+        log_.identity = self.profile.identity
+        log_.updates = None
+        log_.cid_loader = lambda: store.entry_kinds(self.id)
+        log_.meta_loader = lambda author, below: store.entry_meta(self.id, author, below)
+        log_.payload_loader = self._payloads
+
+    def _payloads(self, author: bytes, seqs: list[int]) -> dict[int, bytes]:
+        """Decrypted updates of stored entries (for an entry that became valid, or a rebuild)."""
+        out: dict[int, bytes] = {}
+        for e in self.profile.store.entries_at(self.id, author, seqs):
+            if e.ciphertext is None:
+                continue
+            key = self.log.keys.key_for(self.log.graph.context(e.deps)) if e.deps else self.log.keys.get(self.id)
+            if key is None:
+                continue
+            try:
+                out[e.seq] = open_payload(key, e.nonce, e.ciphertext, self.id, e.author, e.seq, e.epoch)[1:]
+            except DecodeError:
+                continue
+        return out
 
     # ----- opening -----------------------------------------------------------------------
 
@@ -81,10 +109,10 @@ class Room:
             raise HubbubError("A room name can be at most 100 characters.")
         key = new_room_key()
         genesis = genesis_entry(profile.identity, key, name, profile.display_name)
-        room_log = RoomLog(genesis.hash, {0: key})
+        room_log = RoomLog(genesis.hash, {genesis.hash: key}, profile.identity)
         result = room_log.ingest([genesis])
-        profile.store.add_room(genesis.hash, name, {0: key})
-        profile.store.append(genesis.hash, result.accepted, result.kinds)
+        profile.store.add_room(genesis.hash, name, {genesis.hash: key})
+        profile.store.append(genesis.hash, result.accepted, result.kinds, needs=result.needs, flags=result.flags)
         room = cls(profile, room_log, name)
         room.create_channel("general", "text")
         room.create_channel("Lounge", "voice")
@@ -98,23 +126,30 @@ class Room:
             raise RoomNotFound("There is no such room in this profile.")
         keys = store.keys(room_id)
         controls = store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,))
-        room_log = restore_log(room_id, keys, store.chains(room_id), controls, store.revoked(room_id), store.hollow(room_id))
+        room_log = restore_log(room_id, keys, profile.identity, store.chains(room_id), controls,
+                               hollow=store.hollow(room_id), forks=store.forks(room_id))
         snap = store.snapshot(room_id)
+        stale = store.snapshot_stale(room_id)
         upto = 0
-        if snap is not None:
+        if snap is not None and not stale:
             upto, state = snap
             room_log.doc.apply_update(state)
-        later = store.entries_where(room_id, "e.n>? AND e.kind<=?", (upto, KIND_DELETE_ONLY))
+        later = store.entries_where(room_id, "e.n>? AND e.kind<=? AND (e.flags & ?)", (upto, KIND_DELETE_ONLY, VALID))
         updates = []
         for e in later:
-            if e.ciphertext is None or e.epoch not in keys:
+            if e.ciphertext is None:
                 continue
-            plain = open_payload(keys[e.epoch], e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)
+            key = room_log.keys.key_for(room_log.graph.context(e.deps))
+            if key is None:
+                continue
+            plain = open_payload(key, e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)
             updates.append(plain[1:])
         if updates:
             apply_updates(room_log.doc, updates)
         room = cls(profile, room_log, names[room_id])
         room._since_snapshot = len(later)
+        if stale:  # entries changed standing after the snapshot was saved: it shows the older state
+            room.snapshot()
         return room
 
     # ----- state ----------------------------------------------------------------------------
@@ -132,12 +167,13 @@ class Room:
 
     def members(self) -> list[MemberInfo]:
         state = self.log.state()
-        out = [MemberInfo(k, short_id(k), m.name or short_id(k), m.role) for k, m in state.members.items() if m.removed_after is None]
+        out = [MemberInfo(k, short_id(k), m.name or short_id(k), m.role) for k, m in state.members.items()]
         out.sort(key=lambda m: (-int(m.role), m.name.lower()))
         return out
 
     def name_of(self, short: str) -> str:
-        for k, m in self.log.state().members.items():
+        state = self.log.state()
+        for k, m in [*state.members.items(), *state.former.items()]:
             if short_id(k) == short:
                 return m.name or short
         return short
@@ -179,45 +215,95 @@ class Room:
 
     # ----- ingest (remote and local) -----------------------------------------------------------
 
-    def ingest(self, entries: Iterable[Entry], *, durable: bool = True) -> IngestResult:
-        """Validate, store, then apply and announce entries; the store is written before anyone hears of them.
+    def ingest(self, entries: Iterable[Entry], *, durable: bool = True, origin: object = None) -> IngestResult:
+        """Check, store, then apply and announce entries; the store is written before anyone hears of them.
 
         With `durable=False` the entries are committed but not yet fsynced when the
         listeners hear of them (see `Store.append`); whoever passes them on must wait
         for `Store.sync` first, as `NodeService` does.
         """
-        before_revoked = dict(self.log.revoked)
-        result = self.log.ingest(entries)
+        result = self.log.ingest(entries, origin)
         self._persist(result, durable)
-        if self.log.revoked != before_revoked:
-            self.profile.store.set_revoked(self.id, self.log.revoked)
         for eq in result.equivocations:
             self.profile.store.record_equivocation(self.id, eq.author, eq.seq, eq.first_hash, eq.second.encode())
-        if result.control_changed:
-            self._pick_up_keys()
         if result.accepted:
             for listener in list(self.listeners):
                 try:
                     listener(self, result.accepted)
                 except Exception:  # a listener's bug must not undo a stored entry
                     log.exception("room listener failed")
+        if self._candidates and (result.control_changed or result.accepted):
+            self._adopt_candidates(durable)
         return result
 
+    # ----- keys from outside the log -------------------------------------------------------------
+
+    def offer_keys(self, keys: dict[bytes, bytes], *, durable: bool = True) -> int:
+        """Keys from a grant or a log file. A key is kept only once it is shown to be its rotation's (it
+        matches the rotation's commitment; the genesis key decrypts the genesis): never in place of one
+        held, and never unchecked, so no grant or file can make a room unreadable. Returns how many were kept."""
+        self._candidates.update({r: k for r, k in keys.items() if r not in self.log.keys and len(k) == 32})
+        return self._adopt_candidates(durable)
+
+    def _key_checks_out(self, rotation: bytes, key: bytes) -> bool | None:
+        if rotation != self.id:
+            return self.log.key_matches(rotation, key)
+        owner = self.log.state().owner or next((a for a, c in self.log.chains.items() if c and c[0] == self.id), None)
+        genesis = self.profile.store.entries_at(self.id, owner, [0]) if owner else []
+        if not genesis or genesis[0].ciphertext is None:
+            return None
+        g = genesis[0]
+        try:
+            open_payload(key, g.nonce, g.ciphertext, g.room_id, g.author, g.seq, g.epoch)  # type: ignore[arg-type]
+        except DecodeError:
+            return False
+        return True
+
+    def _adopt_candidates(self, durable: bool = True) -> int:
+        kept = 0
+        progress = True
+        while progress and self._candidates:
+            progress = False
+            for rotation, key in list(self._candidates.items()):
+                verdict = self._key_checks_out(rotation, key)
+                if verdict is None:
+                    continue
+                del self._candidates[rotation]
+                if not verdict:
+                    log.warning("a key offered for %s does not match its rotation; dropped", self.name)
+                    continue
+                if self.log.add_key(rotation, key):
+                    self.profile.store.set_key(self.id, rotation, key)
+                    kept += 1
+                    progress = True
+                    waiting = [e for e, _origin in self.log.pending.wake(("key", rotation))]
+                    if waiting:
+                        self.ingest(waiting, durable=durable)
+        return kept
+
     def _persist(self, result: IngestResult, durable: bool = True) -> None:
+        store = self.profile.store
+        for rotation, key in result.new_keys:
+            store.set_key(self.id, rotation, key)
         if result.repaired:
-            self.profile.store.fill_payload(self.id, result.repaired)
+            store.fill_payload(self.id, result.repaired)
         if not result.accepted:
+            if result.flipped:
+                store.set_flags(self.id, result.flipped)
+                self.snapshot()
             return
         try:
-            self.profile.store.append(self.id, result.accepted, result.kinds, durable=durable)
+            store.append(self.id, result.accepted, result.kinds, durable=durable, needs=result.needs,
+                         flags=result.flags, flipped=result.flipped)
         except StoreError:
             # Nothing was written: forget the in-memory effect by reopening from disk.
             fresh = Room.open(self.profile, self.id)
             self.log, self.view = fresh.log, fresh.view
+            self._attach(self.log)
             raise
         self._since_snapshot += len(result.accepted)
         self._last_write = time.monotonic()
-        if self._since_snapshot >= SNAPSHOT_FORCED:
+        if result.flipped or result.rebuilt or self._since_snapshot >= SNAPSHOT_FORCED:
             self.snapshot()
 
     def snapshot_if_due(self, idle_seconds: float = 2.0) -> bool:
@@ -238,19 +324,6 @@ class Room:
         self.profile.store.save_snapshot(self.id, upto, self.log.doc.get_update())
         self._since_snapshot = 0
 
-    def _pick_up_keys(self) -> None:
-        """Store any rotated room key that was sealed to us."""
-        state = self.log.state()
-        for epoch, sealed in state.sealed_keys.items():
-            if epoch in self.log.keys or self.me not in sealed:
-                continue
-            try:
-                key = open_sealed(self.profile.identity, sealed[self.me])
-            except DecodeError:
-                continue
-            self.log.keys[epoch] = key
-            self.profile.store.set_key(self.id, epoch, key)
-
     def _local(self, write: Callable[[], IngestResult]) -> IngestResult:
         """Run a local write through validation, then store and announce it like any other entry."""
         try:
@@ -262,8 +335,8 @@ class Room:
         except RoomError as exc:
             raise HubbubError(as_sentence(str(exc))) from exc
         if self._batch is not None:
-            self._batch.accepted.extend(result.accepted)
-            self._batch.kinds.extend(result.kinds)
+            for name in ("accepted", "kinds", "needs", "flags", "flipped", "new_keys"):
+                getattr(self._batch, name).extend(getattr(result, name))
             return result
         self._store_and_announce(result)
         return result
@@ -452,7 +525,6 @@ class Room:
 
     def _control(self, op: ControlOp) -> Entry:
         result = self._local(lambda: self.log.write_control(self.profile.identity, op))
-        self._pick_up_keys()
         return result.accepted[0]
 
     def add_member(self, member: bytes, role: str = "member", name: str = "", invite: str | None = None,
@@ -462,29 +534,48 @@ class Room:
             args["public"] = True
         if invite:
             args["invite"] = invite
-            args["ts_ms"] = int(now_ms())
         self._control(ControlOp("add", args))
 
     def set_role(self, member: bytes, role: str) -> None:
-        self._control(ControlOp("role", {"member": member.hex(), "role": role}))
+        """Change a member's role; a demotion voids what they did that we had not seen (after_seq)."""
+        self._control(ControlOp("role", {"member": member.hex(), "role": role, "after_seq": self.log.head(member)}))
 
     def set_member_name(self, name: str) -> None:
         self._control(ControlOp("name", {"name": name}))
 
+    def _rotation(self, exclude: bytes | None = None) -> dict[str, Any]:
+        """A new room key, committed to and sealed to every current member but `exclude`."""
+        new_key = new_room_key()
+        keys = {k.hex(): seal_to_member(k, new_key).hex() for k in self.log.state().active_members() if k != exclude}
+        return {"commit": key_commitment(new_key).hex(), "keys": keys}
+
     def remove_member(self, member: bytes) -> None:
         """Remove a member and rotate the room key so they cannot read what follows."""
-        state = self.log.state()
-        new_key = new_room_key()
-        keys = {k.hex(): seal_to_member(k, new_key).hex() for k in state.active_members() if k != member}
+        if member == self.me:
+            # Leaving: we must not pick the next key; the members who stay rotate (`rekey_if_needed`).
+            self._control(ControlOp("remove", {"member": member.hex(), "after_seq": self.log.head(member)}))
+            return
         self._control(ControlOp("remove", {"member": member.hex(), "after_seq": self.log.head(member),
-                                           "rotate": {"epoch": state.epoch + 1, "keys": keys}}))
+                                           "rotate": self._rotation(member)}))
 
-    def create_invite(self, valid_seconds: float = 7 * 24 * 3600) -> tuple[str, bytes, int]:
-        """Record a single-use invite; returns (invite id, invite secret, expiry in ms)."""
+    def rekey(self) -> None:
+        """Rotate the room key to the current members (after someone left, or a lost invite race)."""
+        reasons = self.log.rekey_reasons()
+        self._control(ControlOp("rekey", {"rotate": self._rotation(), "for": [h.hex() for h in reasons[:64]]}))
+
+    def rekey_reasons(self) -> list[bytes]:
+        """Why the key should rotate now (see `RoomLog.rekey_reasons`); empty unless we are a member."""
+        return self.log.rekey_reasons() if self.my_role() is not None else []
+
+    def create_invite(self, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> tuple[str, bytes, int | None]:
+        """Record an invite for `uses` joiners; returns (invite id, invite secret, expiry in ms or None: never)."""
         invite_id = secrets.token_urlsafe(12)
         secret = secrets.token_bytes(32)
-        expires = int(now_ms() + valid_seconds * 1000)
-        self._control(ControlOp("invite", {"id": invite_id, "key": secret.hex(), "expires_ms": expires}))
+        expires = None if valid_seconds is None else int(now_ms() + valid_seconds * 1000)
+        args: dict[str, Any] = {"id": invite_id, "key": secret.hex(), "expires_ms": expires}
+        if uses != 1:
+            args["uses"] = uses
+        self._control(ControlOp("invite", args))
         return invite_id, secret, expires
 
     def purge_expired(self) -> int:

@@ -27,7 +27,8 @@ from p2p.node import PeerNode
 from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
 
 from crdt.cipher import open_sealed, seal_to_member
-from crdt.entry import Entry
+from crdt.entry import Entry, decode_one
+from crdt.room import IngestResult, RoomLog
 from crdt.errors import DecodeError, RoomError
 from crdt.sync import EntriesReceived, FrameRejected, SyncProtocol
 
@@ -36,7 +37,8 @@ from .errors import BadInvite, HubbubError
 from .invite import Invite, parse_invite
 from .node import Node
 from .room import Room, now_ms
-from .wire import GRANT, Grant, WireError, decode_live, decode_sync_channel, encode_live, encode_sync, public_secret, room_secret
+from .wire import (GRANT, KEYREQ, Grant, KeyRequest, WireError, decode_live, decode_sync_channel, encode_live,
+                   encode_sync, public_secret, room_secret)
 
 if TYPE_CHECKING:
     from .voice.session import VoiceService
@@ -50,6 +52,8 @@ WATCH_EVERY = 1.0         # seconds between looks at idleness and the LAN's publ
 INVALID_ENTRY_BUDGET = 20
 COALESCE_SECONDS = 0.003  # a second batch within this time waits this long to join the next one
 DIRECT_GRANTS_PER_PEER = 20  # direct rooms one peer may push to us per run of the node
+OLD_SECRETS = 8           # older room keys we still prove, for members who missed a rotation
+ROOM_LABELS = ("room", "room-old")
 
 
 def timings_for_tests() -> Timings:
@@ -65,6 +69,9 @@ class StoreSource:
 
     def heads(self) -> dict[bytes, int]:
         return self.room.log.heads()
+
+    def hash_at(self, author: bytes, seq: int) -> bytes | None:
+        return self.room.log.hash_at(author, seq)
 
     def entries(self, author: bytes, from_seq: int, limit: int) -> list[Entry]:
         return self.room.profile.store.author_entries(self.room.id, author, from_seq, limit)
@@ -206,15 +213,12 @@ class NodeService:
         now = now_ms()
         for room in self.node.open_rooms():
             self._hook(room)
-            key0 = room.log.keys.get(0)
-            if key0 is None:
-                continue
-            secrets.append(RoomSecret(room.id, room_secret(key0), "room"))
+            secrets.extend(self._room_secrets(room))
             state = room.log.state()
             if state.role_of(room.me) is None:
                 continue
             for iid, inv in state.invites.items():
-                if inv.used_by is None and inv.expires_ms > now:
+                if not inv.exhausted and (inv.expires_ms is None or inv.expires_ms > now):
                     secrets.append(RoomSecret(room.id, inv.key, f"invite:{iid}"))
             if state.public:
                 secrets.append(RoomSecret(room.id, public_secret(room.id), "public"))
@@ -226,6 +230,23 @@ class NodeService:
                 secrets.append(RoomSecret(join.room_id, join.secret, join.label))
         self.peer.set_secrets(secrets)
         self.peer.set_public_rooms(public)
+
+    @staticmethod
+    def _room_secrets(room: Room) -> list[RoomSecret]:
+        """What we prove to find the room's other members: the current key ("room"), and a few older keys
+        ("room-old") so a member who missed a rotation still finds someone to catch up from. A removed
+        member holds only older keys: it may still match those, but is sent nothing (`_may_receive`)."""
+        out = []
+        current = room.log.current_key()
+        if current is not None:
+            out.append(RoomSecret(room.id, room_secret(current), "room"))
+        graph = room.log.graph
+        older = sorted((graph.nodes[r].rot_gen if r in graph.nodes else 0, r) for r in room.log.keys)
+        for _gen, rotation in reversed(older[-OLD_SECRETS:]):
+            key = room.log.keys.get(rotation)
+            if key is not None and key != current:
+                out.append(RoomSecret(room.id, room_secret(key), "room-old"))
+        return out
 
     def public_rooms(self) -> list[PublicRoomSeen]:
         mine = {rid for rid, _ in self.node.room_list()}
@@ -280,8 +301,7 @@ class NodeService:
     def _admit(self, peer: bytes, room: Room, my_label: str, their_label: str) -> None:
         """A joiner proved an invite (or asks to join a public room): add them and send the keys."""
         state = room.log.state()
-        existing = state.members.get(peer)
-        if existing is None or existing.removed_after is not None:
+        if peer not in state.members:
             try:
                 if my_label.startswith("invite:") and their_label == "join:" + my_label[7:]:
                     room.add_member(peer, invite=my_label[7:])
@@ -293,31 +313,76 @@ class NodeService:
                 log.info("not admitting %s: %s", peer.hex()[:12], exc)
                 return
             log.info("admitted %s to %s", peer.hex()[:12], room.name)
-        sealed = {e: seal_to_member(peer, k) for e, k in room.log.keys.items()}
-        with contextlib.suppress(P2PError, ValueError):
-            self.peer.send(peer, "sync", room.id, Grant(room.name, sealed).encode())
+        self._send_grant(peer, room, room.id)
         self.refresh_secrets()
         self._start_sync(peer, room)
+
+    def _send_grant(self, peer: bytes, room: Room, via: bytes, *, direct: bool = False,
+                    only: set[bytes] | None = None) -> None:
+        """Seal the room's keys (or just those in `only`) to `peer`, with the signed genesis they check them by."""
+        sealed = {r: seal_to_member(peer, k) for r, k in room.log.keys.items() if only is None or r in only}
+        if not sealed:
+            return
+        genesis = self.node.profile.store.author_entries(room.id, room.log.state().owner, 0, 1) if only is None else []
+        grant = Grant(room.name, sealed, room=room.id if direct else None, direct=direct,
+                      genesis=genesis[0].encode() if genesis else b"")
+        try:
+            self.peer.send(peer, "sync", via, grant.encode())
+        except (P2PError, ValueError) as exc:
+            if direct:
+                raise HubbubError("The conversation could not be sent; the connection dropped. Try again.") from exc
 
     def _on_grant(self, peer: bytes, room_id: bytes, grant: Grant) -> None:
         if grant.direct:
             self._on_direct_grant(peer, room_id, grant)
             return
+        if self.node.has_room(room_id):
+            room = self.node.room(room_id)
+            keys = self._open_grant_keys(peer, grant)
+            if keys and room.offer_keys(keys, durable=False):
+                self.refresh_secrets()
+            self._check_join_done(room)
+            return
         join = next((j for j in self._joins.values() if j.room_id == room_id and not j.granted), None)
         if join is None:
             return
-        keys = self._open_grant_keys(peer, grant)
+        keys = self._checked_grant(peer, room_id, grant)
         if keys is None:
             return
         join.granted = True
-        store = self.node.profile.store
-        store.add_room(room_id, grant.name or (join.invite.room_name if join.invite else "room"), keys)
+        key0 = keys.pop(room_id)
+        self.node.profile.store.add_room(room_id, grant.name or (join.invite.room_name if join.invite else "room"),
+                                         {room_id: key0})
         room = self.node.room(room_id)
-        for epoch, key in keys.items():
-            room.log.keys.setdefault(epoch, key)
+        room.ingest([decode_one(grant.genesis)], durable=False)
+        room.offer_keys(keys, durable=False)
         self.room_added(room)
         self._start_sync(peer, room)
         self._check_join_done(room)
+
+    def _checked_grant(self, peer: bytes, room_id: bytes, grant: Grant) -> dict[bytes, bytes] | None:
+        """The keys of a grant for a room we do not hold, if its genesis key opens the room's signed genesis
+        (whose hash is the room id); a grant that fails counts against its sender and leaves nothing behind."""
+        keys = self._open_grant_keys(peer, grant)
+        problem = None
+        if keys is None:
+            problem = "sent a grant whose keys are not for us"
+        elif room_id not in keys or not grant.genesis:
+            problem = "sent a grant without the room's genesis"
+        else:
+            try:
+                genesis = decode_one(grant.genesis)
+            except DecodeError:
+                genesis = None
+            probe = RoomLog(room_id, {room_id: keys[room_id]})
+            if genesis is None or not probe.ingest([genesis]).accepted or probe.state().owner == b"":
+                problem = "sent a grant whose keys do not open the room it names"
+        if problem is not None:
+            log.warning("%s %s", peer.hex()[:12], problem)
+            self.peer.report_invalid(peer, problem)
+            self.invalid[peer] = self.invalid.get(peer, 0) + 1
+            return None
+        return keys
 
     def _check_join_done(self, room: Room) -> None:
         if room.my_role() is None:
@@ -392,11 +457,7 @@ class NodeService:
         via = self.shared_with(peer)
         if not via:
             raise HubbubError("That person no longer shares a room with you, so the conversation cannot reach them.")
-        sealed = {e: seal_to_member(peer, k) for e, k in room.log.keys.items()}
-        try:
-            self.peer.send(peer, "sync", via[0].id, Grant(room.name, sealed, room=room.id, direct=True).encode())
-        except (P2PError, ValueError) as exc:
-            raise HubbubError("The conversation could not be sent; the connection dropped. Try again.") from exc
+        self._send_grant(peer, room, via[0].id, direct=True)
 
     def _on_direct_grant(self, peer: bytes, via: bytes, grant: Grant) -> None:
         """A direct room pushed to us: kept only from a peer that shares a room with us (so strangers cannot fill
@@ -410,22 +471,23 @@ class NodeService:
         if self._direct_grants.get(peer, 0) >= DIRECT_GRANTS_PER_PEER:
             log.warning("refused a direct room from %s: too many already", peer.hex()[:12])
             return
-        keys = self._open_grant_keys(peer, grant)
+        keys = self._checked_grant(peer, target, grant)
         if keys is None:
             return
         self._direct_grants[peer] = self._direct_grants.get(peer, 0) + 1
-        self.node.profile.store.add_room(target, grant.name or "Direct message", keys)
+        key0 = keys.pop(target)
+        self.node.profile.store.add_room(target, grant.name or "Direct message", {target: key0})
         room = self.node.room(target)
-        for epoch, key in keys.items():
-            room.log.keys.setdefault(epoch, key)
+        room.ingest([decode_one(grant.genesis)], durable=False)
+        room.offer_keys(keys, durable=False)
         log.info("%s opened a direct room with us", peer.hex()[:12])
         self.room_added(room)  # proving the room's secret lets the session match it, and sync starts there
 
-    def _open_grant_keys(self, peer: bytes, grant: Grant) -> dict[int, bytes] | None:
+    def _open_grant_keys(self, peer: bytes, grant: Grant) -> dict[bytes, bytes] | None:
         keys = {}
-        for epoch, sealed in grant.keys.items():
+        for rotation, sealed in grant.keys.items():
             try:
-                keys[epoch] = open_sealed(self.node.profile.identity, sealed)
+                keys[rotation] = open_sealed(self.node.profile.identity, sealed)
             except DecodeError:
                 log.warning("a grant from %s holds a key that is not for us", peer.hex()[:12])
                 return None
@@ -470,13 +532,21 @@ class NodeService:
 
     def _may_receive(self, peer: bytes, room: Room) -> bool:
         """Entries go only to current members (a removed member keeps nothing new)."""
-        state = room.log.state()
-        member = state.members.get(peer)
-        return member is not None and member.removed_after is None
+        return room.log.state().role_of(peer) is not None
 
     def _flush(self, key: tuple[bytes, bytes]) -> None:
         proto = self.sync.get(key)
         if proto is None:
+            return
+        if not self.node.has_room(key[1]):
+            return
+        if not self._may_receive(key[0], self.node.room(key[1])):
+            # Nothing from the log goes to someone who is not a current member (as far as we know: a joiner
+            # knows no members yet). Heads and requests carry no content, so they still go, and let a member
+            # who does know the peer start sending.
+            with contextlib.suppress(P2PError):
+                for frame in proto.take_signals():
+                    self.peer.send(key[0], "sync", key[1], encode_sync(frame))
             return
         if not self.disk.is_clear():
             # Received entries are committed but not yet on disk: nothing goes out before they are.
@@ -525,6 +595,11 @@ class NodeService:
             assert isinstance(body, Grant)
             self._on_grant(peer, room_id, body)
             return
+        if kind == KEYREQ:
+            assert isinstance(body, KeyRequest)
+            if self.node.has_room(room_id) and self._may_receive(peer, self.node.room(room_id)):
+                self._send_grant(peer, self.node.room(room_id), room_id, only=set(body.rotations))
+            return
         assert isinstance(body, bytes)
         if not self.node.has_room(room_id):
             return
@@ -537,6 +612,7 @@ class NodeService:
         event = proto.receive(body)
         if isinstance(event, FrameRejected):
             self.peer.report_invalid(peer, event.reason)
+            self.invalid[peer] = self.invalid.get(peer, 0) + 1
         elif isinstance(event, EntriesReceived):
             self.stats["entries_in"] += len(event.entries)
             self._inbox.setdefault(room_id, []).append((peer, event.entries))
@@ -560,27 +636,51 @@ class NodeService:
         inbox, self._inbox = self._inbox, {}
         for room_id, batches in inbox.items():
             room = self.node.room(room_id)
-            sender = {id(e): peer for peer, entries in batches for e in entries}
+            by_peer: dict[bytes, list[Entry]] = {}
+            for peer, entries in batches:
+                by_peer.setdefault(peer, []).extend(entries)
+            changed = accepted = 0
             try:
-                result = room.ingest([e for _, entries in batches for e in entries], durable=False)
+                for peer, entries in by_peer.items():  # one check and one commit per room and sender
+                    result = room.ingest(entries, durable=False, origin=peer)
+                    self._after_ingest(peer, room, result)
+                    changed |= result.control_changed
+                    accepted += len(result.accepted)
             except (HubbubError, RoomError) as exc:
                 log.error("could not store entries for %s: %s", room.name, exc)
                 continue
-            if len(result.accepted) >= 1000:
+            if accepted >= 1000:
                 gc.freeze()  # see _housekeeping: keep a catch-up's objects out of full collections
-            rejected_by: dict[bytes, int] = {}
-            for entry, _reason in result.rejected:
-                peer = sender.get(id(entry))
-                if peer is not None:
-                    rejected_by[peer] = rejected_by.get(peer, 0) + 1
-            for peer, count in rejected_by.items():
-                self._count_rejections(peer, room, count)
             if room.log.pending:
-                for peer in {p for p, _ in batches}:
+                for peer in by_peer:
                     self._request_heads((peer, room_id))
-            if result.control_changed:
+            if changed:
                 self.refresh_secrets()
             self._check_join_done(room)
+
+    def _after_ingest(self, peer: bytes, room: Room, result: IngestResult) -> None:
+        """Count what a peer sent against it, pass on proofs of equivocation, ask for what is missing."""
+        bad = len(result.rejected) + len(result.dropped)
+        # A peer relaying someone else's void entry is not at fault; one sending its own unauthorised entries is.
+        bad += sum(1 for e, _why in result.void if e.author == peer)
+        self._count_rejections(peer, room, bad)
+        if result.equivocations:
+            proofs = [eq.second for eq in result.equivocations]
+            for (other, room_id), proto in self.sync.items():
+                if room_id == room.id and other != peer:
+                    proto.send_entries(proofs)
+                    self._flush((other, room_id))
+        if result.wanted:
+            for (other, room_id), proto in self.sync.items():
+                if room_id == room.id:
+                    proto.want((a, s, 1) for a, s in result.wanted)
+                    self._flush((other, room_id))
+        missing = room.log.waiting_for_keys()
+        if missing and self._may_receive(peer, room):
+            with contextlib.suppress(P2PError, ValueError):
+                self.peer.send(peer, "sync", room.id, KeyRequest(tuple(missing[:64])).encode())
+        if result.new_keys:
+            self.refresh_secrets()
 
     def _count_rejections(self, peer: bytes, room: Room, rejected: int) -> None:
         if not rejected:
@@ -737,14 +837,17 @@ class NodeService:
         elif isinstance(event, RoomUnmatched):
             # Only the member-to-member match carries sync. Others come and go beside it (an invite
             # both sides hold is matched too, and unmatched once it is used) and must not end it.
-            if event.my_label == "room" and event.their_label == "room":
+            if (event.my_label in ROOM_LABELS and event.their_label in ROOM_LABELS
+                    and event.room_id not in self.peer.shared_rooms(event.peer)):
                 self.sync.pop((event.peer, event.room_id), None)
 
     def _on_match(self, event: RoomMatched) -> None:
         if not self.node.has_room(event.room_id):
             return
         room = self.node.room(event.room_id)
-        if event.my_label == "room" and event.their_label == "room":
+        if event.my_label in ROOM_LABELS and event.their_label in ROOM_LABELS:
+            if (event.peer, room.id) in self.sync or not self._may_receive(event.peer, room):
+                return
             log.info("sharing %s with %s", room.name, event.peer.hex()[:12])
             self._start_sync(event.peer, room)
             for shared_cb in self.listeners.shared:
@@ -778,6 +881,15 @@ class NodeService:
                     room.purge_expired()
                 with contextlib.suppress(Exception):
                     saved = room.snapshot_if_due() or saved
+                for _entry, origin in room.log.expire_pending(now_ms()):
+                    if isinstance(origin, bytes):  # an entry that never became checkable counts against its sender
+                        self.peer.report_invalid(origin, "sent entries that never became checkable")
+                reasons = room.rekey_reasons()
+                if reasons:
+                    with contextlib.suppress(HubbubError):
+                        room.rekey()
+                        log.info("rotated the key of %s after %d membership change(s) that left it exposed",
+                                 room.name, len(reasons))
             if saved or not self._gc_frozen:
                 # A node holds a large, long-lived, acyclic object graph (indexes, chains); moving it
                 # out of the cyclic collector's view keeps full collections from pausing message delivery.

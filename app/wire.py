@@ -7,18 +7,24 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from crdt.errors import DecodeError
+from crdt.jsonsafe import canonical_json, loads, loads_canonical
+
 SYNC = 0
 GRANT = 1
+KEYREQ = 2
 MAX_LIVE = 4096
+MAX_GRANT = 256 * 1024
 
 
 class WireError(ValueError):
     """A message from a peer that does not parse."""
 
 
-def room_secret(room_key0: bytes) -> bytes:
-    """The secret members prove they hold to find each other: derived from the room's first key."""
-    return hashlib.blake2b(b"hubbub-room-discovery", key=room_key0, digest_size=32).digest()
+def room_secret(room_key: bytes) -> bytes:
+    """The secret members prove they hold to find each other: derived from the room's current key, so a
+    removed member, who lacks it, no longer matches the room."""
+    return hashlib.blake2b(b"hubbub-room-discovery", key=room_key, digest_size=32).digest()
 
 
 def public_secret(room_id: bytes) -> bytes:
@@ -32,48 +38,81 @@ def encode_sync(frame: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """A room's keys sealed to one peer, and the room's name.
+    """Room keys sealed to one peer, with the room's name (and, for a joiner, its signed genesis entry).
 
-    Either a member's answer to a joiner (sent in the room being joined), or, with `room` set and
-    `direct` true, a direct room pushed to a peer: sent in a room both already share, naming the new one.
+    Three uses: a member's answer to a joiner (sent in the room being joined, carrying the genesis so the
+    joiner can check the keys before keeping anything); keys a current member lacks (an answer to a
+    `KeyRequest`); or, with `room` set and `direct` true, a direct room pushed to a peer, sent in a room
+    both already share and naming the new one. `keys` maps a rotation id to its sealed key.
     """
 
     name: str
-    keys: dict[int, bytes]
+    keys: dict[bytes, bytes]
     room: bytes | None = None
     direct: bool = False
+    genesis: bytes = b""
 
     def encode(self) -> bytes:
-        body: dict[str, object] = {"name": self.name, "keys": {str(e): k.hex() for e, k in self.keys.items()}}
+        body: dict[str, object] = {"name": self.name, "keys": {r.hex(): k.hex() for r, k in sorted(self.keys.items())}}
         if self.room is not None:
             body["room"] = self.room.hex()
         if self.direct:
             body["dm"] = True
-        return bytes((GRANT,)) + json.dumps(body).encode()
+        if self.genesis:
+            body["genesis"] = self.genesis.hex()
+        return bytes((GRANT,)) + canonical_json(body)
 
 
-def decode_sync_channel(payload: bytes) -> tuple[int, bytes | Grant]:
-    """Split a `sync` channel message into (type, body)."""
+@dataclass(frozen=True, slots=True)
+class KeyRequest:
+    """A member asking for the keys of rotations it has entries for but no key (sealed answers come as a Grant)."""
+
+    rotations: tuple[bytes, ...]
+
+    def encode(self) -> bytes:
+        return bytes((KEYREQ,)) + canonical_json({"want": [r.hex() for r in sorted(self.rotations)]})
+
+
+def _hex32(value: object) -> bytes:
+    if not isinstance(value, str) or len(value) != 64:
+        raise ValueError("not a 32-byte hex id")
+    return bytes.fromhex(value)
+
+
+def decode_sync_channel(payload: bytes) -> tuple[int, bytes | Grant | KeyRequest]:
+    """Split a `sync` channel message into (type, body); raises WireError for anything malformed."""
     if not payload:
         raise WireError("empty message")
     kind, body = payload[0], payload[1:]
     if kind == SYNC:
         return SYNC, body
-    if kind == GRANT:
+    try:
+        obj = loads_canonical(body, "message", max_size=MAX_GRANT, max_depth=3)
+    except DecodeError as exc:
+        raise WireError(f"malformed {'grant' if kind == GRANT else 'key request'}: {exc}") from exc
+    if kind == KEYREQ:
         try:
-            obj = json.loads(body)
-            keys = {int(e): bytes.fromhex(k) for e, k in obj["keys"].items()}
-            name = str(obj.get("name", ""))[:100]
-            room = bytes.fromhex(obj["room"]) if "room" in obj else None
-            direct = obj.get("dm", False)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise WireError("malformed grant") from exc
-        if not keys or len(keys) > 1000 or not isinstance(direct, bool):
-            raise WireError("malformed grant")
-        if (room is not None and len(room) != 32) or direct != (room is not None):
-            raise WireError("malformed grant: a direct room grant names its room, and only it does")
-        return GRANT, Grant(name, keys, room, direct)
-    raise WireError(f"unknown sync message type {kind}")
+            want = tuple(_hex32(r) for r in obj["want"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WireError("malformed key request") from exc
+        if not want or len(want) > 256:
+            raise WireError("malformed key request")
+        return KEYREQ, KeyRequest(want)
+    if kind != GRANT:
+        raise WireError(f"unknown sync message type {kind}")
+    try:
+        keys = {_hex32(r): bytes.fromhex(k) for r, k in obj["keys"].items()}
+        name = obj.get("name", "")
+        room = _hex32(obj["room"]) if "room" in obj else None
+        direct = obj.get("dm", False)
+        genesis = bytes.fromhex(obj.get("genesis", ""))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise WireError("malformed grant") from exc
+    if not keys or len(keys) > 1000 or not isinstance(direct, bool) or not isinstance(name, str):
+        raise WireError("malformed grant")
+    if direct != (room is not None):
+        raise WireError("malformed grant: a direct room grant names its room, and only it does")
+    return GRANT, Grant(name[:100], keys, room, direct, genesis)
 
 
 def encode_live(kind: str, **fields: Any) -> bytes:
@@ -84,9 +123,9 @@ def decode_live(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_LIVE:
         raise WireError("live message too large")
     try:
-        obj = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError("live message is not JSON") from exc
+        obj = loads(payload, "live message", max_size=MAX_LIVE, max_depth=4)
+    except DecodeError as exc:
+        raise WireError(str(exc)) from exc
     if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
         raise WireError("live message has no type")
     return obj

@@ -37,7 +37,7 @@ def make_room(n: int) -> tuple[RoomLog, MemorySource, list[SigningKey], bytes]:
     others = [SigningKey.generate() for _ in range(3)]
     key = new_room_key()
     g = genesis_entry(owner, key, "bench", "owner")
-    room = RoomLog(g.hash, {0: key})
+    room = RoomLog(g.hash, {g.hash: key})
     source = MemorySource()
     source.add(room.ingest([g]).accepted)
     source.add(room.write_value(owner, CHANNELS, {"id": "general", "n": "general", "k": "text", "ts": 0})[1].accepted)
@@ -58,7 +58,7 @@ def _post_cost(room: RoomLog, writers: list[SigningKey], samples: int) -> float:
 
 
 def _sync(source: MemorySource, room_id: bytes, key: bytes) -> tuple[float, RoomLog]:
-    replica = RoomLog(room_id, {0: key})
+    replica = RoomLog(room_id, {room_id: key})
     theirs = SyncProtocol(MemorySource())
     ours = SyncProtocol(source)
     gc.collect()
@@ -79,10 +79,10 @@ def _store_room(profile_dir: Path, room: RoomLog, source: MemorySource, key: byt
     write_private(profile_dir / IDENTITY_FILE, bytes(owner), exclusive=True)
     profile = open_profile(profile_dir, display_name="bench")
     store = profile.store
-    store.add_room(room.room_id, "bench", {0: key})
+    store.add_room(room.room_id, "bench", {room.room_id: key})
     entries = [e for chain in source.by_author.values() for e in chain]
     entries.sort(key=lambda e: (0 if not e.deps else 1, e.seq))
-    replica = RoomLog(room.room_id, {0: key})
+    replica = RoomLog(room.room_id, {room.room_id: key})
     result = replica.ingest(entries)
     store.append(room.room_id, result.accepted, result.kinds)
     store.save_snapshot(room.room_id, store.max_n(room.room_id), replica.doc.get_update())

@@ -17,7 +17,7 @@ HASH_SIZE = 32
 NONCE_SIZE = 8  # a random salt; the cipher nonce is derived from it and the entry's place
 SIG_SIZE = 64
 NO_HASH = bytes(HASH_SIZE)
-MAX_DEPS = 16
+MAX_DEPS = 64
 MAX_CIPHERTEXT = 256 * 1024
 MAX_ENTRY_SIZE = MAX_CIPHERTEXT + 1024
 SIGN_CONTEXT = b"hubbub-entry-v1"
@@ -173,6 +173,10 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     else:
         deps = tuple(bytes(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE]) for i in range(ndeps))
     p += ndeps * HASH_SIZE
+    if p > n:
+        raise DecodeError("entry is truncated")
+    if ndeps > 1 and any(a >= b for a, b in zip(deps, deps[1:])):
+        raise DecodeError("entry's dependencies are not sorted")
     nonce = bytes(buf[p : p + NONCE_SIZE])
     payload_hash = bytes(buf[p + NONCE_SIZE : p + NONCE_SIZE + HASH_SIZE])
     p += NONCE_SIZE + HASH_SIZE

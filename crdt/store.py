@@ -22,27 +22,27 @@ from pathlib import Path
 from .entry import NO_HASH, Entry, digest
 from .errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FULL_BELOW = 256 * 1024  # bytes free under which a failed write is put down to a full disk
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rooms(
-    id INTEGER PRIMARY KEY, room_id BLOB UNIQUE NOT NULL, name TEXT NOT NULL, joined_ms INTEGER NOT NULL);
+    id INTEGER PRIMARY KEY, room_id BLOB UNIQUE NOT NULL, name TEXT NOT NULL, joined_ms INTEGER NOT NULL,
+    stale_snapshot INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS room_keys(
-    room INTEGER NOT NULL, epoch INTEGER NOT NULL, key BLOB NOT NULL, PRIMARY KEY(room, epoch)) WITHOUT ROWID;
+    room INTEGER NOT NULL, rotation BLOB NOT NULL, key BLOB NOT NULL, PRIMARY KEY(room, rotation)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS authors(id INTEGER PRIMARY KEY, key BLOB UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS entries(
     room INTEGER NOT NULL, author INTEGER NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
     kind INTEGER NOT NULL, hash BLOB NOT NULL, epoch INTEGER NOT NULL, deps INTEGER NOT NULL,
     nonce BLOB NOT NULL, sig BLOB NOT NULL, ct BLOB, phash BLOB,
+    need INTEGER NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(room, author, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deps(id INTEGER PRIMARY KEY, hashes BLOB UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots(room INTEGER PRIMARY KEY, upto INTEGER NOT NULL, state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS equivocations(
     room INTEGER NOT NULL, author BLOB NOT NULL, seq INTEGER NOT NULL, first BLOB NOT NULL, second BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS revoked(room INTEGER NOT NULL, author BLOB NOT NULL, last_seq INTEGER NOT NULL,
-    PRIMARY KEY(room, author)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS favorites(room INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY(room, message)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS read_marks(room INTEGER NOT NULL, channel TEXT NOT NULL, upto_ms REAL NOT NULL,
     PRIMARY KEY(room, channel)) WITHOUT ROWID;
@@ -118,7 +118,9 @@ class Store:
             if row is None:
                 db.execute("INSERT INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
-                raise StoreError(f"the database {self.path} was written by a newer Hubbub")
+                newer = row[0].isdigit() and int(row[0]) > SCHEMA_VERSION
+                raise StoreError(f"the database {self.path} was written by a {'newer' if newer else 'older'} Hubbub "
+                                 f"(format {row[0]}), which this version cannot read")
             db.execute("PRAGMA quick_check").fetchone()
         except BaseException:
             db.close()
@@ -192,14 +194,14 @@ class Store:
 
     # ----- rooms ------------------------------------------------------------------------
 
-    def add_room(self, room_id: bytes, name: str, keys: dict[int, bytes]) -> None:
+    def add_room(self, room_id: bytes, name: str, keys: dict[bytes, bytes]) -> None:
         with self.lock:
             self._run("BEGIN IMMEDIATE")
             try:
                 self._run("INSERT OR IGNORE INTO rooms(room_id, name, joined_ms) VALUES(?,?,?)", (room_id, name, int(time.time() * 1000)))
                 rid = self.room_rowid(room_id)
-                for epoch, key in keys.items():
-                    self._run("INSERT OR REPLACE INTO room_keys VALUES(?,?,?)", (rid, epoch, key))
+                for rotation, key in keys.items():
+                    self._run("INSERT OR IGNORE INTO room_keys VALUES(?,?,?)", (rid, rotation, key))
                 self._run("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -209,9 +211,26 @@ class Store:
         with self.lock:
             self._run("UPDATE rooms SET name=? WHERE room_id=?", (name, room_id))
 
-    def set_key(self, room_id: bytes, epoch: int, key: bytes) -> None:
+    def set_key(self, room_id: bytes, rotation: bytes, key: bytes) -> None:
+        """Keep the key of a rotation; a key already held is never replaced."""
         with self.lock:
-            self._run("INSERT OR REPLACE INTO room_keys VALUES(?,?,?)", (self.room_rowid(room_id), epoch, key))
+            self._run("INSERT OR IGNORE INTO room_keys VALUES(?,?,?)", (self.room_rowid(room_id), rotation, key))
+
+    def forget_room(self, room_id: bytes) -> None:
+        """Remove a room and everything held for it (a join that failed leaves nothing behind)."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            self._run("BEGIN IMMEDIATE")
+            try:
+                for table in ("entries", "room_keys", "snapshots", "equivocations", "favorites", "read_marks"):
+                    self._run(f"DELETE FROM {table} WHERE room=?", (rid,))
+                self._run("DELETE FROM rooms WHERE id=?", (rid,))
+                self._run("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self._room_rowids.pop(room_id, None)
+            self._max_n.pop(rid, None)
 
     def rooms(self) -> list[tuple[bytes, str]]:
         with self.lock:
@@ -236,10 +255,10 @@ class Store:
             rid = self._room_rowids[room_id] = int(row[0])
         return rid
 
-    def keys(self, room_id: bytes) -> dict[int, bytes]:
+    def keys(self, room_id: bytes) -> dict[bytes, bytes]:
         with self.lock:
             rid = self.room_rowid(room_id)
-            return {int(e): bytes(k) for e, k in self._run("SELECT epoch, key FROM room_keys WHERE room=?", (rid,))}
+            return {bytes(r): bytes(k) for r, k in self._run("SELECT rotation, key FROM room_keys WHERE room=?", (rid,))}
 
     # ----- entries ------------------------------------------------------------------------
 
@@ -279,7 +298,9 @@ class Store:
             self._deps_blobs[did] = blob
         return did
 
-    def append(self, room_id: bytes, entries: list[Entry], kinds: list[int], *, durable: bool = True) -> None:
+    def append(self, room_id: bytes, entries: list[Entry], kinds: list[int], *, durable: bool = True,
+               needs: Sequence[int] | None = None, flags: Sequence[int] | None = None,
+               flipped: Sequence[tuple[bytes, int, int]] = ()) -> None:
         """Write accepted entries in one transaction: fsynced before returning, unless `durable` is False
         (then committed, and on disk after the next `sync`)."""
         if not entries:
@@ -289,7 +310,7 @@ class Store:
             if not durable:
                 self._run("PRAGMA synchronous=NORMAL")
             try:
-                self._append(rid, entries, kinds)
+                self._append(rid, entries, kinds, needs or [0] * len(entries), flags or [0] * len(entries), flipped)
             finally:
                 if not durable:
                     self.db.execute("PRAGMA synchronous=FULL")
@@ -299,16 +320,20 @@ class Store:
             else:
                 self.written += 1
 
-    def _append(self, rid: int, entries: list[Entry], kinds: list[int]) -> None:
+    def _append(self, rid: int, entries: list[Entry], kinds: list[int], needs: Sequence[int], flags: Sequence[int],
+                flipped: Sequence[tuple[bytes, int, int]]) -> None:
         self._run("BEGIN IMMEDIATE")
         try:
             n = self._max_n_of(rid)
             rows = []
-            for e, kind in zip(entries, kinds):
+            for e, kind, need, flag in zip(entries, kinds, needs, flags):
                 n += 1
                 rows.append((rid, self._author_id(e.author), e.seq, n, kind, e.hash, e.epoch, self._deps_id(e.deps),
-                             e.nonce, e.signature, e.ciphertext, None if e.ciphertext is not None else e.payload_hash))
-            self.db.executemany("INSERT OR IGNORE INTO entries VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                             e.nonce, e.signature, e.ciphertext, None if e.ciphertext is not None else e.payload_hash,
+                             need, flag))
+            self.db.executemany("INSERT OR IGNORE INTO entries VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            if flipped:
+                self._write_flags(rid, flipped)
             self._run("COMMIT")
             self._max_n[rid] = n
         except sqlite3.OperationalError as exc:
@@ -460,7 +485,15 @@ class Store:
 
     def save_snapshot(self, room_id: bytes, upto: int, state: bytes) -> None:
         with self.lock:
-            self._run("INSERT OR REPLACE INTO snapshots VALUES(?,?,?)", (self.room_rowid(room_id), upto, state))
+            rid = self.room_rowid(room_id)
+            self._run("BEGIN IMMEDIATE")
+            try:
+                self._run("INSERT OR REPLACE INTO snapshots VALUES(?,?,?)", (rid, upto, state))
+                self._run("UPDATE rooms SET stale_snapshot=0 WHERE id=?", (rid,))
+                self._run("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
     def snapshot(self, room_id: bytes) -> tuple[int, bytes] | None:
         with self.lock:
@@ -471,16 +504,64 @@ class Store:
         with self.lock:
             self._run("INSERT INTO equivocations VALUES(?,?,?,?,?)", (self.room_rowid(room_id), author, seq, first, second))
 
-    def set_revoked(self, room_id: bytes, revoked: dict[bytes, int]) -> None:
-        with self.lock:
-            rid = self.room_rowid(room_id)
-            for author, last in revoked.items():
-                self._run("INSERT OR REPLACE INTO revoked VALUES(?,?,?)", (rid, author, last))
+    def _write_flags(self, rid: int, flipped: Sequence[tuple[bytes, int, int]]) -> None:
+        rows = [(flags, rid, self._author_id(author), seq) for author, seq, flags in flipped]
+        self.db.executemany("UPDATE entries SET flags=? WHERE room=? AND author=? AND seq=?", rows)
+        self._run("UPDATE rooms SET stale_snapshot=1 WHERE id=?", (rid,))
 
-    def revoked(self, room_id: bytes) -> dict[bytes, int]:
+    def set_flags(self, room_id: bytes, flipped: Sequence[tuple[bytes, int, int]]) -> None:
+        """Record entries whose standing changed (valid, void, retracted); the snapshot is stale until saved again."""
+        if not flipped:
+            return
         with self.lock:
             rid = self.room_rowid(room_id)
-            return {bytes(a): int(s) for a, s in self._run("SELECT author, last_seq FROM revoked WHERE room=?", (rid,))}
+            self._run("BEGIN IMMEDIATE")
+            try:
+                self._write_flags(rid, flipped)
+                self._run("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def snapshot_stale(self, room_id: bytes) -> bool:
+        """Whether entries changed standing after the last snapshot was saved (it must not be trusted)."""
+        with self.lock:
+            row = self._run("SELECT stale_snapshot FROM rooms WHERE id=?", (self.room_rowid(room_id),)).fetchone()
+        return bool(row and row[0])
+
+    def entry_meta(self, room_id: bytes, author: bytes, below: int) -> list[tuple[int, tuple[bytes, ...], int, int]]:
+        """(seq, deps, need, flags) of `author`'s entries before seq `below`, in order."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            aid = self._known_author_id(author)
+            if aid is None:
+                return []
+            rows = self._run("SELECT seq, deps, need, flags FROM entries WHERE room=? AND author=? AND seq<? ORDER BY seq",
+                             (rid, aid, below)).fetchall()
+        out = []
+        for seq, deps, need, flags in rows:
+            blob = self._stored(self._deps_blobs, int(deps))
+            out.append((int(seq), tuple(blob[i : i + 32] for i in range(0, len(blob), 32)), int(need), int(flags)))
+        return out
+
+    def entries_at(self, room_id: bytes, author: bytes, seqs: Sequence[int]) -> list[Entry]:
+        """The held entries of `author` at these sequence numbers (with their content, if still held)."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            aid = self._known_author_id(author)
+            if aid is None or not seqs:
+                return []
+            marks = ",".join("?" * len(seqs))
+            rows = self._run(f"SELECT {self._COLS} FROM entries WHERE room=? AND author=? AND seq IN ({marks})",
+                             (rid, aid, *seqs)).fetchall()
+        return [self._entry(room_id, author, row, NO_HASH) for row in rows]
+
+    def forks(self, room_id: bytes) -> dict[bytes, int]:
+        """Authors caught equivocating, with the first sequence number they forked at."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            rows = self._run("SELECT author, MIN(seq) FROM equivocations WHERE room=? GROUP BY author", (rid,)).fetchall()
+        return {bytes(a): int(s) for a, s in rows}
 
     def set_favorite(self, room_id: bytes, message: str, on: bool) -> None:
         with self.lock:

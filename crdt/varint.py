@@ -16,7 +16,11 @@ def write_uint(out: bytearray, value: int) -> None:
 
 
 def read_uint(buf: bytes, pos: int) -> tuple[int, int]:
-    """Read an unsigned varint at `pos`; returns (value, new position)."""
+    """Read an unsigned varint at `pos`; returns (value, new position).
+
+    Only the minimal encoding is accepted (no trailing zero groups), so that every
+    decoded value re-encodes to the bytes it came from.
+    """
     result = 0
     shift = 0
     n = len(buf)
@@ -27,6 +31,8 @@ def read_uint(buf: bytes, pos: int) -> tuple[int, int]:
         pos += 1
         result |= (b & 0x7F) << shift
         if b < 0x80:
+            if b == 0 and shift:
+                raise DecodeError("varint is not minimally encoded")
             return result, pos
         shift += 7
         if shift > 63:

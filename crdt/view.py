@@ -159,12 +159,34 @@ class RoomView:
             elif root == DELETES and isinstance(old, dict) and self._deleted.get(str(old.get("m"))) == key:
                 del self._deleted[str(old.get("m"))]
 
+    def rebind(self, doc: Doc[Any]) -> None:
+        """Read from a new document (the room's was rebuilt) and re-index everything."""
+        self.doc = doc
+        self.maps = {r: doc.get(r, type=Map) for r in (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)}
+        self._ttl_heap = []
+        self._ttl_mark = {}
+        self._rebuild()
+
+    def _unindex(self, key: str, old: Any) -> None:
+        if not isinstance(old, dict):
+            return
+        lst = self._index.get(str(old.get("c")), [])
+        entry = (float(old.get("ts", 0)), key)
+        i = bisect.bisect_left(lst, entry)
+        if i < len(lst) and lst[i] == entry:
+            lst.pop(i)
+        self._indexed.discard(key)
+
     def _place_tombstone(self, key: str, old: Any) -> None:
         """A deleted message stays in the index as a tombstone, placed where its deletion marker says
-        (the same place a view rebuilt from the document gives it)."""
+        (the same place a view rebuilt from the document gives it); a message retracted without a
+        deletion marker (its author's authority was voided) leaves the index."""
         marker_key = self._deleted.get(key)
         marker = self.maps[DELETES].get(marker_key) if marker_key else None
-        if not isinstance(old, dict) or not isinstance(marker, dict) or "c" not in marker:
+        if not isinstance(marker, dict) or "c" not in marker:
+            self._unindex(key, old)
+            return
+        if not isinstance(old, dict):
             return
         before = (str(old.get("c")), float(old.get("ts", 0)))
         after = (str(marker["c"]), float(marker.get("ots", 0) or 0))

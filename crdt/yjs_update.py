@@ -70,6 +70,8 @@ def summarize_update(update: bytes) -> UpdateSummary:
             pos += 1
             result |= (b & 0x7F) << shift
             if b < 0x80:
+                if b == 0:
+                    raise DecodeError("varint is not minimally encoded")
                 return result
             shift += 7
             if shift > 63:

@@ -31,8 +31,9 @@ def short(identity: SigningKey) -> str:
 def new_room(owner: SigningKey, name: str = "test room") -> tuple[RoomLog, Entry, bytes]:
     """A fresh room log holding only its genesis; returns (log, genesis, room key)."""
     key = new_room_key()
-    genesis = genesis_entry(owner, key, name, "owner")
-    log = RoomLog(genesis.hash, {0: key})
+    genesis = genesis_entry(owner, key, name, "owner", ts_ms=0)
+    log = RoomLog(genesis.hash, {genesis.hash: key}, owner)
+    log.clock = lambda: 0.0
     result = log.ingest([genesis])
     assert result.accepted == [genesis], result.rejected
     return log, genesis, key
@@ -70,9 +71,10 @@ def craft_entry(log: RoomLog, identity: SigningKey, kind: int, body: bytes, *, s
     if room_id is None:
         room_id = log.room_id
     if epoch is None:
-        epoch = log.state().epoch
+        epoch = log.graph.generation(log.graph.context(deps)) if deps else 0
     if room_key is None:
-        room_key = log.keys[epoch]
+        room_key = log.keys.key_for(log.graph.context(deps)) if deps else log.keys.get(log.room_id)
+        assert room_key is not None, "the log does not hold the key for these deps"
     nonce = new_nonce()
     ct = seal_payload(room_key, nonce, bytes((kind,)) + body, room_id, author, seq, epoch)
     return sign_entry(identity, room_id=room_id, seq=seq, prev=prev, epoch=epoch, deps=deps, nonce=nonce, ciphertext=ct)
@@ -106,8 +108,15 @@ def delete_entry(log: RoomLog, identity: SigningKey, targets: Iterable[str], **k
     return craft_entry(log, identity, KIND_YJS, encode_delete_update(ranges), **kw)
 
 
-def control_entry(log: RoomLog, identity: SigningKey, op: str, **args: Any) -> Entry:
-    return craft_entry(log, identity, KIND_CONTROL, ControlOp(op, args).encode())
+def control_entry(log: RoomLog, identity: SigningKey, op: str, *, deps: tuple[bytes, ...] | None = None,
+                  seq: int | None = None, prev: bytes | None = None, **args: Any) -> Entry:
+    """A crafted control entry (its `ts` defaults to the newest time among the deps it names)."""
+    if deps is None:
+        deps = tuple(sorted(log.frontier))
+    args.setdefault("ts", log.graph.time_bound(deps) if deps else 0)
+    if op in ("role", "remove") and "after_seq" not in args and isinstance(args.get("member"), str):
+        args["after_seq"] = log.head(bytes.fromhex(args["member"]))
+    return craft_entry(log, identity, KIND_CONTROL, ControlOp(op, args).encode(), deps=deps, seq=seq, prev=prev)
 
 
 def doc_state(doc: Doc) -> dict[str, Any]:
@@ -142,7 +151,7 @@ class Replica:
     rejected: list[tuple[Entry, str]] = field(default_factory=list)
 
     def ingest(self, entries: Iterable[Entry]) -> IngestResult:
-        result = self.log.ingest(entries)
+        result = self.log.ingest(entries, now_ms=0.0)
         self.source.add(result.accepted)
         self.rejected += result.rejected
         return result
@@ -163,7 +172,9 @@ class Replica:
 
 
 def replica_of(name: str, room_id: bytes, key: bytes, genesis: Entry, identity: SigningKey | None = None) -> Replica:
-    r = Replica(name, RoomLog(room_id, {0: key}), identity)
+    log = RoomLog(room_id, {room_id: key}, identity)
+    log.clock = lambda: 0.0
+    r = Replica(name, log, identity)
     r.ingest([genesis])
     return r
 

@@ -122,12 +122,17 @@ def test_idle_after_no_activity_and_back_online_and_public_room_listener(tmp_pat
 def test_grant_wire_form() -> None:
     from app.wire import GRANT, WireError, decode_sync_channel
 
-    g = Grant("A & B", {0: b"k" * 72}, room=bytes(range(32)), direct=True)
+    rot = b"r" * 32
+    g = Grant("A & B", {rot: b"k" * 72}, room=bytes(range(32)), direct=True, genesis=b"\x01genesis")
     assert decode_sync_channel(g.encode()) == (GRANT, g)
-    plain = Grant("party", {0: b"k" * 72})
+    plain = Grant("party", {rot: b"k" * 72})
     assert decode_sync_channel(plain.encode()) == (GRANT, plain)
-    for bad in (b'{"name":"x","keys":{"0":"00"},"dm":true}', b'{"name":"x","keys":{"0":"00"},"room":"00","dm":true}',
-                b'{"name":"x","keys":{"0":"00"},"room":"' + b"00" * 32 + b'"}'):
+    r = b'"' + rot.hex().encode() + b'"'
+    for bad in (b'{"dm":true,"keys":{' + r + b':"00"},"name":"x"}', b'{"dm":true,"keys":{' + r + b':"00"},"name":"x","room":"00"}',
+                b'{"keys":{' + r + b':"00"},"name":"x","room":"' + b"00" * 32 + b'"}',
+                b'{"keys":{"0":"00"},"name":"x"}',  # a key named by something that is not a rotation id
+                b'{"name": "x", "keys": {' + r + b': "00"}}',  # not canonical
+                b'{"keys":' + b"[" * 40 + b"]" * 40 + b',"name":"x"}'):  # nested too deeply
         with pytest.raises(WireError):
             decode_sync_channel(bytes((GRANT,)) + bad)
 

@@ -57,7 +57,7 @@ def test_hostile_key_holder_is_rejected_banned_and_honest_nodes_keep_syncing(tmp
             # The hostile peer somehow has the room key: it proves the room secret and gets matched.
             banned: list[PeerBanned] = []
             a.peer.add_listener(lambda e: banned.append(e) if isinstance(e, PeerBanned) else None)
-            hostile.set_secrets([RoomSecret(rid, room_secret(room_a.log.keys[0]), "room")])
+            hostile.set_secrets([RoomSecret(rid, room_secret(room_a.log.current_key()), "room")])
             await hostile.async_connect(*a.address)
             await until(lambda: rid in a.peer.shared_rooms(evil_key), 5, "A matched the room with the hostile peer")
             a_key = a.node.profile.public_key
@@ -111,12 +111,12 @@ def test_hostile_key_holder_is_rejected_banned_and_honest_nodes_keep_syncing(tmp
             assert b.node.profile.store.count(rid) == stored[1] + 3
             assert b.stats["rejected"] == 0
 
-            # The non-member was never sent a single entry, only heads.
+            # The non-member was never sent a single entry: a match on the room secret alone opens nothing
+            # (at most heads, which carry no content).
             received: list[PeerEvent] = []
             while not hostile.events.empty():
                 received.append(hostile.events.get_nowait())
             frames = [e.payload for e in received if isinstance(e, Received) and e.channel == "sync"]
-            assert frames, "A should have opened sync with its heads"
             for payload in frames:
                 assert isinstance(decode_frame(payload[1:]), HeadsReceived), "a non-member received room entries"
             with pytest.raises(Exception, match="banned"):

@@ -107,7 +107,7 @@ def test_join_via_another_member_fanout_catchup_and_single_use_invites(tmp_path:
             c_key = c.node.profile.public_key
             state = room_c.log.state()
             assert c_key in state.members
-            assert state.invites[invite_c.invite_id].used_by == c_key
+            assert state.invites[invite_c.invite_id].used_by == (c_key,)
             await until(lambda: ids(b.node.room(room_c.id)) == ids(room_c), 5, "C caught up with B")
             assert "before anyone joined" in [m.text for m in room_c.history("general")]
             b_addr = b.address

@@ -15,7 +15,7 @@ from crdt.errors import DecodeError
 from crdt.logfile import MAGIC, read_log, write_log
 from crdt.room import KIND_CONTROL, KIND_YJS
 from crdt.schema import MESSAGES, client_id, eid
-from crdt.sync import EntriesReceived, FrameRejected, HeadsReceived, decode_frame, encode_heads, frames_for
+from crdt.sync import EntriesReceived, FrameRejected, HeadsReceived, WantReceived, decode_frame, encode_entries, encode_heads, frames_for
 from crdt.yjs_update import summarize_update
 from tests.helpers import add_member, craft_entry, doc_state, new_room, post, pub, short, yjs_insert
 
@@ -38,7 +38,8 @@ SAMPLE = _entry().encode()
        deps=st.lists(st.binary(min_size=32, max_size=32), max_size=16))
 @settings(max_examples=50, deadline=None)
 def test_encode_decode_round_trip(seq: int, epoch: int, ct: bytes, deps: list[bytes]) -> None:
-    e = sign_entry(KEY, room_id=b"r" * 32, seq=seq, prev=b"p" * 32, epoch=epoch, deps=tuple(deps), nonce=b"n" * NONCE_SIZE, ciphertext=ct)
+    e = sign_entry(KEY, room_id=b"r" * 32, seq=seq, prev=b"p" * 32, epoch=epoch, deps=tuple(sorted(set(deps))),
+                   nonce=b"n" * NONCE_SIZE, ciphertext=ct)
     raw = e.encode()
     back = decode_one(raw)
     assert back == e
@@ -47,6 +48,26 @@ def test_encode_decode_round_trip(seq: int, epoch: int, ct: bytes, deps: list[by
     # decode_entry reads one entry out of a longer buffer
     got, end = decode_entry(raw + b"tail", 0)
     assert got == e and end == len(raw)
+
+
+def test_unsorted_or_repeated_deps_are_refused() -> None:
+    for deps in ((b"b" * 32, b"a" * 32), (b"a" * 32, b"a" * 32)):
+        raw = sign_entry(KEY, room_id=b"r" * 32, seq=1, prev=b"p" * 32, epoch=0, deps=deps, nonce=b"n" * NONCE_SIZE,
+                         ciphertext=b"x").encode()
+        with pytest.raises(DecodeError, match="not sorted"):
+            decode_one(raw)
+
+
+def test_padded_varints_are_refused() -> None:
+    """A header whose sequence number is padded (0x83 0x00 for 3) would be stored and served re-encoded,
+    failing its signature downstream: it must not decode at all."""
+    e = _entry(seq=3)
+    raw = e.encode()
+    at = 1 + 64  # version, room id, author: then the seq varint
+    assert raw[at] == 3
+    padded = raw[:at] + bytes((0x83, 0x00)) + raw[at + 1 :]
+    with pytest.raises(DecodeError, match="minimal"):
+        decode_one(padded)
 
 
 def test_redacted_entry_round_trips_and_still_verifies() -> None:
@@ -88,7 +109,7 @@ def test_decode_one_reports_malformed_input(raw: bytes, problem: str) -> None:
 
 
 def test_decode_caps_sizes_before_reading() -> None:
-    too_many_deps = _entry(deps=tuple(bytes([i]) * 32 for i in range(17)))
+    too_many_deps = _entry(deps=tuple(bytes([i]) * 32 for i in range(65)))
     with pytest.raises(DecodeError, match="dependencies"):
         decode_one(too_many_deps.encode())
     from crdt.entry import MAX_CIPHERTEXT
@@ -150,14 +171,18 @@ def test_summarize_update_reads_a_real_update() -> None:
     assert item.value == {"c": "general", "t": "hello", "ts": 1.5, "mn": ["x"], "f": {"a": [1, True, None]}}
 
 
-_FRAMES = [encode_heads({b"a" * 32: 5, b"b" * 32: 0}), frames_for([_entry(), _entry(seq=4)])[0]]
+_FRAMES = [encode_heads({b"a" * 32: 5, b"b" * 32: 0}, {b"a" * 32: b"h" * 16}), frames_for([_entry(), _entry(seq=4)])[0]]
 
 
 @FUZZ
 @given(raw=st.one_of(st.binary(max_size=400), _mutations(_FRAMES[0]), _mutations(_FRAMES[1])))
 def test_decode_frame_never_raises(raw: bytes) -> None:
     event = decode_frame(raw)
-    assert isinstance(event, (HeadsReceived, EntriesReceived, FrameRejected))
+    assert isinstance(event, (HeadsReceived, EntriesReceived, WantReceived, FrameRejected))
+    if not isinstance(event, FrameRejected) and raw[:1] == bytes((2,)):
+        # canonical: what decodes re-encodes to the same bytes
+        if isinstance(event, EntriesReceived):
+            assert encode_entries([e.encode() for e in event.entries]) == raw
 
 
 def test_decode_frame_rejects_oversized_frames() -> None:
@@ -185,7 +210,7 @@ def log_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     entries = [genesis, *add_member(room, owner, member).accepted]
     entries += room.write_value(member, MESSAGES, {"c": "general", "t": "hello", "ts": 1.0})[1].accepted
     path = tmp_path_factory.mktemp("log") / "room.hubbub"
-    write_log(path, room.room_id, "room", {0: key}, entries)
+    write_log(path, room.room_id, "room", {room.room_id: key}, entries)
     parsed = read_log(path.read_bytes())
     assert [e.hash for e in parsed.entries] == [e.hash for e in entries]
     return path.read_bytes()
@@ -205,12 +230,12 @@ def test_read_log_raises_only_decode_error(data: st.DataObject, log_bytes: bytes
 def test_read_log_reads_what_write_log_wrote(tmp_path) -> None:
     entries = [_entry(b"one", seq=0), _entry(b"two", seq=1)]
     path = tmp_path / "x.log"
-    size = write_log(path, b"r" * 32, "name", {0: b"k" * 32, 1: b"K" * 32}, entries)
+    size = write_log(path, b"r" * 32, "name", {b"0" * 32: b"k" * 32, b"1" * 32: b"K" * 32}, entries)
     assert path.stat().st_size == size
     assert (path.stat().st_mode & 0o777) == 0o600
     parsed = read_log(path.read_bytes())
     assert (parsed.room_id, parsed.name, parsed.keys, parsed.entries, parsed.bad_frames) == (
-        b"r" * 32, "name", {0: b"k" * 32, 1: b"K" * 32}, entries, 0)
+        b"r" * 32, "name", {b"0" * 32: b"k" * 32, b"1" * 32: b"K" * 32}, entries, 0)
 
 
 # ----- hostile payloads inside validly signed entries ----------------------------------------------------------
@@ -238,9 +263,9 @@ def test_ingest_never_raises_on_hostile_payloads(data: st.DataObject) -> None:
     result = room.ingest([e])
     if kind == KIND_YJS and body == good:
         assert result.accepted == [e] and room.maps[MESSAGES][eid(pub(member), 0)]["t"] == "ok"
-    if not result.accepted:
+    if not result.accepted or result.void:
         assert doc_state(room.doc) == before
-        assert result.rejected or room.pending
+        assert result.rejected or room.pending or result.void
 
 
 def test_genesis_check_uses_no_hash_room() -> None:

@@ -11,6 +11,7 @@ from nacl.signing import SigningKey
 
 from crdt.schema import EDITS, MESSAGES, REACTIONS
 from crdt.sync import (
+    WantReceived,
     EntriesReceived,
     FrameRejected,
     HeadsReceived,
@@ -167,8 +168,17 @@ def test_heads_frame_round_trip_and_backlog() -> None:
     assert sorted((e.author, e.seq) for e in sent) == sorted((e.author, e.seq) for c in a.source.by_author.values() for e in c)
     # a peer that already has everything is sent nothing
     proto2 = SyncProtocol(a.source)
-    proto2.receive(encode_heads(a.source.heads()))
+    heads = a.source.heads()
+    proto2.receive(encode_heads(heads, {au: a.source.hash_at(au, s)[:16] for au, s in heads.items()}))  # type: ignore[index]
     assert proto2.data_to_send() == []
+    # the same heads with a different hash for one author: a fork, so the protocol asks for that entry
+    proto3 = SyncProtocol(a.source)
+    forked = next(iter(heads))
+    proto3.receive(encode_heads(heads, {au: (b"\xff" * 16 if au == forked else a.source.hash_at(au, s)[:16])  # type: ignore[index]
+                                        for au, s in heads.items()}))
+    frames = proto3.data_to_send()
+    assert [decode_frame(f) for f in frames] == [WantReceived([(forked, heads[forked], 1)])]
+    assert proto3.forks_suspected == [(forked, heads[forked])]
 
 
 def test_invalid_entries_from_a_peer_are_not_kept_or_served() -> None:

@@ -1,4 +1,9 @@
-"""Validation of hand-crafted entries: every rule rejects with a reason, applies nothing, and leaves honest writes working."""
+"""Validation of hand-crafted entries: every rule refuses with a reason, applies nothing, and leaves honest writes working.
+
+An entry can be refused two ways. *Rejected*: it is broken (signature, chain, encryption, shape) and
+is not kept. *Void*: it is well formed but its author lacked the authority for it; it is kept (what is
+valid depends on the whole set of entries, so a later entry could change it) but changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -56,27 +61,36 @@ def world() -> World:
     return World(log, owner, admin, mod, alice, bob, outsider, msg_a, msg_b, channel)
 
 
-def _snapshot(log: RoomLog) -> tuple[object, ...]:
+def _snapshot(log: RoomLog, heads: bool = True) -> tuple[object, ...]:
     state = log.state()
-    return (doc_state(log.doc), log.doc.get_update(), log.heads(), dict(state.members), state.epoch, set(log.frontier))
+    return (doc_state(log.doc), log.doc.get_update(), log.heads() if heads else None, dict(state.members),
+            log.epoch(), set(log.frontier), log.resolution.effective)
 
 
 def assert_rejected(log: RoomLog, entry, reason_part: str) -> str:
-    """Ingest `entry`; it must be rejected with a reason matching the regex `reason_part`, and change nothing."""
-    before = _snapshot(log)
+    """Ingest `entry`; it must be refused (rejected, or held void) with a reason matching the regex
+    `reason_part`, and change nothing a member can see, nor any authority."""
+    before = _snapshot(log, heads=False)
+    heads = log.heads()
     result = log.ingest([entry])
-    assert result.accepted == [], f"accepted an entry that should fail with {reason_part!r}"
     reasons = [reason for e, reason in result.rejected if e.hash == entry.hash]
-    assert reasons, f"entry was not rejected (pending: {len(log.pending)})"
-    assert re.search(reason_part, reasons[0]), reasons[0]
-    assert _snapshot(log) == before, "a rejected entry changed the room"
-    return reasons[0]
+    void = [reason for e, reason in result.void if e.hash == entry.hash]
+    assert reasons or void, f"entry was neither rejected nor void (pending: {len(log.pending)})"
+    if reasons:
+        assert result.accepted == [] and log.heads() == heads, "a rejected entry was kept"
+    else:
+        assert not log.is_valid(entry.author, entry.seq)
+    reason = (reasons or void)[0]
+    assert re.search(reason_part, reason), reason
+    assert _snapshot(log, heads=False) == before, "a refused entry changed the room"
+    return reason
 
 
 def assert_accepted(log: RoomLog, entry) -> None:
     result = log.ingest([entry])
-    assert result.rejected == [], result.rejected
+    assert result.rejected == [] and result.void == [], (result.rejected, result.void)
     assert [e.hash for e in result.accepted] == [entry.hash]
+    assert log.is_valid(entry.author, entry.seq) or log.flags_of(entry.author, entry.seq) is not None
 
 
 # ----- membership --------------------------------------------------------------------------------
@@ -120,9 +134,9 @@ def test_member_cannot_touch_anothers_message(world: World, root: str, value) ->
     reason = assert_rejected(world.log, e, "moderator")
     assert "role" in reason
     assert world.log.maps[MESSAGES][world.msg_a]["t"] == "alice says hi"
-    # The rejected attempt did not use up bob's sequence number: his honest write at the same seq applies.
+    # The void attempt is kept (it holds its sequence number); bob's next, honest write applies.
     honest = value_entry(world.log, world.bob, root, value(world.msg_b), delete=[world.msg_b] if root == DELETES else [])
-    assert honest.seq == e.seq
+    assert honest.seq == e.seq + 1
     assert_accepted(world.log, honest)
 
 
@@ -375,8 +389,8 @@ def test_entry_from_another_room_is_rejected(world: World) -> None:
 def test_entry_relabelled_for_another_room_does_not_decrypt(world: World) -> None:
     other, _, other_key = new_room(world.alice, "elsewhere")
     e = value_entry(other, world.alice, MESSAGES, {"c": "general", "t": "moved", "ts": 5.0},
-                    room_id=world.log.room_id, deps=tuple(sorted(world.log.frontier)),
-                    seq=world.log.head(pub(world.alice)) + 1, prev=world.log.chains[pub(world.alice)][-1])
+                    room_id=world.log.room_id, deps=tuple(sorted(world.log.frontier)), epoch=world.log.epoch(),
+                    room_key=other_key, seq=world.log.head(pub(world.alice)) + 1, prev=world.log.chains[pub(world.alice)][-1])
     assert_rejected(world.log, e, "does not decrypt")
 
 
@@ -403,8 +417,10 @@ def test_equivocation_is_rejected_and_recorded(world: World) -> None:
     assert len(result.equivocations) == 1
     proof = result.equivocations[0]
     assert (proof.author, proof.seq, proof.first_hash, proof.second) == (pub(world.alice), first.seq, first.hash, second)
-    assert doc_state(log.doc) == before
-    assert log.revoked == {pub(world.alice): first.seq - 1}
+    # From the forked sequence number on, the equivocator holds nothing: the first version is retracted too.
+    assert eid(pub(world.alice), first.seq) in before["m"]
+    assert eid(pub(world.alice), first.seq) not in doc_state(log.doc)["m"]
+    assert log.forks == {pub(world.alice): first.seq}
     # The view stops showing the equivocator's entries from the equivocation on.
     ids = [m.id for m in log.view().history("general")]
     assert world.msg_a in ids and eid(pub(world.alice), first.seq) not in ids
@@ -416,7 +432,7 @@ def test_equivocation_in_one_batch_is_recorded(world: World) -> None:
     second = value_entry(log, world.alice, MESSAGES, {"c": "general", "t": "two", "ts": 5.0})
     result = log.ingest([first, second])
     assert len(result.equivocations) == 1
-    assert pub(world.alice) in log.revoked
+    assert pub(world.alice) in log.forks
     assert any("equivocated" in why for _, why in result.rejected)
 
 
@@ -428,7 +444,7 @@ def test_forged_second_entry_is_not_equivocation(world: World) -> None:
     forged = replace(value_entry(log, world.alice, MESSAGES, {"c": "general", "t": "two", "ts": 5.0}, seq=first.seq,
                                  prev=log.chains[pub(world.alice)][first.seq - 1]), signature=bytes(64))
     result = log.ingest([forged])
-    assert result.equivocations == [] and pub(world.alice) not in log.revoked
+    assert result.equivocations == [] and pub(world.alice) not in log.forks
     assert result.rejected and "signature" in result.rejected[0][1]
 
 
@@ -438,7 +454,7 @@ def test_equivocator_is_rejected_from_then_on(world: World) -> None:
     second = value_entry(log, world.alice, MESSAGES, {"c": "general", "t": "two", "ts": 5.0})
     log.ingest([first])
     log.ingest([second])
-    assert pub(world.alice) in log.revoked
+    assert pub(world.alice) in log.forks
     later = delete_entry(log, world.alice, [world.msg_a])  # chains correctly after `first`
     assert later.seq == first.seq + 1
     before = doc_state(log.doc)
@@ -455,7 +471,7 @@ def test_rejection_reason_is_logged(world: World, caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.INFO, logger="crdt.room"):
         world.log.ingest([e])
     messages = [r.getMessage() for r in caplog.records if r.name == "crdt.room"]
-    assert any("rejected" in m and "moderator" in m and f"/{e.seq}" in m for m in messages), messages
+    assert any("void" in m and "moderator" in m and f"/{e.seq}" in m for m in messages), messages
 
 
 def _other_room_entry(world: World):
@@ -501,20 +517,33 @@ def test_gap_in_a_chain_waits_and_applies_once_filled(world: World) -> None:
     assert (pub(world.bob), after.seq) in log.pending
     result = log.ingest([nxt])
     assert [e.hash for e in result.accepted] == [nxt.hash, after.hash]
-    assert log.pending == {}
+    assert len(log.pending) == 0
 
 
-def test_bad_entry_in_a_batch_applies_nothing_of_itself_or_what_chains_to_it(world: World) -> None:
+def test_void_entry_in_a_batch_applies_nothing_of_itself_and_does_not_break_its_chain(world: World) -> None:
     log = world.log
     good = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "fine", "ts": 5.0})
     bad = value_entry(log, world.bob, EDITS, {"m": world.msg_a, "t": "hijack", "ts": 6.0}, seq=good.seq + 1, prev=good.hash)
     later = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "later", "ts": 7.0}, seq=bad.seq + 1, prev=bad.hash)
     other = value_entry(log, world.alice, REACTIONS, {"m": world.msg_b, "e": "👍"})
     result = log.ingest([later, bad, other, good])
-    assert {e.hash for e in result.accepted} == {good.hash, other.hash}
-    reasons = {e.hash: why for e, why in result.rejected}
-    assert "moderator" in reasons[bad.hash] and "rejected entry" in reasons[later.hash]
+    assert {e.hash for e in result.accepted} == {good.hash, bad.hash, later.hash, other.hash}
+    assert [(e.hash, "moderator" in why) for e, why in result.void] == [(bad.hash, True)]
     assert [e.text for e in log.view().message(world.msg_a).edits] == []
     texts = [m.text for m in log.view().history("general")]
-    assert "fine" in texts and "later" not in texts
+    assert "fine" in texts and "later" in texts
+
+
+def test_broken_entry_in_a_batch_applies_nothing_of_itself_or_what_chains_to_it(world: World) -> None:
+    log = world.log
+    good = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "fine", "ts": 5.0})
+    bad = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "as alice", "ts": 6.0}, seq=good.seq + 1,
+                      prev=good.hash, client=client_id(short(world.alice), 99))
+    later = value_entry(log, world.bob, MESSAGES, {"c": "general", "t": "later", "ts": 7.0}, seq=bad.seq + 1, prev=bad.hash)
+    result = log.ingest([later, bad, good])
+    assert {e.hash for e in result.accepted} == {good.hash}
+    reasons = {e.hash: why for e, why in result.rejected}
+    assert "client id" in reasons[bad.hash] and "rejected entry" in reasons[later.hash]
+    texts = [m.text for m in log.view().history("general")]
+    assert "fine" in texts and "later" not in texts and "as alice" not in texts
     assert log.head(pub(world.bob)) == good.seq

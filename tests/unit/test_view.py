@@ -218,7 +218,7 @@ def test_live_view_keeps_tombstone_when_message_and_delete_arrive_together() -> 
     rebuilt = [(m.id, m.deleted) for m in source.view().history("general")]
     assert rebuilt == [(kept, False), (gone, True)]
 
-    replica = RoomLog(source.room_id, {0: key})
+    replica = RoomLog(source.room_id, {source.room_id: key})
     live = replica.view()  # open before the entries arrive, as a running node's view is
     assert len(replica.ingest(entries).accepted) == len(entries)
     assert [(m.id, m.deleted) for m in replica.view().history("general")] == rebuilt
