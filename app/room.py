@@ -68,6 +68,7 @@ class Room:
         self._batch: IngestResult | None = None
         self._purged: set[str] = set()
         self._candidates: dict[bytes, bytes] = {}  # keys offered by a grant or a file, not yet checked
+        self._rekeying = False
         self._attach(log_)
 
     def _attach(self, log_: RoomLog) -> None:
@@ -127,7 +128,8 @@ class Room:
         keys = store.keys(room_id)
         controls = store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,))
         room_log = restore_log(room_id, keys, profile.identity, store.chains(room_id), controls,
-                               hollow=store.hollow(room_id), forks=store.forks(room_id))
+                               hollow=store.hollow(room_id), forks=store.forks(room_id),
+                               fork_entries=store.fork_entries(room_id))
         snap = store.snapshot(room_id)
         stale = store.snapshot_stale(room_id)
         upto = 0
@@ -325,7 +327,16 @@ class Room:
         self._since_snapshot = 0
 
     def _local(self, write: Callable[[], IngestResult]) -> IngestResult:
-        """Run a local write through validation, then store and announce it like any other entry."""
+        """Run a local write through validation, then store and announce it like any other entry.
+
+        If a member left or a void admission left the room key exposed, the key rotates first, so
+        nothing we write is readable by someone who is no longer a member."""
+        if not self._rekeying and self.log.rekey_reasons() and self.my_role() is not None:
+            self._rekeying = True
+            try:
+                self.rekey()
+            finally:
+                self._rekeying = False
         try:
             result = write()
         except NotAMember as exc:

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from nacl.signing import SigningKey
+from pycrdt import Doc
 
 from app.profile import IDENTITY_FILE, open_profile
 from app.room import Room
 from crdt.cipher import new_room_key
 from crdt.control import ControlOp
 from crdt.private_file import write_private
+from crdt.entry import Entry
 from crdt.room import RoomLog, genesis_entry
 from crdt.schema import CHANNELS, MESSAGES
 from crdt.sync import EntriesReceived, MemorySource, SyncProtocol
@@ -74,6 +76,91 @@ def _sync(source: MemorySource, room_id: bytes, key: bytes) -> tuple[float, Room
     return time.perf_counter() - start, replica
 
 
+def _sync_floor(source: MemorySource, key: bytes, room_id: bytes, tmp: Path) -> float:
+    """The least work a sync of these entries needs, same run: decrypt every payload, check one signature
+    per author run, and insert the rows in one SQLite transaction."""
+    import sqlite3
+
+    from crdt.cipher import open_payload
+
+    chains = list(source.by_author.values())
+    db = sqlite3.connect(str(tmp / "floor.sqlite"), isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE e(author BLOB, seq INTEGER, hash BLOB, ct BLOB, PRIMARY KEY(author, seq)) WITHOUT ROWID")
+    gc.collect()
+    start = time.perf_counter()
+    rows = []
+    for chain in chains:
+        chain[-1].signature_valid()
+        for e in chain:
+            if e.ciphertext is not None and e.deps:
+                open_payload(key, e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)
+            rows.append((e.author, e.seq, e.hash, e.ciphertext))
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO e VALUES(?,?,?,?)", rows)
+    db.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    db.close()
+    return elapsed
+
+
+def _race(room: RoomLog, writers: list[SigningKey], concurrent: int) -> float:
+    """A removal that voids `concurrent` messages its author wrote without having seen it, arriving in `room`:
+    the time to resolve, re-judge them and retract them from the document."""
+    from crdt.room import KIND_CONTROL
+    from crdt.writes import next_entry
+
+    owner, member = writers[0], writers[1]
+    seen = room.head(bytes(member.verify_key))
+    t0 = time.time() * 1000
+    for i in range(concurrent):
+        room.write_value(member, MESSAGES, {"c": "general", "t": TEXT, "ts": t0 + i})
+    op = ControlOp("remove", {"member": bytes(member.verify_key).hex(), "after_seq": seen, "ts": int(t0)})
+    removal = next_entry(room, owner, KIND_CONTROL, op.encode())
+    gc.collect()
+    start = time.perf_counter()
+    result = room.ingest([removal])
+    elapsed = time.perf_counter() - start
+    assert len(result.flipped) >= concurrent, "the removal did not void the concurrent messages"
+    return elapsed
+
+
+def _flood_post_cost(room: RoomLog, writers: list[SigningKey], others: list[Entry], floods: int,
+                     per_flood: int) -> tuple[float, float, float, int]:
+    """Median cost of a post (back to back; right after as much unrelated CPU work as a flood batch costs, the
+    same-run baseline; and right after a peer's batch of validly signed entries that can only wait, from a
+    throwaway key), and the most bytes the pending pool held. The baseline matters: after 50 ms of any
+    work the caches are cold and a post costs 3x more whatever the pending pool holds."""
+    import os
+
+    from crdt.entry import sign_entry
+
+    owner = writers[0]
+    t0 = time.time() * 1000
+    n = [0]
+
+    def post() -> float:
+        n[0] += 1
+        start = time.perf_counter()
+        room.write_value(owner, MESSAGES, {"c": "general", "t": TEXT, "ts": t0 + n[0]})
+        return time.perf_counter() - start
+
+    junk = SigningKey.generate()
+    deps = room.frontier
+    quiet, busy, flooded, most = [], [], [], 0
+    for f in range(floods):
+        batch = [sign_entry(junk, room_id=room.room_id, seq=10 + f * per_flood + j, prev=os.urandom(32), epoch=0,
+                            deps=deps, nonce=os.urandom(8), ciphertext=os.urandom(200)) for j in range(per_flood)]
+        room.ingest(batch, origin="flooder")
+        most = max(most, room.pending.bytes)
+        flooded.append(post())
+        for e in others[:per_flood]:  # the same number of signature checks, with nothing held afterwards
+            e.signature_valid()
+        busy.append(post())
+        quiet.append(post())
+    return statistics.median(quiet), statistics.median(busy), statistics.median(flooded), most
+
+
 def _store_room(profile_dir: Path, room: RoomLog, source: MemorySource, key: bytes, owner: SigningKey) -> Path:
     profile_dir.mkdir(parents=True)
     write_private(profile_dir / IDENTITY_FILE, bytes(owner), exclusive=True)
@@ -115,16 +202,38 @@ def run(quick: bool = False) -> dict[str, Any]:
     sync_s, replica = _sync(src_b, room_b.room_id, key_b)
     out[f"sync_{big // 1000}k_s"] = sync_s
     out["sync_converged"] = int(replica.entry_count == sum(len(c) for c in src_b.by_author.values()))
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = _sync_floor(src_b, key_b, room_b.room_id, Path(tmp))
+    out[f"sync_floor_{big // 1000}k_s"] = floor
+    out["sync_over_floor"] = sync_s / floor
+
+    out["race_resolve_ms"] = _race(replica, writers_b, 1000) * 1000
+    others = [e for chain in src_b.by_author.values() for e in chain[:1000]]
+    quiet, busy, flooded, most = _flood_post_cost(replica, writers_b, others, 10 if quick else 20, 1000)
+    out["post_ms"] = quiet * 1000
+    out["post_ms_after_busy"] = busy * 1000
+    out["post_ms_under_pending_flood"] = flooded * 1000
+    out["post_flood_ratio"] = flooded / busy
+    out["pending_bytes_cap_mb"] = replica.pending.room_cap / 2**20
+    out["pending_bytes_held_max_mb"] = most / 2**20
 
     with tempfile.TemporaryDirectory() as tmp:
         db = _store_room(Path(tmp) / "p", room_b, src_b, key_b, writers_b[0])
         out["bytes_per_message_disk"] = _db_bytes(db) / big
         profile = open_profile(Path(tmp) / "p")
+        snapshot = profile.store.snapshot(room_b.room_id)
+        assert snapshot is not None
+        gc.collect()
+        start = time.perf_counter()
+        Doc().apply_update(snapshot[1])
+        apply_floor = time.perf_counter() - start
         gc.collect()
         start = time.perf_counter()
         opened = Room.open(profile, room_b.room_id)
         page = opened.view.page("general", 50)
         out[f"open_{big // 1000}k_s"] = time.perf_counter() - start
+        out[f"open_floor_{big // 1000}k_s"] = apply_floor
+        out["open_over_floor"] = out[f"open_{big // 1000}k_s"] / apply_floor
         assert len(page) == 50
         # Posting through the full stack (validation, fsync'd SQLite commit) at this history size.
         posts = []

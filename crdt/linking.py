@@ -57,6 +57,7 @@ class Linking(RoomState):
             result.hollowed += 1
             e = e.without_payload()
             self.tampered.add((e.author, e.seq))
+            result.wanted.append((e.author, e.seq))  # ask other peers for a genuine copy
         slot = work.setdefault(e.author, {})
         other = slot.get(e.seq)
         held = self.pending.take((e.author, e.seq)) if other is None else None

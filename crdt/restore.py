@@ -24,8 +24,10 @@ from .room import RoomLog, is_genesis
 
 def restore_log(room_id: bytes, keys: dict[bytes, bytes], identity: SigningKey | None,
                 chains: dict[bytes, list[bytes]], controls: Iterable[Entry], *,
-                hollow: Iterable[tuple[bytes, int]] = (), forks: dict[bytes, int] | None = None) -> RoomLog:
-    """A RoomLog over stored state; `controls` are the stored control entries in the order they were held."""
+                hollow: Iterable[tuple[bytes, int]] = (), forks: dict[bytes, int] | None = None,
+                fork_entries: Iterable[Entry] = ()) -> RoomLog:
+    """A RoomLog over stored state; `controls` are the stored control entries in the order they were held, and
+    `fork_entries` the second entries of recorded equivocations (control ones go back in the graph, void)."""
     room = RoomLog(room_id, keys, identity)
     room.chains = {a: list(h) for a, h in chains.items()}
     room.entry_count = sum(len(h) for h in chains.values())
@@ -45,6 +47,8 @@ def restore_log(room_id: bytes, keys: dict[bytes, bytes], identity: SigningKey |
         except DecodeError:
             continue
         room.graph.add(e.hash, e.author, e.seq, op, e.deps, e.epoch)
+    for e in fork_entries:
+        room._side_node(e, {})
     room.resolution = resolve(room.graph, room.forks)
     for author, seq in hollow:
         room.hollow.add((author, seq))

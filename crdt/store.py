@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from pathlib import Path
 
-from .entry import NO_HASH, Entry, digest
-from .errors import StoreError
+from .entry import NO_HASH, Entry, decode_one, digest
+from .errors import DecodeError, StoreError
 
 SCHEMA_VERSION = 2
 FULL_BELOW = 256 * 1024  # bytes free under which a failed write is put down to a full disk
@@ -555,6 +555,19 @@ class Store:
             rows = self._run(f"SELECT {self._COLS} FROM entries WHERE room=? AND author=? AND seq IN ({marks})",
                              (rid, aid, *seqs)).fetchall()
         return [self._entry(room_id, author, row, NO_HASH) for row in rows]
+
+    def fork_entries(self, room_id: bytes) -> list[Entry]:
+        """The second entries of recorded equivocations (the proofs)."""
+        with self.lock:
+            rid = self.room_rowid(room_id)
+            rows = self._run("SELECT second FROM equivocations WHERE room=?", (rid,)).fetchall()
+        out = []
+        for (raw,) in rows:
+            try:
+                out.append(decode_one(bytes(raw)))
+            except DecodeError:
+                continue
+        return out
 
     def forks(self, room_id: bytes) -> dict[bytes, int]:
         """Authors caught equivocating, with the first sequence number they forked at."""

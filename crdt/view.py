@@ -85,9 +85,8 @@ class RoomView:
     events, so that reading the newest page of a large channel is cheap.
     """
 
-    def __init__(self, doc: Doc[Any], revoked: dict[str, int] | None = None) -> None:
+    def __init__(self, doc: Doc[Any]) -> None:
         self.doc = doc
-        self.revoked = revoked or {}
         self.maps: dict[str, Map[Any]] = {r: doc.get(r, type=Map) for r in (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)}
         self._index: dict[str, list[tuple[float, str]]] = {}
         self._indexed: set[str] = set()
@@ -217,7 +216,7 @@ class RoomView:
         return i if i < len(lst) and lst[i] == (ts, message_id) else None
 
     def rebuild_children(self) -> None:
-        """Recompute edits, reactions, pins and deletions from the document (after a revocation)."""
+        """Recompute edits, reactions, pins and deletions from the document."""
         self._channels = None
         self._tables = {EDITS: {}, REACTIONS: {}, PINS: {}}
         for root, table in self._tables.items():
@@ -232,11 +231,8 @@ class RoomView:
         self._new_deletions = list(deleted)
 
     def _visible_eid(self, key: str) -> bool:
-        parts = split_eid(key)
-        if parts is None:
-            return False
-        limit = self.revoked.get(parts[0])
-        return limit is None or parts[1] <= limit
+        """Whether `key` is an entry-derived id (the document holds only valid entries' values)."""
+        return split_eid(key) is not None
 
     # ----- reading ----------------------------------------------------------------------
 

@@ -151,7 +151,7 @@ class Replica:
     rejected: list[tuple[Entry, str]] = field(default_factory=list)
 
     def ingest(self, entries: Iterable[Entry]) -> IngestResult:
-        result = self.log.ingest(entries, now_ms=0.0)
+        result = self.log.ingest(entries)
         self.source.add(result.accepted)
         self.rejected += result.rejected
         return result

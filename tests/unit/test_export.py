@@ -184,3 +184,85 @@ def test_markdown_html_renders_code_and_escapes() -> None:
 
     out = markdown_html("see `x<y` and\n```\n<b>raw</b>\n```")
     assert "<code>x&lt;y</code>" in out and "<pre><code>&lt;b&gt;raw&lt;/b&gt;" in out and "<b>raw" not in out
+
+
+def test_a_log_carrying_wrong_keys_for_a_room_we_hold_changes_no_key_and_the_room_still_opens(fx: Fixture, tmp_path: Path) -> None:
+    import os
+
+    from crdt.logfile import read_log, write_log
+
+    out = tmp_path / "room.hubbub"
+    fx.node.export(fx.room, "log", out)
+    bob = Node(open_profile(tmp_path / "bob", display_name="bob"))
+    try:
+        assert bob.import_log(out).problems == []
+        held = bob.profile.store.keys(fx.room.id)
+        parsed = read_log(out.read_bytes())
+        hostile = tmp_path / "hostile.hubbub"
+        bogus = {rotation: os.urandom(32) for rotation in parsed.keys} | {os.urandom(32): os.urandom(32)}
+        write_log(hostile, parsed.room_id, parsed.name, bogus, parsed.entries)
+        report = bob.import_log(hostile)
+        assert report.added == 0
+        assert bob.profile.store.keys(fx.room.id) == held, "a log file's keys replaced or joined the keys we hold"
+        bob.close()
+        bob = Node(open_profile(tmp_path / "bob"))
+        assert [m.text for m in bob.room(fx.room.id).history()] == [m.text for m in fx.room.history()]
+    finally:
+        bob.close()
+
+
+def test_a_new_key_from_a_log_is_kept_only_once_it_matches_its_rotation(fx: Fixture, tmp_path: Path) -> None:
+    import os
+
+    from crdt.logfile import read_log, write_log
+
+    out = tmp_path / "room.hubbub"
+    fx.node.export(fx.room, "log", out)
+    bob = Node(open_profile(tmp_path / "bob", display_name="bob"))
+    carol = open_profile(tmp_path / "carol", display_name="carol")
+    try:
+        bob.import_log(out)
+        fx.room.add_member(carol.public_key, name="carol")
+        fx.room.remove_member(carol.public_key)  # a rotation: a new key
+        fx.room.post("general", "after the rotation")
+        fx.node.export(fx.room, "log", out)
+        parsed = read_log(out.read_bytes())
+        rotation = next(r for r in parsed.keys if r != fx.room.id)
+        wrong = dict(parsed.keys) | {rotation: os.urandom(32)}
+        write_log(tmp_path / "wrong.hubbub", parsed.room_id, parsed.name, wrong, parsed.entries)
+        report = bob.import_log(tmp_path / "wrong.hubbub")
+        assert rotation not in bob.profile.store.keys(fx.room.id) and report.skipped > 0
+        assert "after the rotation" not in [m.text for m in bob.room(fx.room.id).history()]
+        report = bob.import_log(out)
+        assert rotation in bob.profile.store.keys(fx.room.id) and report.skipped == 0
+        assert "after the rotation" in [m.text for m in bob.room(fx.room.id).history()]
+    finally:
+        carol.close()
+        bob.close()
+
+
+@pytest.mark.parametrize("depth", [50, 100_000])
+def test_deeply_nested_json_in_a_log_header_is_a_bad_file_not_a_traceback(tmp_path: Path, depth: int) -> None:
+    from crdt.logfile import MAGIC
+    from crdt.varint import write_uint
+
+    header = b'{"room_id":' + b"[" * depth + b"]" * depth + b',"keys":{}}'
+    data = bytearray(MAGIC)
+    write_uint(data, len(header))
+    data += header
+    path = tmp_path / "deep.hubbub"
+    path.write_bytes(bytes(data))
+    node = Node(open_profile(tmp_path / "p"))
+    try:
+        with pytest.raises(BadFile, match="nests too deeply|damaged|too large"):
+            node.import_log(path)
+    finally:
+        node.close()
+
+
+@pytest.mark.parametrize("payload", [b'{"t":"presence","s":' + b"[" * 40 + b"]" * 40 + b"}", b"[" * 3000, b'"\xff"'])
+def test_live_messages_that_nest_deeply_or_are_not_json_are_wire_errors(payload: bytes) -> None:
+    from app.wire import WireError, decode_live
+
+    with pytest.raises(WireError):
+        decode_live(payload)
