@@ -88,6 +88,11 @@ class Node:
             raise RoomNotFound(f"{text!r} matches {len(matches)} rooms; use more of the room id.")
         return self.room(matches[0])
 
+    def forget_room(self, room_id: bytes) -> None:
+        """Remove a room this profile holds, with everything stored for it (a join that never finished)."""
+        self._rooms.pop(room_id, None)
+        self.profile.store.forget_room(room_id)
+
     def create_room(self, name: str) -> Room:
         room = Room.create(self.profile, name)
         self._rooms[room.id] = room

@@ -1,112 +1,56 @@
-"""The running node: rooms kept in sync with peers over p2p sessions, live signals, invites and joins.
+"""The running node: its rooms kept in sync with peers, joins, direct rooms, presence and public rooms.
 
-Everything runs on one asyncio loop. Peer events come from `PeerNode.events`;
-each (peer, room) pair that both sides hold gets a sans-IO `SyncProtocol`, fed
-from the `sync` channel and flushed with back-pressure. Entries a room accepts,
-local or remote, are stored first (`Room.ingest`) and then announced to every
-other peer in that room, which is what spreads history transitively. Entries
-from peers are fsynced in a worker thread (`app/durability.py`), and no sync
-frame leaves the node while a received entry is not yet on disk.
+`NodeService` wires small parts together and routes peer events to them; each part keeps its own
+state and has one concern (docs/architecture.md, "The map"):
+
+* `RoomSync` (app/room_sync.py): per-(peer, room) sync and fan-out, durability gating, strikes;
+* `Joins` (app/joins.py): invites, admitting joiners, grants, refusals;
+* `DirectRooms` (app/direct.py): rooms of two, pushed inside a shared room;
+* `PresenceBook` (app/presence.py): status, idleness, typing, live signals;
+* `PublicRooms` (app/public_rooms.py): the LAN's public rooms, ours and theirs;
+* `Housekeeping` (app/housekeeping.py): expiry, snapshots, due key rotations, the periodic looks.
+
+Everything runs on one asyncio loop; peer events are handled as they happen (no queue hop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crdt.entry import Entry
 from p2p.config import Timings
 from p2p.errors import P2PError
-from p2p.events import PeerBanned, PeerConnected, PeerDisconnected, PeerEvent, Received, RoomMatched, RoomUnmatched
+from p2p.events import PeerEvent
 from p2p.node import PeerNode
 from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
 
-from crdt.cipher import open_sealed, seal_to_member
-from crdt.entry import Entry, decode_one
-from crdt.room import IngestResult, RoomLog
-from crdt.errors import DecodeError, RoomError
-from crdt.sync import EntriesReceived, FrameRejected, SyncProtocol
-
+from .direct import DirectRooms
 from .durability import DurabilityGate
-from .errors import BadInvite, HubbubError
-from .invite import Invite, parse_invite
+from .housekeeping import Housekeeping
+from .invite import Invite
+from .joins import Joins
 from .node import Node
-from .room import Room, now_ms
-from .wire import (GRANT, KEYREQ, Grant, KeyRequest, WireError, decode_live, decode_sync_channel, encode_live,
-                   encode_sync, public_secret, room_secret)
+from .peer_events import EventRouter, room_secrets
+from .presence import PresenceBook
+from .public_rooms import PublicRooms
+from .room import Room
+from .room_sync import RoomSync
+from .service_types import ServiceListeners, call_all
 
 if TYPE_CHECKING:
     from .voice.session import VoiceService
 
 log = logging.getLogger(__name__)
 
-HIGH_WATER = 1 << 20
-TYPING_SECONDS = 6.0
-IDLE_AFTER = 300.0        # seconds without `note_activity()` after which we show as idle
-WATCH_EVERY = 1.0         # seconds between looks at idleness and the LAN's public rooms
-INVALID_ENTRY_BUDGET = 20
-COALESCE_SECONDS = 0.003  # a second batch within this time waits this long to join the next one
-DIRECT_GRANTS_PER_PEER = 20  # direct rooms one peer may push to us per run of the node
-OLD_SECRETS = 8           # older room keys we still prove, for members who missed a rotation
-ROOM_LABELS = ("room", "room-old")
-
 
 def timings_for_tests() -> Timings:
     """Shortened peer timings for tests (re-exported so tests of the UI need not import p2p)."""
     return Timings.for_tests()
-
-
-class StoreSource:
-    """A `crdt.sync.EntrySource` over a room's stored log."""
-
-    def __init__(self, room: Room) -> None:
-        self.room = room
-
-    def heads(self) -> dict[bytes, int]:
-        return self.room.log.heads()
-
-    def hash_at(self, author: bytes, seq: int) -> bytes | None:
-        return self.room.log.hash_at(author, seq)
-
-    def entries(self, author: bytes, from_seq: int, limit: int) -> list[Entry]:
-        return self.room.profile.store.author_entries(self.room.id, author, from_seq, limit)
-
-
-@dataclass
-class _Join:
-    invite: Invite | None
-    room_id: bytes
-    secret: bytes
-    label: str
-    done: asyncio.Future[bytes]
-    granted: bool = False
-
-
-@dataclass
-class Presence:
-    status: str  # online, idle, offline
-    since: float
-    name: str = ""
-
-
-@dataclass
-class ServiceListeners:
-    """Callbacks the UI or tests register; all are called on the loop."""
-
-    entries: list[Callable[[Room, list[Entry]], None]] = field(default_factory=list)
-    presence: list[Callable[[bytes, str], None]] = field(default_factory=list)
-    typing: list[Callable[[bytes, str, bytes, bool], None]] = field(default_factory=list)
-    rooms: list[Callable[[], None]] = field(default_factory=list)
-    peers: list[Callable[[], None]] = field(default_factory=list)
-    live: list[Callable[[bytes, bytes | None, dict[str, Any]], None]] = field(default_factory=list)
-    voice: list[Callable[[bytes, bytes | None, bytes], None]] = field(default_factory=list)
-    shared: list[Callable[[bytes, bytes], None]] = field(default_factory=list)  # (peer, room_id) now shared
-    public_rooms: list[Callable[[], None]] = field(default_factory=list)  # the LAN's public-room list changed
 
 
 class NodeService:
@@ -117,35 +61,43 @@ class NodeService:
         self.node = node
         self.peer = PeerNode(node.profile.identity, bind_host=bind_host, port=port, mdns=mdns, timings=timings,
                              queue_events=False)
-        self.peer.add_listener(self._on_peer_event)
+        self.peer.add_listener(lambda event: self.router.on_event(event))
         self.listeners = ServiceListeners()
-        self.sync: dict[tuple[bytes, bytes], SyncProtocol] = {}
-        self.presence: dict[bytes, Presence] = {}
-        self.typing: dict[tuple[bytes, str], dict[bytes, float]] = {}
-        self.invalid: dict[bytes, int] = {}
-        self._joins: dict[str, _Join] = {}
         self.disk = DurabilityGate(node.profile.store)
-        self._flush_pending: set[tuple[bytes, bytes]] = set()
-        self._held_for_disk: set[tuple[bytes, bytes]] = set()
-        self._flush_wakeup = asyncio.Event()
-        self._reheads: dict[tuple[bytes, bytes], float] = {}
-        self._inbox: dict[bytes, list[tuple[bytes, list[Entry]]]] = {}
-        self._drain_scheduled = False
-        self._gc_frozen = False
-        self._last_drain = 0.0
+        self.rooms_sync = RoomSync(node, self.peer, self.disk, control_changed=self._control_changed,
+                                   progressed=lambda room: self.joins.check_done(room))
+        self.presence_book = PresenceBook(self.peer, self.listeners, node.profile.public_key,
+                                          lambda: node.profile.display_name)
+        self.joins = Joins(node, self.peer, self.rooms_sync, self.listeners, room_added=self.room_added,
+                           refresh_secrets=self.refresh_secrets)
+        self.direct = DirectRooms(node, self.peer, self.rooms_sync, self.presence_book, self.room_added)
+        self.public = PublicRooms(node, self.peer, self.listeners)
+        self.chores = Housekeeping(node, self.peer, self.presence_book, self.public, self.refresh_secrets)
+        self.router = EventRouter(node, self.peer, self.listeners, self.rooms_sync, self.joins, self.direct,
+                                  self.presence_book)
         self._tasks: list[asyncio.Task[None]] = []
         self._hooked: set[bytes] = set()
         self._control_seen: dict[bytes, object] = {}
         self._refresh_soon = False
-        self._status = "online"
-        self._auto_idle = False  # we are idle because nobody touched the UI, not because someone said so
-        self._last_activity: float | None = None  # None until the UI first reports activity (headless stays online)
-        self.idle_after = IDLE_AFTER
-        self._public_seen: tuple[tuple[bytes, str, tuple[str, ...], int], ...] = ()
-        self._direct_grants: dict[bytes, int] = {}
         self.started_at = 0.0
-        self.stats = {"entries_in": 0, "entries_out": 0, "rejected": 0}
         self._voice: VoiceService | None = None
+
+    # Views of the parts' state that the app, the UI and tests read.
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.rooms_sync.stats
+
+    @property
+    def invalid(self) -> dict[bytes, int]:
+        return self.rooms_sync.invalid
+
+    @property
+    def idle_after(self) -> float:
+        return self.presence_book.idle_after
+
+    @idle_after.setter
+    def idle_after(self, seconds: float) -> None:
+        self.presence_book.idle_after = seconds
 
     # ----- lifecycle ----------------------------------------------------------------------
 
@@ -155,10 +107,10 @@ class NodeService:
             self._hook(room)
         await self.peer.async_start()
         self.refresh_secrets()
-        self._tasks = [asyncio.create_task(self._flusher(), name="hubbub-flush"),
+        self._tasks = [asyncio.create_task(self.rooms_sync.async_run(), name="hubbub-flush"),
                        asyncio.create_task(self.disk.async_checkpoints(), name="hubbub-checkpoint"),
-                       asyncio.create_task(self._housekeeping(), name="hubbub-housekeeping"),
-                       asyncio.create_task(self._watch(), name="hubbub-watch")]
+                       asyncio.create_task(self.chores.async_chores(), name="hubbub-housekeeping"),
+                       asyncio.create_task(self.chores.async_watch(), name="hubbub-watch")]
         log.info("node %s listening on %s:%d", self.node.profile.public_key.hex()[:16], *self.peer.address)
 
     @property
@@ -181,9 +133,7 @@ class NodeService:
         self._tasks = []
         await self.disk.async_close()
         await self.peer.async_stop()
-        for join in self._joins.values():
-            if not join.done.done():
-                join.done.set_exception(HubbubError("The node stopped before the join finished."))
+        self.joins.stop()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -203,311 +153,31 @@ class NodeService:
         """Call after creating or joining a room so peers learn of it."""
         self._hook(room)
         self.refresh_secrets()
-        for cb in self.listeners.rooms:
-            cb()
+        call_all(self.listeners.rooms)
 
     def refresh_secrets(self) -> None:
-        """Tell the peer layer which rooms, invites and joins we can prove."""
+        """Tell the peer layer which rooms, invites and joins we can prove, and which rooms to announce."""
         secrets: list[RoomSecret] = []
         public: list[PublicRoom] = []
-        now = now_ms()
         for room in self.node.open_rooms():
             self._hook(room)
-            secrets.extend(self._room_secrets(room))
-            state = room.log.state()
-            if state.role_of(room.me) is None:
-                continue
-            for iid, inv in state.invites.items():
-                if not inv.exhausted and (inv.expires_ms is None or inv.expires_ms > now):
-                    secrets.append(RoomSecret(room.id, inv.key, f"invite:{iid}"))
-            if state.public:
-                secrets.append(RoomSecret(room.id, public_secret(room.id), "public"))
-                settings = room.view.settings()
-                tags = tuple(str(t) for t in settings.get("tags", []) or [])[:8]
-                public.append(PublicRoom(room.id, room.name, tags, len(state.active_members())))
-        for join in self._joins.values():
-            if not join.granted:
-                secrets.append(RoomSecret(join.room_id, join.secret, join.label))
+            secrets.extend(room_secrets(room))
+            secrets.extend(self.joins.room_secrets(room))
+            announced = self.public.announcement(room)
+            if announced is not None:
+                public.append(announced)
+        secrets.extend(self.joins.join_secrets())
         self.peer.set_secrets(secrets)
         self.peer.set_public_rooms(public)
 
-    @staticmethod
-    def _room_secrets(room: Room) -> list[RoomSecret]:
-        """What we prove to find the room's other members: the current key ("room"), and a few older keys
-        ("room-old") so a member who missed a rotation still finds someone to catch up from. A removed
-        member holds only older keys: it may still match those, but is sent nothing (`_may_receive`)."""
-        out = []
-        current = room.log.current_key()
-        if current is not None:
-            out.append(RoomSecret(room.id, room_secret(current), "room"))
-        graph = room.log.graph
-        older = sorted((graph.nodes[r].rot_gen if r in graph.nodes else 0, r) for r in room.log.keys)
-        for _gen, rotation in reversed(older[-OLD_SECRETS:]):
-            key = room.log.keys.get(rotation)
-            if key is not None and key != current:
-                out.append(RoomSecret(room.id, room_secret(key), "room-old"))
-        return out
-
-    def public_rooms(self) -> list[PublicRoomSeen]:
-        mine = {rid for rid, _ in self.node.room_list()}
-        return [r for r in self.peer.public_rooms() if r.room_id not in mine]
-
-    def create_room(self, name: str) -> Room:
-        room = self.node.create_room(name)
-        self.room_added(room)
-        return room
-
-    def create_invite(self, room: Room, valid_seconds: float = 7 * 24 * 3600) -> Invite:
-        invite = self.node.invite(room, valid_seconds)
+    def _control_changed(self, room: Room) -> None:
         self.refresh_secrets()
-        return invite
-
-    # ----- joining ------------------------------------------------------------------------------
-
-    async def async_join(self, link: str, timeout: float = 30.0) -> Room:
-        """Join through an invite link, via any member online on the LAN."""
-        invite = parse_invite(link)
-        if invite.expires_ms < now_ms():
-            raise BadInvite("That invite has expired; ask for a new one.")
-        if self.node.has_room(invite.room_id):
-            room = self.node.room(invite.room_id)
-            if room.my_role() is not None:
-                raise HubbubError(f"You are already a member of {room.name}.")
-        label = f"join:{invite.invite_id}"
-        return await self._async_join(_Join(invite, invite.room_id, invite.secret, label,
-                                            asyncio.get_running_loop().create_future()), timeout)
-
-    async def async_join_public(self, room_id: bytes, timeout: float = 30.0) -> Room:
-        """Join a public room seen on the LAN (the room browser's one click)."""
-        label = "public-join"
-        return await self._async_join(_Join(None, room_id, public_secret(room_id), label,
-                                            asyncio.get_running_loop().create_future()), timeout)
-
-    async def _async_join(self, join: _Join, timeout: float) -> Room:
-        self._joins[join.label + join.room_id.hex()] = join
-        self.refresh_secrets()
-        try:
-            room_id = await asyncio.wait_for(join.done, timeout)
-        except asyncio.TimeoutError as exc:
-            if join.invite is not None:  # members stop offering a used invite, so it looks like silence
-                raise BadInvite("No member of that room accepted the invite: either none is online on the LAN, "
-                                "or the invite was already used.") from exc
-            raise HubbubError("No member of that room answered on the LAN; is one of them online?") from exc
-        finally:
-            self._joins.pop(join.label + join.room_id.hex(), None)
-            self.refresh_secrets()
-        return self.node.room(room_id)
-
-    def _admit(self, peer: bytes, room: Room, my_label: str, their_label: str) -> None:
-        """A joiner proved an invite (or asks to join a public room): add them and send the keys."""
-        state = room.log.state()
-        if peer not in state.members:
-            try:
-                if my_label.startswith("invite:") and their_label == "join:" + my_label[7:]:
-                    room.add_member(peer, invite=my_label[7:])
-                elif my_label == "public" and their_label == "public-join":
-                    room.add_member(peer, public=True)
-                else:
-                    return
-            except HubbubError as exc:
-                log.info("not admitting %s: %s", peer.hex()[:12], exc)
-                return
-            log.info("admitted %s to %s", peer.hex()[:12], room.name)
-        self._send_grant(peer, room, room.id)
-        self.refresh_secrets()
-        self._start_sync(peer, room)
-
-    def _send_grant(self, peer: bytes, room: Room, via: bytes, *, direct: bool = False,
-                    only: set[bytes] | None = None) -> None:
-        """Seal the room's keys (or just those in `only`) to `peer`, with the signed genesis they check them by."""
-        sealed = {r: seal_to_member(peer, k) for r, k in room.log.keys.items() if only is None or r in only}
-        if not sealed:
-            return
-        genesis = self.node.profile.store.author_entries(room.id, room.log.state().owner, 0, 1) if only is None else []
-        grant = Grant(room.name, sealed, room=room.id if direct else None, direct=direct,
-                      genesis=genesis[0].encode() if genesis else b"")
-        try:
-            self.peer.send(peer, "sync", via, grant.encode())
-        except (P2PError, ValueError) as exc:
-            if direct:
-                raise HubbubError("The conversation could not be sent; the connection dropped. Try again.") from exc
-
-    def _on_grant(self, peer: bytes, room_id: bytes, grant: Grant) -> None:
-        if grant.direct:
-            self._on_direct_grant(peer, room_id, grant)
-            return
-        if self.node.has_room(room_id):
-            room = self.node.room(room_id)
-            keys = self._open_grant_keys(peer, grant)
-            if keys and room.offer_keys(keys, durable=False):
-                self.refresh_secrets()
-            self._check_join_done(room)
-            return
-        join = next((j for j in self._joins.values() if j.room_id == room_id and not j.granted), None)
-        if join is None:
-            return
-        keys = self._checked_grant(peer, room_id, grant)
-        if keys is None:
-            return
-        join.granted = True
-        key0 = keys.pop(room_id)
-        self.node.profile.store.add_room(room_id, grant.name or (join.invite.room_name if join.invite else "room"),
-                                         {room_id: key0})
-        room = self.node.room(room_id)
-        room.ingest([decode_one(grant.genesis)], durable=False)
-        room.offer_keys(keys, durable=False)
-        self.room_added(room)
-        self._start_sync(peer, room)
-        self._check_join_done(room)
-
-    def _checked_grant(self, peer: bytes, room_id: bytes, grant: Grant) -> dict[bytes, bytes] | None:
-        """The keys of a grant for a room we do not hold, if its genesis key opens the room's signed genesis
-        (whose hash is the room id); a grant that fails counts against its sender and leaves nothing behind."""
-        keys = self._open_grant_keys(peer, grant)
-        problem = None
-        if keys is None:
-            problem = "sent a grant whose keys are not for us"
-        elif room_id not in keys or not grant.genesis:
-            problem = "sent a grant without the room's genesis"
-        else:
-            try:
-                genesis = decode_one(grant.genesis)
-            except DecodeError:
-                genesis = None
-            probe = RoomLog(room_id, {room_id: keys[room_id]})
-            if genesis is None or not probe.ingest([genesis]).accepted or probe.state().owner == b"":
-                problem = "sent a grant whose keys do not open the room it names"
-        if problem is not None:
-            log.warning("%s %s", peer.hex()[:12], problem)
-            self.peer.report_invalid(peer, problem)
-            self.invalid[peer] = self.invalid.get(peer, 0) + 1
-            return None
-        return keys
-
-    def _check_join_done(self, room: Room) -> None:
-        if room.my_role() is None:
-            return
-        for key, join in list(self._joins.items()):
-            if join.room_id == room.id and join.granted and not join.done.done():
-                if self.node.profile.display_name:
-                    with contextlib.suppress(HubbubError):
-                        room.set_member_name(self.node.profile.display_name)
-                join.done.set_result(room.id)
-
-    # ----- direct messages ---------------------------------------------------------------------------
-
-    def direct_room_with(self, peer: bytes) -> Room | None:
-        """Our direct room with `peer`, if there is one.
-
-        If both people opened one at the same moment there are two; both sides pick the one
-        with the smaller id, so the conversation continues in one room.
-        """
-        rooms = self.direct_rooms_with(peer)
-        return rooms[0] if rooms else None
-
-    def direct_rooms_with(self, peer: bytes) -> list[Room]:
-        """Every direct room of just us and `peer`, the one in use (see `direct_room_with`) first."""
-        pair = {self.node.profile.public_key, peer}
-        return sorted((room for room in self.node.open_rooms()
-                       if room.is_direct() and set(room.log.state().active_members()) == pair),
-                      key=lambda room: room.id)
-
-    def shared_with(self, peer: bytes) -> list[Room]:
-        """Rooms that `peer` proved it holds on its session and where both of us are current members."""
-        proven = self.peer.shared_rooms(peer)
-        return [room for room in self.node.open_rooms()
-                if room.id in proven and room.my_role() is not None and self._may_receive(peer, room)]
-
-    def peer_name(self, peer: bytes) -> str:
-        """What `peer` calls itself: its name in a room we share, or in its presence signal."""
-        for room in self.node.open_rooms():
-            member = room.log.state().members.get(peer)
-            if member is not None and member.name:
-                return member.name
-        presence = self.presence.get(peer)
-        return presence.name if presence and presence.name else peer.hex()[:8]
-
-    async def async_open_dm(self, peer: bytes) -> Room:
-        """Our direct room with a connected peer we share a room with, created (and pushed to them) if needed."""
-        me = self.node.profile.public_key
-        if peer == me:
-            raise HubbubError("You cannot start a direct message with yourself.")
-        name = self.peer_name(peer)
-        existing = self.direct_room_with(peer)
-        if existing is not None:
-            if peer in self.peer.peers() and existing.id not in self.peer.shared_rooms(peer):
-                with contextlib.suppress(HubbubError):  # they may have missed it; a second grant is ignored if not
-                    self._push_direct(peer, existing)
-            return existing
-        if peer not in self.peer.peers():
-            raise HubbubError(f"{name} is offline, so a direct conversation cannot start now; try again when they are online.")
-        if not self.shared_with(peer):
-            raise HubbubError(f"You can only message people you share a room with, and you share none with {name} yet.")
-        mine = self.node.profile.display_name or me.hex()[:8]
-        room = self.node.create_room(f"{mine} & {name}"[:100])
-        room.update_settings(direct=True)
-        room.add_member(peer, name=name)
-        self.room_added(room)
-        self._push_direct(peer, room)
-        log.info("opened a direct room with %s", peer.hex()[:12])
-        return room
-
-    def _push_direct(self, peer: bytes, room: Room) -> None:
-        """Send `peer` the keys of a direct room, inside a room we already share (the only rooms a session carries)."""
-        via = self.shared_with(peer)
-        if not via:
-            raise HubbubError("That person no longer shares a room with you, so the conversation cannot reach them.")
-        self._send_grant(peer, room, via[0].id, direct=True)
-
-    def _on_direct_grant(self, peer: bytes, via: bytes, grant: Grant) -> None:
-        """A direct room pushed to us: kept only from a peer that shares a room with us (so strangers cannot fill
-        a profile with rooms), and at most `DIRECT_GRANTS_PER_PEER` per peer while the node runs."""
-        target = grant.room
-        if target is None or self.node.has_room(target):
-            return
-        if via not in {room.id for room in self.shared_with(peer)}:
-            log.warning("refused a direct room from %s, who shares no room with us", peer.hex()[:12])
-            return
-        if self._direct_grants.get(peer, 0) >= DIRECT_GRANTS_PER_PEER:
-            log.warning("refused a direct room from %s: too many already", peer.hex()[:12])
-            return
-        keys = self._checked_grant(peer, target, grant)
-        if keys is None:
-            return
-        self._direct_grants[peer] = self._direct_grants.get(peer, 0) + 1
-        key0 = keys.pop(target)
-        self.node.profile.store.add_room(target, grant.name or "Direct message", {target: key0})
-        room = self.node.room(target)
-        room.ingest([decode_one(grant.genesis)], durable=False)
-        room.offer_keys(keys, durable=False)
-        log.info("%s opened a direct room with us", peer.hex()[:12])
-        self.room_added(room)  # proving the room's secret lets the session match it, and sync starts there
-
-    def _open_grant_keys(self, peer: bytes, grant: Grant) -> dict[bytes, bytes] | None:
-        keys = {}
-        for rotation, sealed in grant.keys.items():
-            try:
-                keys[rotation] = open_sealed(self.node.profile.identity, sealed)
-            except DecodeError:
-                log.warning("a grant from %s holds a key that is not for us", peer.hex()[:12])
-                return None
-        return keys
-
-    # ----- sync -----------------------------------------------------------------------------------
-
-    def _start_sync(self, peer: bytes, room: Room) -> None:
-        key = (peer, room.id)
-        proto = self.sync.get(key)
-        if proto is None:
-            proto = self.sync[key] = SyncProtocol(StoreSource(room))
-        proto.open()
-        self._flush(key)
 
     def _on_room_entries(self, room: Room, entries: list[Entry]) -> None:
-        state = room.log.state()  # cached per control frontier: a new object means control changed
+        state = room.log.state()  # a new object whenever the control state was resolved again
         if self._control_seen.get(room.id) is not state:
             # Local control writes (public on/off, invites, removals) change what we prove and announce.
-            # Deferred: `_admit` writes the joiner's `add` and must still send the grant over the
+            # Deferred: an admission writes the joiner's `add` and must still send the grant over the
             # invite match, which refreshing at once would end.
             self._control_seen[room.id] = state
             if not self._refresh_soon:
@@ -516,386 +186,69 @@ class NodeService:
                     asyncio.get_running_loop().call_soon(self._deferred_refresh)
                 except RuntimeError:  # no loop running (not started): nothing to keep in order
                     self._deferred_refresh()
-        for cb in self.listeners.entries:
-            try:
-                cb(room, entries)
-            except Exception:
-                log.exception("entries listener failed")
-        for (peer, room_id), proto in self.sync.items():
-            if room_id == room.id and self._may_receive(peer, room):
-                proto.announce(entries)
-                self._flush((peer, room_id))
+        call_all(self.listeners.entries, room, entries)
+        self.rooms_sync.announce(room, entries)
 
     def _deferred_refresh(self) -> None:
         self._refresh_soon = False
         self.refresh_secrets()
 
-    def _may_receive(self, peer: bytes, room: Room) -> bool:
-        """Entries go only to current members (a removed member keeps nothing new)."""
-        return room.log.state().role_of(peer) is not None
+    def create_room(self, name: str) -> Room:
+        room = self.node.create_room(name)
+        self.room_added(room)
+        return room
 
-    def _flush(self, key: tuple[bytes, bytes]) -> None:
-        proto = self.sync.get(key)
-        if proto is None:
-            return
-        if not self.node.has_room(key[1]):
-            return
-        if not self._may_receive(key[0], self.node.room(key[1])):
-            # Nothing from the log goes to someone who is not a current member (as far as we know: a joiner
-            # knows no members yet). Heads and requests carry no content, so they still go, and let a member
-            # who does know the peer start sending.
-            with contextlib.suppress(P2PError):
-                for frame in proto.take_signals():
-                    self.peer.send(key[0], "sync", key[1], encode_sync(frame))
-            return
-        if not self.disk.is_clear():
-            # Received entries are committed but not yet on disk: nothing goes out before they are.
-            # (Held first: the worker may finish between the check and `after`, which then calls back at once.)
-            first = not self._held_for_disk
-            self._held_for_disk.add(key)
-            if first:
-                self.disk.after(self._release_held)
-            return
-        peer, room_id = key
-        try:
-            while proto.has_data():
-                if self.peer.buffered_amount(peer, "sync") > HIGH_WATER:
-                    self._flush_pending.add(key)
-                    self._flush_wakeup.set()
-                    return
-                for frame in proto.data_to_send(4):
-                    self.peer.send(peer, "sync", room_id, encode_sync(frame))
-                    self.stats["entries_out"] += 1
-        except P2PError as exc:
-            log.debug("cannot send to %s: %s", peer.hex()[:12], exc)
-            self.sync.pop(key, None)
+    def create_invite(self, room: Room, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> Invite:
+        invite = self.node.invite(room, valid_seconds, uses)
+        self.refresh_secrets()
+        return invite
 
-    def _release_held(self) -> None:
-        held, self._held_for_disk = self._held_for_disk, set()
-        for key in held:
-            self._flush(key)
+    # ----- what the parts offer, as the app and the UI call it ---------------------------------
 
-    async def _flusher(self) -> None:
-        while True:
-            await self._flush_wakeup.wait()
-            self._flush_wakeup.clear()
-            while self._flush_pending:
-                await asyncio.sleep(0.002)
-                for key in list(self._flush_pending):
-                    self._flush_pending.discard(key)
-                    self._flush(key)
+    async def async_join(self, link: str, timeout: float = 30.0,
+                         progress: Callable[[str, float, int], None] | None = None) -> Room:
+        """Join through an invite link, via any member online."""
+        return await self.joins.async_join(link, timeout, progress)
 
-    def _on_sync_message(self, peer: bytes, room_id: bytes, payload: bytes) -> None:
-        try:
-            kind, body = decode_sync_channel(payload)
-        except WireError as exc:
-            self.peer.report_invalid(peer, str(exc))
-            return
-        if kind == GRANT:
-            assert isinstance(body, Grant)
-            self._on_grant(peer, room_id, body)
-            return
-        if kind == KEYREQ:
-            assert isinstance(body, KeyRequest)
-            if self.node.has_room(room_id) and self._may_receive(peer, self.node.room(room_id)):
-                self._send_grant(peer, self.node.room(room_id), room_id, only=set(body.rotations))
-            return
-        assert isinstance(body, bytes)
-        if not self.node.has_room(room_id):
-            return
-        room = self.node.room(room_id)
-        key = (peer, room_id)
-        proto = self.sync.get(key)
-        if proto is None:
-            proto = self.sync[key] = SyncProtocol(StoreSource(room))
-            proto.open()
-        event = proto.receive(body)
-        if isinstance(event, FrameRejected):
-            self.peer.report_invalid(peer, event.reason)
-            self.invalid[peer] = self.invalid.get(peer, 0) + 1
-        elif isinstance(event, EntriesReceived):
-            self.stats["entries_in"] += len(event.entries)
-            self._inbox.setdefault(room_id, []).append((peer, event.entries))
-            if not self._drain_scheduled:
-                self._drain_scheduled = True
-                loop = asyncio.get_running_loop()
-                if loop.time() - self._last_drain < COALESCE_SECONDS:
-                    # Entries are streaming in: gather a few milliseconds' worth into one commit.
-                    loop.call_later(COALESCE_SECONDS, self._drain_inbox)
-                else:
-                    self._drain_inbox()  # a lone message: store and show it now
-        if self._may_receive(peer, room):
-            self._flush(key)
+    async def async_join_public(self, room_id: bytes, timeout: float = 30.0) -> Room:
+        return await self.joins.async_join_public(room_id, timeout)
 
-    def _drain_inbox(self) -> None:
-        """Ingest everything that arrived in one loop turn together: one validation pass and one
-        commit per room, however many frames and peers it came in. The commit is fsynced off the
-        loop (`DurabilityGate`); the entries are shown at once and passed on once on disk."""
-        self._drain_scheduled = False
-        self._last_drain = asyncio.get_running_loop().time()
-        inbox, self._inbox = self._inbox, {}
-        for room_id, batches in inbox.items():
-            room = self.node.room(room_id)
-            by_peer: dict[bytes, list[Entry]] = {}
-            for peer, entries in batches:
-                by_peer.setdefault(peer, []).extend(entries)
-            changed = accepted = 0
-            try:
-                for peer, entries in by_peer.items():  # one check and one commit per room and sender
-                    result = room.ingest(entries, durable=False, origin=peer)
-                    self._after_ingest(peer, room, result)
-                    changed |= result.control_changed
-                    accepted += len(result.accepted)
-            except (HubbubError, RoomError) as exc:
-                log.error("could not store entries for %s: %s", room.name, exc)
-                continue
-            if accepted >= 1000:
-                gc.freeze()  # see _housekeeping: keep a catch-up's objects out of full collections
-            if room.log.pending:
-                for peer in by_peer:
-                    self._request_heads((peer, room_id))
-            if changed:
-                self.refresh_secrets()
-            self._check_join_done(room)
+    def public_rooms(self) -> list[PublicRoomSeen]:
+        return self.public.seen()
 
-    def _after_ingest(self, peer: bytes, room: Room, result: IngestResult) -> None:
-        """Count what a peer sent against it, pass on proofs of equivocation, ask for what is missing."""
-        bad = len(result.rejected) + len(result.dropped)
-        # A peer relaying someone else's void entry is not at fault; one sending its own unauthorised entries is.
-        bad += sum(1 for e, _why in result.void if e.author == peer)
-        self._count_rejections(peer, room, bad)
-        if result.equivocations:
-            proofs = [eq.second for eq in result.equivocations]
-            for (other, room_id), proto in self.sync.items():
-                if room_id == room.id and other != peer:
-                    proto.send_entries(proofs)
-                    self._flush((other, room_id))
-        if result.wanted:
-            for (other, room_id), proto in self.sync.items():
-                if room_id == room.id:
-                    proto.want((a, s, 1) for a, s in result.wanted)
-                    self._flush((other, room_id))
-        missing = room.log.waiting_for_keys()
-        if missing and self._may_receive(peer, room):
-            with contextlib.suppress(P2PError, ValueError):
-                self.peer.send(peer, "sync", room.id, KeyRequest(tuple(missing[:64])).encode())
-        if result.new_keys:
-            self.refresh_secrets()
+    def direct_room_with(self, peer: bytes) -> Room | None:
+        return self.direct.room_with(peer)
 
-    def _count_rejections(self, peer: bytes, room: Room, rejected: int) -> None:
-        if not rejected:
-            return
-        self.stats["rejected"] += rejected
-        log.warning("%d entries from %s for %s were rejected", rejected, peer.hex()[:12], room.name)
-        self.invalid[peer] = self.invalid.get(peer, 0) + rejected
-        for _ in range(min(rejected, 10)):
-            self.peer.report_invalid(peer, "sent entries that do not validate")
+    def direct_rooms_with(self, peer: bytes) -> list[Room]:
+        return self.direct.rooms_with(peer)
 
-    def _request_heads(self, key: tuple[bytes, bytes]) -> None:
-        now = time.monotonic()
-        if now - self._reheads.get(key, 0.0) < 0.5:
-            return
-        self._reheads[key] = now
-        proto = self.sync.get(key)
-        if proto is not None:
-            proto.open()
-            self._flush(key)
-
-    # ----- live signals ---------------------------------------------------------------------------
+    async def async_open_dm(self, peer: bytes) -> Room:
+        return await self.direct.async_open(peer)
 
     def set_typing(self, room: Room, channel: str, typing: bool = True) -> None:
-        self._broadcast_live(room.id, encode_live("typing", c=channel, on=typing))
+        self.presence_book.set_typing(room, channel, typing)
 
     def set_status(self, status: str) -> None:
-        self._auto_idle = False
-        self._set_my_status(status)
-
-    def _set_my_status(self, status: str) -> None:
-        changed = status != self._status
-        self._status = status
-        self._broadcast_live(None, encode_live("presence", s=status, n=self.node.profile.display_name))
-        if changed:
-            for cb in self.listeners.presence:
-                cb(self.node.profile.public_key, status)
+        self.presence_book.set_status(status)
 
     def note_activity(self) -> None:
-        """The person is using the app (the UI calls this on key and mouse activity): back to online if we
-        went idle by ourselves. Until the first call a node never goes idle (a headless node has nobody to watch)."""
-        self._last_activity = time.monotonic()
-        if self._auto_idle:
-            self._auto_idle = False
-            if self._status == "idle":
-                self._set_my_status("online")
-
-    def _check_idle(self, now: float) -> None:
-        if self._last_activity is None or self._auto_idle or self._status != "online":
-            return
-        if now - self._last_activity >= self.idle_after:
-            self._set_my_status("idle")
-            self._auto_idle = True
+        self.presence_book.note_activity()
 
     def send_live(self, room_id: bytes | None, payload: dict[str, Any], to: bytes | None = None) -> None:
-        """Send an app-defined live signal (e.g. voice-channel membership) to peers of a room,
-        or only to peer `to`."""
-        kind = str(payload.get("t", ""))
-        fields = {k: v for k, v in payload.items() if k != "t"}
-        if to is None:
-            self._broadcast_live(room_id, encode_live(kind, **fields))
-        else:
-            with contextlib.suppress(P2PError, ValueError):
-                self.peer.send(to, "live", room_id, encode_live(kind, **fields))
-
-    def _broadcast_live(self, room_id: bytes | None, payload: bytes) -> None:
-        for peer in self.peer.peers():
-            if room_id is not None and room_id not in self.peer.shared_rooms(peer):
-                continue
-            with contextlib.suppress(P2PError, ValueError):
-                self.peer.send(peer, "live", room_id, payload)
+        self.presence_book.send_live(room_id, payload, to)
 
     def send_voice(self, peer: bytes, room_id: bytes | None, packet: bytes) -> None:
         with contextlib.suppress(P2PError, ValueError):
             self.peer.send(peer, "voice", room_id, packet)
 
     def typing_in(self, room_id: bytes, channel: str) -> list[bytes]:
-        now = time.monotonic()
-        who = self.typing.get((room_id, channel), {})
-        return [p for p, until in who.items() if until > now]
-
-    def _on_live(self, peer: bytes, room_id: bytes | None, payload: bytes) -> None:
-        try:
-            msg = decode_live(payload)
-        except WireError as exc:
-            self.peer.report_invalid(peer, str(exc))
-            return
-        kind = msg["t"]
-        if kind == "presence":
-            status = msg.get("s") if msg.get("s") in ("online", "idle", "offline") else "online"
-            self._set_presence(peer, str(status), str(msg.get("n", ""))[:64])
-        elif kind == "typing" and room_id is not None:
-            channel = str(msg.get("c", ""))[:64]
-            on = bool(msg.get("on", True))
-            slot = self.typing.setdefault((room_id, channel), {})
-            if on:
-                slot[peer] = time.monotonic() + TYPING_SECONDS
-            else:
-                slot.pop(peer, None)
-            for typing_cb in self.listeners.typing:
-                typing_cb(room_id, channel, peer, on)
-        for live_cb in self.listeners.live:
-            live_cb(peer, room_id, msg)
-
-    def _set_presence(self, peer: bytes, status: str, name: str = "") -> None:
-        old = self.presence.get(peer)
-        self.presence[peer] = Presence(status, time.monotonic(), name or (old.name if old else ""))
-        if old is None or old.status != status:
-            log.info("%s is %s", peer.hex()[:12], status)
-            for cb in self.listeners.presence:
-                cb(peer, status)
+        return self.presence_book.typing_in(room_id, channel)
 
     def status_of(self, peer: bytes) -> str:
-        if peer == self.node.profile.public_key:
-            return self._status
-        p = self.presence.get(peer)
-        return p.status if p else "offline"
-
-    # ----- events ---------------------------------------------------------------------------------
-
-    def _on_peer_event(self, event: PeerEvent) -> None:
-        """Peer events are handled as they happen (no queue hop: a message is stored a loop turn sooner)."""
-        try:
-            self._handle(event)
-        except Exception:
-            log.exception("failed to handle %s", type(event).__name__)
-
-    def _handle(self, event: PeerEvent) -> None:
-        if isinstance(event, Received):
-            if event.channel == "sync" and event.room_id is not None:
-                self._on_sync_message(event.peer, event.room_id, event.payload)
-            elif event.channel == "live":
-                self._on_live(event.peer, event.room_id, event.payload)
-            elif event.channel == "voice":
-                for voice_cb in self.listeners.voice:
-                    voice_cb(event.peer, event.room_id, event.payload)
-        elif isinstance(event, RoomMatched):
-            self._on_match(event)
-        elif isinstance(event, PeerConnected):
-            log.info("connected to %s", event.peer.hex()[:12])
-            self._set_presence(event.peer, "online")
-            with contextlib.suppress(P2PError, ValueError):
-                self.peer.send(event.peer, "live", None, encode_live("presence", s=self._status, n=self.node.profile.display_name))
-            for cb in self.listeners.peers:
-                cb()
-        elif isinstance(event, (PeerDisconnected, PeerBanned)):
-            log.info("%s from %s: %s", "banned" if isinstance(event, PeerBanned) else "disconnected",
-                     event.peer.hex()[:12], event.reason)
-            for key in [k for k in self.sync if k[0] == event.peer]:
-                del self.sync[key]
-            if event.peer not in self.peer.peers():
-                self._set_presence(event.peer, "offline")
-            for cb in self.listeners.peers:
-                cb()
-        elif isinstance(event, RoomUnmatched):
-            # Only the member-to-member match carries sync. Others come and go beside it (an invite
-            # both sides hold is matched too, and unmatched once it is used) and must not end it.
-            if (event.my_label in ROOM_LABELS and event.their_label in ROOM_LABELS
-                    and event.room_id not in self.peer.shared_rooms(event.peer)):
-                self.sync.pop((event.peer, event.room_id), None)
-
-    def _on_match(self, event: RoomMatched) -> None:
-        if not self.node.has_room(event.room_id):
-            return
-        room = self.node.room(event.room_id)
-        if event.my_label in ROOM_LABELS and event.their_label in ROOM_LABELS:
-            if (event.peer, room.id) in self.sync or not self._may_receive(event.peer, room):
-                return
-            log.info("sharing %s with %s", room.name, event.peer.hex()[:12])
-            self._start_sync(event.peer, room)
-            for shared_cb in self.listeners.shared:
-                shared_cb(event.peer, room.id)
-        elif event.my_label.startswith("invite:") or event.my_label == "public":
-            self._admit(event.peer, room, event.my_label, event.their_label)
-
-    async def _watch(self) -> None:
-        """Light, frequent looks: idleness, and whether the LAN's public rooms changed."""
-        while True:
-            await asyncio.sleep(WATCH_EVERY)
-            try:
-                self._check_idle(time.monotonic())
-                self._check_public_rooms()
-            except Exception:
-                log.exception("watch failed")
+        return self.presence_book.status_of(peer)
 
     def _check_public_rooms(self) -> None:
-        seen = tuple(sorted((r.room_id, r.name, tuple(r.tags), r.member_count) for r in self.public_rooms()))
-        if seen != self._public_seen:
-            self._public_seen = seen
-            for cb in self.listeners.public_rooms:
-                cb()
+        self.public.check_changed()
 
-    async def _housekeeping(self) -> None:
-        while True:
-            await asyncio.sleep(5.0)
-            saved = False
-            for room in self.node.open_rooms():
-                with contextlib.suppress(Exception):
-                    room.purge_expired()
-                with contextlib.suppress(Exception):
-                    saved = room.snapshot_if_due() or saved
-                for _entry, origin in room.log.expire_pending(now_ms()):
-                    if isinstance(origin, bytes):  # an entry that never became checkable counts against its sender
-                        self.peer.report_invalid(origin, "sent entries that never became checkable")
-                reasons = room.rekey_reasons()
-                if reasons:
-                    with contextlib.suppress(HubbubError):
-                        room.rekey()
-                        log.info("rotated the key of %s after %d membership change(s) that left it exposed",
-                                 room.name, len(reasons))
-            if saved or not self._gc_frozen:
-                # A node holds a large, long-lived, acyclic object graph (indexes, chains); moving it
-                # out of the cyclic collector's view keeps full collections from pausing message delivery.
-                gc.freeze()
-                self._gc_frozen = True
-            now = time.monotonic()
-            for slot in self.typing.values():
-                for peer in [p for p, until in slot.items() if until <= now]:
-                    del slot[peer]
+    def _handle(self, event: PeerEvent) -> None:
+        self.router.handle(event)

@@ -13,6 +13,9 @@ from crdt.jsonsafe import canonical_json, loads, loads_canonical
 SYNC = 0
 GRANT = 1
 KEYREQ = 2
+JOINREQ = 3
+REFUSE = 4
+REFUSALS = ("used", "expired", "unknown")
 MAX_LIVE = 4096
 MAX_GRANT = 256 * 1024
 
@@ -73,23 +76,67 @@ class KeyRequest:
         return bytes((KEYREQ,)) + canonical_json({"want": [r.hex() for r in sorted(self.rotations)]})
 
 
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """A joiner that found a member of the room asks about its invite (by id only: the secret stays with it)."""
+
+    invite_id: str
+
+    def encode(self) -> bytes:
+        return bytes((JOINREQ,)) + canonical_json({"invite": self.invite_id})
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRefusal:
+    """A member's answer to a joiner whose invite cannot admit it: "used", "expired" or "unknown"."""
+
+    reason: str
+    invite_id: str
+
+    def encode(self) -> bytes:
+        return bytes((REFUSE,)) + canonical_json({"invite": self.invite_id, "why": self.reason})
+
+
+def probe_secret(room_id: bytes) -> bytes:
+    """What a joiner holding an invite and the members of its room both derive, so the joiner can tell a member
+    of the room is online and ask it about the invite. Anyone who knows the room id (from any invite link to
+    it) can learn which LAN nodes are members of it; nothing more."""
+    return hashlib.blake2b(b"hubbub-join-probe" + room_id, digest_size=32).digest()
+
+
 def _hex32(value: object) -> bytes:
     if not isinstance(value, str) or len(value) != 64:
         raise ValueError("not a 32-byte hex id")
     return bytes.fromhex(value)
 
 
-def decode_sync_channel(payload: bytes) -> tuple[int, bytes | Grant | KeyRequest]:
+SyncMessage = bytes | Grant | KeyRequest | JoinRequest | JoinRefusal
+
+
+def decode_sync_channel(payload: bytes) -> tuple[int, SyncMessage]:
     """Split a `sync` channel message into (type, body); raises WireError for anything malformed."""
     if not payload:
         raise WireError("empty message")
     kind, body = payload[0], payload[1:]
     if kind == SYNC:
         return SYNC, body
+    if kind not in (GRANT, KEYREQ, JOINREQ, REFUSE):
+        raise WireError(f"unknown sync message type {kind}")
     try:
         obj = loads_canonical(body, "message", max_size=MAX_GRANT, max_depth=3)
     except DecodeError as exc:
-        raise WireError(f"malformed {'grant' if kind == GRANT else 'key request'}: {exc}") from exc
+        raise WireError(f"malformed message of type {kind}: {exc}") from exc
+    if kind == JOINREQ:
+        iid = obj.get("invite") if isinstance(obj, dict) else None
+        if not isinstance(iid, str) or not 8 <= len(iid) <= 64 or len(obj) != 1:
+            raise WireError("malformed join request")
+        return JOINREQ, JoinRequest(iid)
+    if kind == REFUSE:
+        why = obj.get("why") if isinstance(obj, dict) else None
+        iid = obj.get("invite") if isinstance(obj, dict) else None
+        if why not in REFUSALS or not isinstance(iid, str) or not 8 <= len(iid) <= 64 or len(obj) != 2:
+            raise WireError("malformed refusal")
+        return REFUSE, JoinRefusal(str(why), iid)
     if kind == KEYREQ:
         try:
             want = tuple(_hex32(r) for r in obj["want"])

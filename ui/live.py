@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from app.errors import HubbubError
 from app.models import short_id
+from app.presence import TYPING_SECONDS
 from app.room import Room
-from app.service import TYPING_SECONDS, NodeService
+from app.service import NodeService
 
 from .services import ChangeCallback, EntriesCallback, PublicRoom
 

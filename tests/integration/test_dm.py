@@ -94,6 +94,8 @@ def test_idle_after_no_activity_and_back_online_and_public_room_listener(tmp_pat
         async with started(a, b):
             akey = a.node.profile.public_key
             await b.async_connect(*a.address)
+            room = a.create_room("status")
+            await b.async_join(a.create_invite(room).link(), 10)  # presence goes only to peers sharing a room
             await until(lambda: b.status_of(akey) == "online", 10, "Alice online at Bob")
             a.idle_after = 0.2
             await asyncio.sleep(1.3)
