@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--timeout", type=float, default=30.0)
 
     n = sub.add_parser("node", help="run headless until SIGTERM: discovery, sync, voice bots")
+    n.add_argument("--host", default="0.0.0.0", metavar="ADDR", help="signaling address to listen on (default: every interface)")
     n.add_argument("--port", type=int, default=0, help="signaling port (default: any free port)")
     n.add_argument("--no-mdns", action="store_true", help="do not announce or browse on the LAN")
     n.add_argument("--connect", action="append", default=[], metavar="HOST:PORT", help="also dial this peer")

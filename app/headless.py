@@ -37,7 +37,7 @@ async def _async_node(args: argparse.Namespace) -> int:
     except HubbubError:
         node.close()
         raise
-    service = NodeService(node, port=args.port, mdns=not args.no_mdns)
+    service = NodeService(node, bind_host=args.host, port=args.port, mdns=not args.no_mdns)
 
     async def join_command(cmd: argparse.Namespace, out: io.StringIO) -> int:
         room = await service.async_join(cmd.link, cmd.timeout)
