@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -76,19 +77,34 @@ def _ask(path: Path, argv: list[str]) -> bool:
         return False
 
 
-def _start_node(profile: Path) -> tuple[subprocess.Popen[bytes], float]:
-    """Start `hubbub node` (loopback, no mDNS); returns it and the seconds until it answered `room list`."""
+def _start_node(profile: Path) -> tuple[subprocess.Popen[bytes], float, float]:
+    """Start `hubbub node` (loopback, no mDNS); returns it, the seconds until it answered `room list`,
+    and the seconds until its networking was up (its `listening` line)."""
     sock = profile / SOCKET
     start = time.perf_counter()
     proc = subprocess.Popen([str(HUBBUB), "--profile", str(profile), "node", "--no-mdns", "--host", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
-    while True:
-        if _ask(sock, ["room", "list"]):
-            return proc, time.perf_counter() - start
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+    listening: list[float] = []
+
+    def watch() -> None:
+        assert proc.stdout is not None
+        if proc.stdout.readline().startswith(b"listening "):
+            listening.append(time.perf_counter() - start)
+        proc.stdout.read()  # keep the pipe drained until the node exits
+
+    threading.Thread(target=watch, daemon=True).start()
+    while not _ask(sock, ["room", "list"]):
         if proc.poll() is not None or time.perf_counter() - start > 60:
             proc.kill()
             raise RuntimeError("hubbub node did not start taking commands")
         time.sleep(0.002)
+    ready = time.perf_counter() - start
+    while not listening:
+        if proc.poll() is not None or time.perf_counter() - start > 60:
+            proc.kill()
+            raise RuntimeError("hubbub node did not start its networking")
+        time.sleep(0.002)
+    return proc, ready, listening[0]
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -114,13 +130,15 @@ def run(quick: bool = False) -> dict[str, Any]:
                                          str(db)], runs)
         room_list = [str(HUBBUB), "--profile", str(profile), "room", "list"]
         out["cli_command_s"] = _median(room_list, runs)
-        ready = []
+        ready, network = [], []
         for _ in range(starts):
-            proc, seconds = _start_node(profile)
+            proc, seconds, listening = _start_node(profile)
             ready.append(seconds)
+            network.append(listening)
             _stop(proc)
         out["node_ready_s"] = statistics.median(ready)
-        proc, _ = _start_node(profile)
+        out["node_network_s"] = statistics.median(network)  # for reference: until peers can reach it
+        proc, _, _ = _start_node(profile)
         try:
             out["cli_via_node_s"] = _median(room_list, runs)
         finally:
