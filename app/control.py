@@ -14,7 +14,9 @@ from pathlib import Path
 
 from crdt.errors import RoomError
 
-from .errors import HubbubError
+from .cli_args import build_parser
+from .commands import execute
+from .errors import HubbubError, as_sentence
 from .node import Node
 
 log = logging.getLogger(__name__)
@@ -72,8 +74,6 @@ class ControlServer:
             writer.close()
 
     async def run(self, argv: list[str], stdin: list[str] | None = None) -> tuple[int, str, str]:
-        from .cli import build_parser, execute
-
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stderr(err):
@@ -88,9 +88,13 @@ class ControlServer:
                     code = await handler(args, out)
                 else:
                     code = execute(self.node, args, out)
-        except (HubbubError, RoomError) as exc:
+        except HubbubError as exc:
             return 1, out.getvalue(), f"hubbub: {exc}\n"
+        except RoomError as exc:
+            return 1, out.getvalue(), f"hubbub: {as_sentence(str(exc))}\n"
         except Exception as exc:
             log.exception("control command failed")
             return 1, out.getvalue(), f"hubbub: the node failed to run the command ({type(exc).__name__}: {exc}).\n"
+        finally:
+            log.info("ran `%s` for the CLI", args.command)
         return code, out.getvalue(), err.getvalue()

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY = 2000     # entries after which an idle moment saves a snapshot (`snapshot_if_due`)
 SNAPSHOT_FORCED = 50_000  # entries after which one is saved at once, busy or not
+NEVER_EXPIRES_MS = 253_402_300_799_000  # 9999-12-31 23:59:59 UTC: the expiry of an invite that never expires
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
 
 
@@ -417,7 +418,7 @@ class Room:
         if any(c.id == cid for c in self.channels()):
             raise HubbubError(f"The room already has a channel named {name}.")
         value: dict[str, Any] = {"id": cid, "n": name.strip(), "k": kind, "g": category, "ts": now_ms(),
-                                 "pos": float(len(self.channels()))}
+                                 "pos": float(len(self.channels())), "del": False}  # undeletes a deleted one
         if ttl:
             value["ttl"] = float(ttl)
         self._write(CHANNELS, value)
@@ -479,12 +480,18 @@ class Room:
         self._control(ControlOp("remove", {"member": member.hex(), "after_seq": self.log.head(member),
                                            "rotate": {"epoch": state.epoch + 1, "keys": keys}}))
 
-    def create_invite(self, valid_seconds: float = 7 * 24 * 3600) -> tuple[str, bytes, int]:
-        """Record a single-use invite; returns (invite id, invite secret, expiry in ms)."""
+    def create_invite(self, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> tuple[str, bytes, int]:
+        """Record an invite for `uses` people, valid `valid_seconds` (None: never expires);
+        returns (invite id, invite secret, expiry in ms)."""
+        if uses < 1:
+            raise HubbubError("An invite must admit at least one person.")
         invite_id = secrets.token_urlsafe(12)
         secret = secrets.token_bytes(32)
-        expires = int(now_ms() + valid_seconds * 1000)
-        self._control(ControlOp("invite", {"id": invite_id, "key": secret.hex(), "expires_ms": expires}))
+        expires = NEVER_EXPIRES_MS if valid_seconds is None else int(now_ms() + valid_seconds * 1000)
+        args: dict[str, Any] = {"id": invite_id, "key": secret.hex(), "expires_ms": expires}
+        if uses != 1:
+            args["uses"] = uses
+        self._control(ControlOp("invite", args))
         return invite_id, secret, expires
 
     def purge_expired(self) -> int:
