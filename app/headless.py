@@ -18,7 +18,7 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
-from .commands import CHANGES_ROOMS, execute
+from .commands import CHANGES_ROOMS, changes_rooms, execute
 from .control import AsyncCommand, ControlServer
 from .errors import HubbubError
 from .invite import parse_invite
@@ -91,7 +91,7 @@ class _Commands:
     async def changing_rooms(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
         code = execute(self.node, cmd, out)
         # Before the service runs there is nothing to tell: its start-up reads every room.
-        if self.service is not None:
+        if self.service is not None and changes_rooms(cmd):
             self.service.refresh_secrets()
         return code
 

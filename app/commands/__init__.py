@@ -36,7 +36,7 @@ HANDLERS: dict[str, Handler] = {
     "channel": admin.channel,
 }
 
-# Commands after which a running node must look at its rooms again (new rooms, invites, keys).
+# Commands that may change which rooms, invites or keys a running node must tell its peers about.
 CHANGES_ROOMS = frozenset(("room", "invite", "member", "import"))
 
 READ_ONLY = frozenset(("history", "export"))
@@ -51,6 +51,15 @@ def is_read_only(args: argparse.Namespace) -> bool:
     return args.command in READ_ONLY
 
 
+def changes_rooms(args: argparse.Namespace) -> bool:
+    """Whether, after this command, a running node must refresh what it proves to peers (`room list` does not)."""
+    if args.command == "room":
+        return bool(args.room_command != "list")
+    if args.command == "member":
+        return bool(args.member_command != "list")
+    return args.command in CHANGES_ROOMS
+
+
 def execute(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     """Run one command; returns its exit status."""
     handler = HANDLERS.get(args.command)
@@ -59,4 +68,4 @@ def execute(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     return handler(node, args, out)
 
 
-__all__ = ["CHANGES_ROOMS", "HANDLERS", "execute", "is_read_only"]
+__all__ = ["CHANGES_ROOMS", "HANDLERS", "changes_rooms", "execute", "is_read_only"]
