@@ -31,6 +31,7 @@ class ControlServer:
     def __init__(self, node: Node, path: Path, async_commands: dict[str, AsyncCommand] | None = None) -> None:
         self.node = node
         self.path = path
+        self.parser = build_parser()  # built once: parse_args leaves it as it was
         self.async_commands = async_commands or {}
         self._server: asyncio.AbstractServer | None = None
 
@@ -77,7 +78,7 @@ class ControlServer:
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stderr(err):
-                args = build_parser().parse_args(argv)
+                args = self.parser.parse_args(argv)
         except SystemExit as exc:
             return int(exc.code or 0), out.getvalue(), err.getvalue()
         args._stdin_lines = stdin or []
