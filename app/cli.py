@@ -1,105 +1,25 @@
-"""The `hubbub` command line: `hubbub [--profile DIR] COMMAND`; errors are one sentence on stderr with status 1."""
+"""The `hubbub` command line: `hubbub [--profile DIR] COMMAND`; errors are one sentence on stderr with status 1.
+
+A command goes to the `hubbub node` running on the profile if there is one (over its control
+socket), else it runs here. This module imports only what that choice needs: listing rooms
+must not pay for pycrdt, aiortc or numpy (see `python -X importtime`).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
 
 from crdt.errors import RoomError
-from crdt.export import message_record
 
+from .cli_args import build_parser
 from .errors import HubbubError, as_sentence
-from .node import FORMATS, Node
-from .profile import open_profile, profile_exists, resolve_profile_dir
+from .paths import profile_exists, resolve_profile_dir, socket_path
 
 DesktopLauncher = Callable[[Path], int]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hubbub", description="Peer-to-peer, local-first chat and voice. With no command, opens the desktop app.")
-    p.add_argument("--profile", metavar="DIR", help="profile folder (default: $HUBBUB_PROFILE or the user data dir)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what the node does")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    room = sub.add_parser("room", help="create or list rooms")
-    rsub = room.add_subparsers(dest="room_command", metavar="ACTION", required=True)
-    rc = rsub.add_parser("create", help="create a room; prints its id")
-    rc.add_argument("name")
-    rsub.add_parser("list", help="list rooms: id, then name")
-
-    s = sub.add_parser("send", help="post a message")
-    s.add_argument("room")
-    s.add_argument("text", help="the message; - reads one message per line from standard input, sent at once")
-    s.add_argument("--channel", default="general")
-    s.add_argument("--reply-to", metavar="MESSAGE")
-    s.add_argument("--ttl", type=float, metavar="SECONDS", help="make the message disappear after this long")
-
-    h = sub.add_parser("history", help="print messages, oldest first")
-    h.add_argument("room")
-    h.add_argument("--channel", default="general")
-    h.add_argument("--json", action="store_true")
-
-    e = sub.add_parser("export", help="write a room's history to a file")
-    e.add_argument("room")
-    e.add_argument("--format", choices=FORMATS, required=True)
-    e.add_argument("--out", required=True, type=Path)
-
-    i = sub.add_parser("import", help="merge a signed log file, verifying every entry")
-    i.add_argument("file", type=Path)
-
-    inv = sub.add_parser("invite", help="print a single-use hubbub:// invite link")
-    inv.add_argument("room")
-    inv.add_argument("--valid-hours", type=float, default=24 * 7)
-
-    j = sub.add_parser("join", help="join a room through an invite link")
-    j.add_argument("link")
-    j.add_argument("--timeout", type=float, default=30.0)
-
-    n = sub.add_parser("node", help="run headless until SIGTERM: discovery, sync, voice bots")
-    n.add_argument("--port", type=int, default=0, help="signaling port (default: any free port)")
-    n.add_argument("--no-mdns", action="store_true", help="do not announce or browse on the LAN")
-    n.add_argument("--connect", action="append", default=[], metavar="HOST:PORT", help="also dial this peer")
-    bot = n.add_argument_group("voice bot (a robot user in a voice channel)")
-    bot.add_argument("--voice-room", metavar="ROOM", help="join a voice channel of this room (name or id)")
-    bot.add_argument("--voice-channel", metavar="CHANNEL", help="the voice channel (default: the room's first)")
-    bot.add_argument("--voice-play", metavar="FILE", type=Path, help="play this 16-bit WAV or Ogg Opus file into the channel")
-    bot.add_argument("--voice-loop", action="store_true", help="play the file over and over")
-    bot.add_argument("--voice-record", metavar="FILE", type=Path,
-                     help="record the channel's mixed output until the node stops (.opus/.ogg: Ogg Opus, else WAV)")
-
-    name = sub.add_parser("name", help="show or set your display name")
-    name.add_argument("new_name", nargs="?")
-    return p
-
-
-def _open_node(args: argparse.Namespace, create: bool) -> Node:
-    path = resolve_profile_dir(args.profile)
-    return Node(open_profile(path, create=create))
-
-
-def _print_history(node: Node, args: argparse.Namespace) -> None:
-    room = node.find_room(args.room)
-    msgs = room.history(args.channel)
-    if args.json:
-        print(json.dumps([message_record(m, room.name_of) for m in msgs], ensure_ascii=False, indent=1))
-        return
-    for m in msgs:
-        record = message_record(m, room.name_of)
-        text = "(deleted)" if m.deleted else m.text
-        extra = []
-        if m.edited:
-            extra.append("edited")
-        if m.reactions:
-            extra.append(" ".join(f"{e}{len(w)}" for e, w in m.reactions.items()))
-        if m.reply_to:
-            extra.append(f"reply to {m.reply_to}")
-        suffix = f"  [{'; '.join(extra)}]" if extra else ""
-        print(f"{record['time']}  {record['author_name']}: {text}{suffix}")
 
 
 def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None = None) -> int:
@@ -133,11 +53,12 @@ def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None 
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from . import control_client
+    if socket_path(resolve_profile_dir(args.profile)).exists():  # a node runs here (or died and left its socket)
+        from . import control_client
 
-    remote = control_client.forward_if_running(args)
-    if remote is not None:
-        return remote
+        remote = control_client.forward_if_running(args)
+        if remote is not None:
+            return remote
     if args.command == "node":
         from .headless import run_node
 
@@ -146,79 +67,25 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .headless import run_join
 
         return run_join(args)
-    read_only = args.command in ("history", "export") or (args.command == "room" and args.room_command == "list")
+    from .commands import execute, is_read_only
+    from .node import Node
+    from .profile import open_profile
+
     path = resolve_profile_dir(args.profile)
-    if read_only and not profile_exists(path):
+    if is_read_only(args) and not profile_exists(path):
         raise HubbubError(f"There is no Hubbub profile at {path}.")
-    node = _open_node(args, create=True)
+    node = Node(open_profile(path, create=True))
     try:
         return execute(node, args, sys.stdout)
     finally:
         node.close()
 
 
-def execute(node: Node, args: argparse.Namespace, out: TextIO) -> int:
-    """Run a command that needs no network against an open node (shared by the CLI and the control socket)."""
-
-    def p(*parts: object) -> None:
-        print(*parts, file=out)
-
-    if args.command == "room":
-        if args.room_command == "create":
-            room = node.create_room(args.name)
-            p(room.id.hex())
-        else:
-            for rid, name in node.room_list():
-                p(f"{rid.hex()}  {name}")
-        return 0
-    if args.command == "send":
-        room = node.find_room(args.room)
-        if args.text == "-":
-            source = args._stdin_lines if hasattr(args, "_stdin_lines") else sys.stdin  # set by the control socket
-            lines = [line.rstrip("\n") for line in source]
-            for mid in room.post_many(args.channel, [line for line in lines if line.strip()]):
-                p(mid)
-            return 0
-        mid = room.post(args.channel, args.text, reply_to=args.reply_to, ttl=args.ttl)
-        p(mid)
-        return 0
-    if args.command == "history":
-        import contextlib
-
-        with contextlib.redirect_stdout(out):
-            _print_history(node, args)
-        return 0
-    if args.command == "export":
-        room = node.find_room(args.room)
-        size = node.export(room, args.format, args.out)
-        note = " It holds the room's keys: keep it secret (written with mode 0600)." if args.format == "log" else ""
-        print(f"Wrote {args.out} ({size} bytes).{note}", file=sys.stderr)
-        return 0
-    if args.command == "import":
-        report = node.import_log(args.file)
-        for problem in report.problems:
-            print(f"hubbub: skipped: {problem}", file=sys.stderr)
-        p(f"Imported {report.added} new entries into {report.name or report.room_id.hex()} ({report.known} already known, {len(report.problems)} problems).")
-        return 0
-    if args.command == "invite":
-        room = node.find_room(args.room)
-        p(node.invite(room, args.valid_hours * 3600).link())
-        return 0
-    if args.command == "name":
-        if args.new_name:
-            node.profile.set_display_name(args.new_name)
-            for room in node.open_rooms():
-                if room.my_role() is not None:
-                    room.set_member_name(args.new_name)
-        p(node.profile.display_name)
-        return 0
-    raise HubbubError(f"Unknown command {args.command}.")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    launcher: DesktopLauncher | None = None
-    return run(argv, launcher)
+    return run(argv, None)
 
+
+__all__ = ["build_parser", "main", "run"]
 
 if __name__ == "__main__":
     sys.exit(main())

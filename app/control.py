@@ -14,7 +14,9 @@ from pathlib import Path
 
 from crdt.errors import RoomError
 
-from .errors import HubbubError
+from .cli_args import build_parser
+from .commands import execute
+from .errors import HubbubError, as_sentence
 from .node import Node
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class ControlServer:
     def __init__(self, node: Node, path: Path, async_commands: dict[str, AsyncCommand] | None = None) -> None:
         self.node = node
         self.path = path
+        self.parser = build_parser()  # built once: parse_args leaves it as it was
         self.async_commands = async_commands or {}
         self._server: asyncio.AbstractServer | None = None
 
@@ -72,12 +75,10 @@ class ControlServer:
             writer.close()
 
     async def run(self, argv: list[str], stdin: list[str] | None = None) -> tuple[int, str, str]:
-        from .cli import build_parser, execute
-
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stderr(err):
-                args = build_parser().parse_args(argv)
+                args = self.parser.parse_args(argv)
         except SystemExit as exc:
             return int(exc.code or 0), out.getvalue(), err.getvalue()
         args._stdin_lines = stdin or []
@@ -88,9 +89,13 @@ class ControlServer:
                     code = await handler(args, out)
                 else:
                     code = execute(self.node, args, out)
-        except (HubbubError, RoomError) as exc:
+        except HubbubError as exc:
             return 1, out.getvalue(), f"hubbub: {exc}\n"
+        except RoomError as exc:
+            return 1, out.getvalue(), f"hubbub: {as_sentence(str(exc))}\n"
         except Exception as exc:
             log.exception("control command failed")
             return 1, out.getvalue(), f"hubbub: the node failed to run the command ({type(exc).__name__}: {exc}).\n"
+        finally:
+            log.info("ran `%s` for the CLI", args.command)
         return code, out.getvalue(), err.getvalue()

@@ -8,15 +8,10 @@ import socket
 import sys
 from pathlib import Path
 
-from .profile import resolve_profile_dir
+from .paths import SOCKET_NAME, resolve_profile_dir, socket_path
 
-SOCKET_NAME = "node.sock"
 NOT_FORWARDED = ("node",)
 MAX_REPLY = 64 * 1024 * 1024
-
-
-def socket_path(profile_dir: Path) -> Path:
-    return profile_dir / SOCKET_NAME
 
 
 def _argv_for(args: argparse.Namespace) -> list[str]:
@@ -98,4 +93,4 @@ def profile_has_running_node(profile_dir: Path) -> bool:
         sock.close()
 
 
-__all__ = ["forward_if_running", "profile_has_running_node", "socket_path"]
+__all__ = ["SOCKET_NAME", "forward_if_running", "profile_has_running_node", "socket_path"]

@@ -1,24 +1,39 @@
-"""`hubbub node` (headless until SIGTERM) and `hubbub join` (through any member online on the LAN)."""
+"""`hubbub node` (headless until SIGTERM) and `hubbub join` (through any member online on the LAN).
+
+A node takes CLI commands on its control socket as soon as its profile is open. Commands that
+need no network run at once, while the networking (aiortc, mDNS, the signaling endpoint) is
+imported in a worker thread and started; `join`, and the commands after which peers must hear
+of new rooms, invites or keys, wait until it runs. So no CLI command ever writes to the profile
+behind the running node's back, even during its start-up.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import importlib
 import io
 import logging
 import signal
+from typing import TYPE_CHECKING
 
-from .control import ControlServer
-from .control_client import socket_path
+from .commands import CHANGES_ROOMS, changes_rooms, execute
+from .control import AsyncCommand, ControlServer
 from .errors import HubbubError
 from .invite import parse_invite
 from .node import Node
-from .profile import open_profile, resolve_profile_dir
-from .service import NodeService
-from .voice.bots import plan_bot, start_bot
+from .paths import resolve_profile_dir, socket_path
+from .profile import open_profile
+
+if TYPE_CHECKING:
+    from .room import Room
+    from .service import NodeService
+    from .voice.bots import BotPlan
 
 log = logging.getLogger("hubbub.node")
+
+BOT_OPTIONS = ("voice_room", "voice_channel", "voice_play", "voice_record", "voice_loop")
 
 
 def _parse_hostport(text: str) -> tuple[str, int]:
@@ -29,53 +44,95 @@ def _parse_hostport(text: str) -> tuple[str, int]:
         raise HubbubError(f"{text!r} is not HOST:PORT.") from exc
 
 
+def joined_line(room: Room) -> str:
+    """What a successful join prints: the room's id, then its name (the shape of `room list`)."""
+    return f"{room.id.hex()}  {room.name}"
+
+
+async def _service_class() -> type[NodeService]:
+    """app.service, imported in a worker thread (aiortc and friends take a second) while the loop serves commands."""
+    module = await asyncio.to_thread(importlib.import_module, "app.service")
+    cls: type[NodeService] = module.NodeService
+    return cls
+
+
+def _plan_bot(node: Node, args: argparse.Namespace) -> BotPlan | None:
+    if not any(getattr(args, name, None) for name in BOT_OPTIONS):
+        return None  # no voice bot: do not import the voice stack (numpy, Opus)
+    from .voice.bots import plan_bot
+
+    return plan_bot(node, args)
+
+
+class _Commands:
+    """The control socket's commands that need the network, waiting for it while the node starts."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.service: NodeService | None = None
+        self.running = asyncio.Event()
+
+    def table(self) -> dict[str, AsyncCommand]:
+        table: dict[str, AsyncCommand] = {name: self.changing_rooms for name in CHANGES_ROOMS}
+        table["join"] = self.join
+        return table
+
+    def started(self, service: NodeService) -> None:
+        self.service = service
+        self.running.set()
+
+    async def join(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
+        await self.running.wait()
+        assert self.service is not None
+        room = await self.service.async_join(cmd.link, cmd.timeout)
+        print(joined_line(room), file=out)
+        return 0
+
+    async def changing_rooms(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
+        code = execute(self.node, cmd, out)
+        # Before the service runs there is nothing to tell: its start-up reads every room.
+        if self.service is not None and changes_rooms(cmd):
+            self.service.refresh_secrets()
+        return code
+
+
 async def _async_node(args: argparse.Namespace) -> int:
     profile_dir = resolve_profile_dir(args.profile)
     node = Node(open_profile(profile_dir))
     try:
-        bot = plan_bot(node, args)  # bad voice-bot options fail before anything starts
+        bot = _plan_bot(node, args)  # bad voice-bot options fail before anything starts
     except HubbubError:
         node.close()
         raise
-    service = NodeService(node, port=args.port, mdns=not args.no_mdns)
-
-    async def join_command(cmd: argparse.Namespace, out: io.StringIO) -> int:
-        room = await service.async_join(cmd.link, cmd.timeout)
-        print(room.id.hex(), file=out)
-        return 0
-
-    async def create_command(cmd: argparse.Namespace, out: io.StringIO) -> int:
-        from .cli import execute
-
-        code = execute(node, cmd, out)
-        service.refresh_secrets()
-        for room in node.open_rooms():
-            service.room_added(room)
-        return code
-
-    control = ControlServer(node, socket_path(profile_dir),
-                            {"join": join_command, "room": create_command, "invite": create_command})
+    commands = _Commands(node)
+    control = ControlServer(node, socket_path(profile_dir), commands.table())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await service.async_start()
+    service: NodeService | None = None
     await control.async_start()
-    for target in args.connect:
-        host, port = _parse_hostport(target)
-        with contextlib.suppress(Exception):
-            asyncio.create_task(service.async_connect(host, port))
-    if bot is not None:
-        start_bot(service, bot)
-    host, port = service.address
-    log.info("hubbub node running: profile %s, signaling on %s:%d, %d rooms", profile_dir, host, port, len(node.room_list()))
-    print(f"listening {host}:{port}", flush=True)
     try:
+        service = (await _service_class())(node, bind_host=args.host, port=args.port, mdns=not args.no_mdns)
+        await service.async_start()
+        commands.started(service)
+        for target in args.connect:
+            host, port = _parse_hostport(target)
+            with contextlib.suppress(Exception):
+                asyncio.create_task(service.async_connect(host, port))
+        if bot is not None:
+            from .voice.bots import start_bot
+
+            start_bot(service, bot)
+        host, port = service.address
+        log.info("hubbub node running: profile %s, signaling on %s:%d, %d rooms", profile_dir, host, port, len(node.room_list()))
+        print(f"listening {host}:{port}", flush=True)
         await stop.wait()
     finally:
         log.info("stopping")
         await control.async_stop()
-        await service.async_stop()
+        if service is not None:
+            await service.async_stop()
         node.close()
     return 0
 
@@ -87,13 +144,13 @@ def run_node(args: argparse.Namespace) -> int:
 async def _async_join(args: argparse.Namespace) -> int:
     parse_invite(args.link)  # a bad link fails before anything starts
     node = Node(open_profile(resolve_profile_dir(args.profile)))
-    service = NodeService(node)
+    service = (await _service_class())(node)
     await service.async_start()
     try:
         room = await service.async_join(args.link, args.timeout)
         # Stay a moment so the first catch-up finishes and our own entries reach the member.
         await _settle(service)
-        print(room.id.hex())
+        print(joined_line(room))
         return 0
     finally:
         await service.async_stop()
@@ -118,4 +175,4 @@ def run_join(args: argparse.Namespace) -> int:
     return asyncio.run(_async_join(args))
 
 
-__all__ = ["run_node", "run_join"]
+__all__ = ["joined_line", "run_join", "run_node"]

@@ -5,21 +5,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crdt.errors import DecodeError, StoreError
-from crdt.export import ExportedRoom, to_html, to_json, to_markdown
-from crdt.logfile import genesis_of, read_log, write_log
-from crdt.private_file import write_durably
-from crdt.room import RoomLog
 
 from .errors import BadFile, HubbubError, RoomNotFound
+from .formats import FORMATS
 from .invite import NEVER, Invite
 from .profile import Profile
-from .room import Room
+
+if TYPE_CHECKING:  # imported where used: `room list` and other quick commands need no pycrdt
+    from crdt.export import ExportedRoom
+
+    from .room import Room
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("json", "md", "html", "log")
 MAX_IMPORT = 2 * 1024**3
 
 
@@ -63,6 +64,8 @@ class Node:
     def room(self, room_id: bytes) -> Room:
         room = self._rooms.get(room_id)
         if room is None:
+            from .room import Room
+
             room = self._rooms[room_id] = Room.open(self.profile, room_id)
         return room
 
@@ -94,6 +97,8 @@ class Node:
         self.profile.store.forget_room(room_id)
 
     def create_room(self, name: str) -> Room:
+        from .room import Room
+
         room = Room.create(self.profile, name)
         self._rooms[room.id] = room
         return room
@@ -101,6 +106,7 @@ class Node:
     # ----- invites -------------------------------------------------------------------------
 
     def invite(self, room: Room, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> Invite:
+        """An invite link admitting `uses` people, valid for `valid_seconds` (None: no expiry)."""
         invite_id, secret, expires = room.create_invite(valid_seconds, uses)
         return Invite(room.id, invite_id, secret, NEVER if expires is None else expires, room.name,
                       self.profile.public_key)
@@ -108,6 +114,8 @@ class Node:
     # ----- export and import -------------------------------------------------------------------
 
     def exported(self, room: Room) -> ExportedRoom:
+        from crdt.export import ExportedRoom
+
         channels = room.channels()
         messages = {c.id: room.history(c.id) for c in channels if c.kind == "text"}
         return ExportedRoom(room.name, room.id.hex(), channels, messages, room.name_of)
@@ -116,6 +124,10 @@ class Node:
         """Write the room's history to `out`; returns the number of bytes written."""
         if fmt not in FORMATS:
             raise HubbubError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+        from crdt.export import to_html, to_json, to_markdown
+        from crdt.logfile import write_log
+        from crdt.private_file import write_durably
+
         try:
             if fmt == "log":
                 return write_log(out, room.id, room.name, room.log.keys.as_dict(), self.profile.store.all_entries(room.id))
@@ -128,6 +140,9 @@ class Node:
 
     def import_log(self, path: Path) -> ImportReport:
         """Merge a signed log file into this profile, verifying every entry."""
+        from crdt.logfile import genesis_of, read_log
+        from crdt.room import RoomLog
+
         try:
             size = path.stat().st_size
             if size > MAX_IMPORT:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from nacl.signing import SigningKey
 
 from crdt.errors import StoreError
@@ -17,25 +16,7 @@ from crdt.private_file import write_private
 from crdt.store import Store
 
 from .errors import ProfileError
-
-IDENTITY_FILE = "identity.key"
-SETTINGS_FILE = "settings.json"
-DATABASE_FILE = "hubbub.sqlite"
-ENV_VAR = "HUBBUB_PROFILE"
-
-
-def default_profile_dir() -> Path:
-    """The profile used when neither --profile nor HUBBUB_PROFILE says otherwise."""
-    return Path(platformdirs.user_data_dir("hubbub", appauthor=False)) / "default"
-
-
-def resolve_profile_dir(explicit: str | os.PathLike[str] | None) -> Path:
-    if explicit:
-        return Path(explicit).expanduser()
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return default_profile_dir()
+from .paths import DATABASE_FILE, ENV_VAR, IDENTITY_FILE, SETTINGS_FILE, default_profile_dir, profile_exists, resolve_profile_dir
 
 
 @dataclass
@@ -69,10 +50,6 @@ class Profile:
 
     def close(self) -> None:
         self.store.close()
-
-
-def profile_exists(path: Path) -> bool:
-    return (path / IDENTITY_FILE).is_file()
 
 
 def _load_identity(path: Path) -> SigningKey:
@@ -128,3 +105,7 @@ def open_profile(path: Path, *, create: bool = True, display_name: str | None = 
         profile.settings["display_name"] = os.environ.get("USER", "") or f"user-{profile.public_key.hex()[:6]}"
         profile.save_settings()
     return profile
+
+
+__all__ = ["DATABASE_FILE", "ENV_VAR", "IDENTITY_FILE", "SETTINGS_FILE", "Profile", "default_profile_dir", "open_profile",
+           "profile_exists", "resolve_profile_dir"]

@@ -501,7 +501,7 @@ class Room:
         if any(c.id == cid for c in self.channels()):
             raise HubbubError(f"The room already has a channel named {name}.")
         value: dict[str, Any] = {"id": cid, "n": name.strip(), "k": kind, "g": category, "ts": now_ms(),
-                                 "pos": float(len(self.channels()))}
+                                 "pos": float(len(self.channels())), "del": False}  # undeletes a deleted one
         if ttl:
             value["ttl"] = float(ttl)
         self._write(CHANNELS, value)
@@ -580,6 +580,8 @@ class Room:
 
     def create_invite(self, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> tuple[str, bytes, int | None]:
         """Record an invite for `uses` joiners; returns (invite id, invite secret, expiry in ms or None: never)."""
+        if uses < 1:
+            raise HubbubError("An invite must admit at least one person.")
         invite_id = secrets.token_urlsafe(12)
         secret = secrets.token_bytes(32)
         expires = None if valid_seconds is None else int(now_ms() + valid_seconds * 1000)

@@ -30,7 +30,7 @@ from app.voice.transport import CATCHUP_POLL, CATCHUP_SLACK, CATCHUP_WAIT
 from app.voice.vad import MIN_DB, level_dbfs
 
 if TYPE_CHECKING:
-    from app.service import NodeService
+    from app.voice.host import VoiceHost
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,9 @@ class VoiceListeners:
 
 
 class VoiceService:
-    """One node's voice, composed over its NodeService."""
+    """One node's voice, composed over its node service (any `VoiceHost`)."""
 
-    def __init__(self, service: NodeService, backend_factory: Callable[[], AudioBackend] | None = None,
+    def __init__(self, service: VoiceHost, backend_factory: Callable[[], AudioBackend] | None = None,
                  *, ring_timeout: float = RING_TIMEOUT) -> None:
         self.service = service
         self.me: bytes = service.node.profile.public_key

@@ -20,6 +20,8 @@ from tests.conftest import ROOT, is_root, require
 
 # Per suite: whether it needs root (network namespaces), and metrics its quick run must report.
 SUITES = {
+    "cli": (False, {"cli_command_s", "cli_via_node_s", "node_ready_s", "node_network_s", "floor_python_s",
+                    "floor_sqlite_s"}),
     "crdt": (False, {"append_ratio_10k_vs_1k", "open_10k_s", "sync_10k_s", "bytes_per_message_disk",
                      "verify_entries_per_s", "ingest_entries_per_s"}),
     "lan": (True, {"discovery_s", "connect_s", "msg_latency_p50_ms", "msg_latency_p99_ms", "msg_durable_p50_ms",

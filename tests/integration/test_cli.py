@@ -6,34 +6,11 @@ import json
 import os
 import re
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-HUBBUB = ROOT / ".venv" / "bin" / "hubbub"
-
-
-def hub(profile: Path | None, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    argv = [str(HUBBUB)] + (["--profile", str(profile)] if profile is not None else []) + list(args)
-    env = {k: v for k, v in os.environ.items() if k != "HUBBUB_PROFILE"}
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(ROOT))
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr}"
-    assert "Traceback" not in result.stderr
-    return result.stdout
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert len(lines[0]) > 15 and re.search(r"[.)]$", lines[0].strip()), lines[0]
-    return lines[0]
+from tests.integration.clitools import hub, ok, one_line_error
 
 
 @pytest.fixture(scope="module")

@@ -125,7 +125,7 @@ def test_lan_party_four_nodes_mdns_invites_concurrent_posts_and_a_pulled_cable(t
 
         with ThreadPoolExecutor(3) as pool:
             joined = list(pool.map(lambda hl: hl[0].cli("join", hl[1], "--timeout", "30"), zip(hosts[1:], links)))
-        assert joined == [room_id] * 3
+        assert joined == [f"{room_id}  party"] * 3  # `join` prints the id, then the name
         print(f"\nfour nodes up and joined after {time.monotonic() - started:.1f} s")
 
         sent = post_all(hosts, 8, "together")

@@ -194,7 +194,7 @@ def test_hubbub_node_voice_bot_plays_and_records(tmp_path: Path, speech: np.ndar
             b.voice.join(room_id, LOUNGE)
             env = {k: v for k, v in os.environ.items() if k != "HUBBUB_PROFILE"}
             proc = await asyncio.create_subprocess_exec(
-                str(hubbub), "--profile", str(tmp_path / "bot"), "node", "--no-mdns",
+                str(hubbub), "--profile", str(tmp_path / "bot"), "node", "--no-mdns", "--host", "127.0.0.1",
                 "--connect", "%s:%d" % b.address, "--voice-room", "party", "--voice-channel", "Lounge",
                 "--voice-play", str(wav), "--voice-loop", "--voice-record", str(recorded),
                 env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
@@ -224,7 +224,7 @@ def test_bot_options_fail_with_a_sentence(tmp_path: Path) -> None:
     for args, wanted in [(["--voice-room", "party", "--voice-channel", "general"], "is not a voice channel"),
                          (["--voice-room", "party", "--voice-play", str(tmp_path / "none.wav")], "There is no file"),
                          (["--voice-play", "x.wav"], "need --voice-room")]:
-        res = subprocess.run([str(hubbub), "--profile", profile, "node", "--no-mdns", *args],
+        res = subprocess.run([str(hubbub), "--profile", profile, "node", "--no-mdns", "--host", "127.0.0.1", *args],
                              env=env, capture_output=True, text=True, timeout=30)
         assert res.returncode == 1 and wanted in res.stderr, res.stderr
         assert "Traceback" not in res.stderr
