@@ -11,16 +11,15 @@ every change (`RoomView.apply_changes`, or a full rebuild).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pycrdt import Doc, Map
 
 from .content import APPLIED, CONTROL, DELETES, HOLLOW, RETRACTED, VALID
+from .roomstate import RoomState
+from .roomtypes import IngestResult, Staged
 from .schema import ROOTS, client_id
 from .yjs_update import encode_delete_update, summarize_update
-
-if TYPE_CHECKING:
-    from .room import IngestResult, RoomLog, Staged
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ def apply_updates(doc: Doc[Any], updates: list[bytes]) -> None:
                 log.error("a checked update failed to apply: %s", exc)
 
 
-def _payloads(room: RoomLog, author: bytes, seqs: list[int]) -> dict[int, bytes]:
+def _payloads(room: RoomState, author: bytes, seqs: list[int]) -> dict[int, bytes]:
     if room.updates is not None:
         return {s: room.updates[(author, s)] for s in seqs if (author, s) in room.updates}
     if room.payload_loader is None or not seqs:
@@ -45,14 +44,14 @@ def _payloads(room: RoomLog, author: bytes, seqs: list[int]) -> dict[int, bytes]
     return room.payload_loader(author, seqs)
 
 
-def _note_deletes(room: RoomLog, deletes: tuple[tuple[int, int, int], ...], result: IngestResult) -> None:
+def _note_deletes(room: RoomState, deletes: tuple[tuple[int, int, int], ...], result: IngestResult) -> None:
     for client, _clock, _length in deletes:
         owner = room.cid_owner.get(client)
         if owner is not None:
             result.removed.append((owner[1], owner[2], None))
 
 
-def apply(room: RoomLog, staged: list[Staged], flips: list[tuple[bytes, int, bool]], result: IngestResult) -> None:
+def apply(room: RoomState, staged: list[Staged], flips: list[tuple[bytes, int, bool]], result: IngestResult) -> None:
     """Bring the document in line with what one ingest linked (`staged`) and re-judged (`flips`)."""
     updates: list[bytes] = []
     retract: list[tuple[int, int, int]] = []
@@ -125,7 +124,7 @@ def apply(room: RoomLog, staged: list[Staged], flips: list[tuple[bytes, int, boo
             v.apply_changes(result.inserts, result.removed)
 
 
-def _capture_removed(room: RoomLog, result: IngestResult) -> None:
+def _capture_removed(room: RoomState, result: IngestResult) -> None:
     """Fill in the values that deleted keys held, before the updates remove them."""
     if not result.removed:
         return
@@ -133,7 +132,7 @@ def _capture_removed(room: RoomLog, result: IngestResult) -> None:
     result.removed = [(root, key, batch.get((root, key), room.maps[root].get(key))) for root, key, _ in result.removed]
 
 
-def rebuild_document(room: RoomLog, result: IngestResult | None = None) -> None:
+def rebuild_document(room: RoomState, result: IngestResult | None = None) -> None:
     """Replace the document with one made from the valid entries' updates alone (and tell the views)."""
     doc: Doc[Any] = Doc()
     updates: list[bytes] = []

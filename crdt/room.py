@@ -95,17 +95,17 @@ class RoomLog(Linking, Judging):
 
     def write_control(self, identity: SigningKey, op: ControlOp) -> IngestResult:
         """Sign, check and hold a control operation by the local member."""
-        return writes.write_control(self, identity, op)
+        return writes.write_control(self, self.ingest, identity, op)
 
     def write_value(self, identity: SigningKey, root: str, value: dict[str, Any], delete: Iterable[str] = ()) -> tuple[str, IngestResult]:
         """Insert `value` under `root` (and delete the items written by the eids in `delete`)."""
         self.identity = self.identity or identity
-        return writes.write_value(self, identity, root, value, delete)
+        return writes.write_value(self, self.ingest, identity, root, value, delete)
 
     def write_deletes(self, identity: SigningKey, targets: Iterable[str]) -> IngestResult:
         """Remove the items written by the given eids (e.g. take back a reaction)."""
         self.identity = self.identity or identity
-        return writes.write_deletes(self, identity, targets)
+        return writes.write_deletes(self, self.ingest, identity, targets)
 
 
 def genesis_entry(identity: SigningKey, room_key: bytes, name: str, member_name: str = "", ts_ms: float | None = None) -> Entry:

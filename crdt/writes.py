@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from nacl.signing import SigningKey
 
@@ -23,8 +24,10 @@ from .errors import DecodeError, InvalidEntry, NotAMember, PermissionDenied
 from .schema import b36, client_id, split_eid
 from .yjs_update import encode_delete_update, encode_insert_update
 
-if TYPE_CHECKING:
-    from .room import IngestResult, RoomLog
+from .linking import Linking
+from .roomtypes import IngestResult
+
+Ingest = Callable[..., IngestResult]
 
 KIND_YJS = 0
 KIND_CONTROL = 1
@@ -34,7 +37,7 @@ def now_ms() -> float:
     return time.time() * 1000.0
 
 
-def next_entry(room: RoomLog, identity: SigningKey, kind: int, body: bytes) -> Entry:
+def next_entry(room: Linking, identity: SigningKey, kind: int, body: bytes) -> Entry:
     """Sign our next entry carrying `body` (not yet checked or held)."""
     author = bytes(identity.verify_key)
     seq = room.head(author) + 1
@@ -54,13 +57,13 @@ def next_entry(room: RoomLog, identity: SigningKey, kind: int, body: bytes) -> E
     return entry
 
 
-def time_bound(room: RoomLog) -> float:
+def time_bound(room: Linking) -> float:
     return float(room.graph.time_bound(room.frontier)) if room.frontier else 0.0
 
 
-def commit_local(room: RoomLog, entry: Entry) -> IngestResult:
-    """Hold our own entry; it must come out linked and valid, or the write is refused."""
-    result = room.ingest([entry], origin="local")
+def commit_local(room: Linking, ingest: Ingest, entry: Entry) -> IngestResult:
+    """Hold our own entry (through `ingest`, the room's); it must come out linked and valid, or it is refused."""
+    result = ingest([entry], origin="local")
     if result.rejected:
         reason = result.rejected[0][1]
         if "not a member" in reason:
@@ -75,7 +78,7 @@ def commit_local(room: RoomLog, entry: Entry) -> IngestResult:
     return result
 
 
-def write_control(room: RoomLog, identity: SigningKey, op: ControlOp) -> IngestResult:
+def write_control(room: Linking, ingest: Ingest, identity: SigningKey, op: ControlOp) -> IngestResult:
     """Sign, check and hold a control operation by the local member."""
     room.identity = room.identity or identity  # to open the keys our own rotations seal to us
     args = dict(op.args)
@@ -89,10 +92,10 @@ def write_control(room: RoomLog, identity: SigningKey, op: ControlOp) -> IngestR
         if "not a member" in reason:
             raise NotAMember("you are not a member of this room") from exc
         raise PermissionDenied(reason) from exc
-    return commit_local(room, next_entry(room, identity, KIND_CONTROL, op.encode()))
+    return commit_local(room, ingest, next_entry(room, identity, KIND_CONTROL, op.encode()))
 
 
-def write_value(room: RoomLog, identity: SigningKey, root: str, value: dict[str, Any],
+def write_value(room: Linking, ingest: Ingest, identity: SigningKey, root: str, value: dict[str, Any],
                 delete: Iterable[str] = ()) -> tuple[str, IngestResult]:
     """Insert `value` under `root` (and delete the items written by the eids in `delete`)."""
     author = bytes(identity.verify_key)
@@ -107,10 +110,10 @@ def write_value(room: RoomLog, identity: SigningKey, root: str, value: dict[str,
     except ValueError as exc:
         raise PermissionDenied(str(exc)) from exc
     _precheck(room, author, seq, update)
-    return key, commit_local(room, next_entry(room, identity, KIND_YJS, update))
+    return key, commit_local(room, ingest, next_entry(room, identity, KIND_YJS, update))
 
 
-def write_deletes(room: RoomLog, identity: SigningKey, targets: Iterable[str]) -> IngestResult:
+def write_deletes(room: Linking, ingest: Ingest, identity: SigningKey, targets: Iterable[str]) -> IngestResult:
     """Remove the items written by the given eids (e.g. take back a reaction)."""
     ranges = delete_ranges(targets)
     if not ranges:
@@ -118,10 +121,10 @@ def write_deletes(room: RoomLog, identity: SigningKey, targets: Iterable[str]) -
     author = bytes(identity.verify_key)
     update = encode_delete_update(ranges)
     _precheck(room, author, room.head(author) + 1, update)
-    return commit_local(room, next_entry(room, identity, KIND_YJS, update))
+    return commit_local(room, ingest, next_entry(room, identity, KIND_YJS, update))
 
 
-def _precheck(room: RoomLog, author: bytes, seq: int, update: bytes) -> None:
+def _precheck(room: Linking, author: bytes, seq: int, update: bytes) -> None:
     """Refuse a content write its author has no authority for, before signing anything."""
     probe = Entry(room.room_id, author, seq, NO_HASH, 0, (), bytes(8), bytes(32), bytes(64), None)
     try:

@@ -225,7 +225,8 @@ def _invite_ops(profile: Path, room_id: bytes) -> list[dict[str, Any]]:
         out = []
         for e in store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,)):
             assert e.ciphertext is not None
-            op = ControlOp.decode(open_payload(keys[e.epoch], e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)[1:])
+            key = keys[room_id]  # no key rotation in this room: every entry uses the genesis key
+            op = ControlOp.decode(open_payload(key, e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)[1:])
             if op.op == "invite":
                 out.append(op.args)
         return out
