@@ -16,6 +16,8 @@ import importlib
 import io
 import logging
 import signal
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .commands import CHANGES_ROOMS, changes_rooms, execute
@@ -147,7 +149,9 @@ async def _async_join(args: argparse.Namespace) -> int:
     service = (await _service_class())(node)
     await service.async_start()
     try:
-        room = await service.async_join(args.link, args.timeout)
+        room = await service.async_join(args.link, args.timeout, progress=_join_progress())
+        if sys.stderr.isatty():
+            print("\r\033[K", end="", file=sys.stderr)
         # Stay a moment so the first catch-up finishes and our own entries reach the member.
         await _settle(service)
         print(joined_line(room))
@@ -155,6 +159,18 @@ async def _async_join(args: argparse.Namespace) -> int:
     finally:
         await service.async_stop()
         node.close()
+
+
+def _join_progress() -> Callable[[str, float, int], None] | None:
+    """On a terminal, a line saying how long we have been looking for the room's members."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(name: str, seconds: float, peers: int) -> None:
+        found = f" ({peers} node{'s' if peers != 1 else ''} on the LAN, none of them a member yet)" if peers else ""
+        print(f"\rlooking for members of {name}… {seconds:.0f} s{found}\033[K", end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 async def _settle(service: NodeService, quiet: float = 1.0, limit: float = 30.0) -> None:
