@@ -26,3 +26,12 @@ def require(condition: bool, reason: str) -> None:
 
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="run the long versions of the property tests")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--slow", default=False):
+        os.environ.setdefault("HUBBUB_TRUST_EXAMPLES", "5000")
