@@ -150,17 +150,16 @@ class Linking(RoomState):
                         del work[author]
             leftovers = [(a, seq, e, o) for a, slot in work.items() for seq, (e, o) in slot.items()]
             work.clear()
-            again = False
             for author, seq, e, origin in leftovers:
                 if e.hash not in self.verified and not e.signature_valid():
                     reject(result, e, "signature does not verify")
                     continue
                 if seq >= self.forks.get(author, 1 << 62):
                     # the other branch of a fork: never linkable; kept only as a control others may depend on
-                    again |= self._side_node(e, work, origin, now, result)
+                    self._side_node(e, work, origin, now, result)
                     continue
                 self._park(e, ("prev", author, seq - 1), origin, now, result)
-            if not again or not work:
+            if not work:  # (a side node, or an item whose author a side entry names, may have woken entries)
                 return
 
     def _contiguous_run(self, author: bytes, slot: dict[int, tuple[Entry, object]]) -> list[tuple[Entry, object]]:
