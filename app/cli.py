@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TextIO
 
 from crdt.errors import RoomError
-from crdt.export import message_record
 
 from .errors import HubbubError, as_sentence
+from .export import message_record
 from .node import FORMATS, Node
 from .profile import open_profile, profile_exists, resolve_profile_dir
 

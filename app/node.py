@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crdt.errors import DecodeError, StoreError
-from crdt.export import ExportedRoom, to_html, to_json, to_markdown
 from crdt.logfile import genesis_of, read_log, write_log
 from crdt.private_file import write_durably
 from crdt.room import RoomLog
 
 from .errors import BadFile, HubbubError, RoomNotFound
+from .export import ExportedRoom, to_html, to_json, to_markdown
 from .invite import Invite
 from .profile import Profile
 from .room import Room

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crdt.export import markdown_html
+from app.render import markdown_html
 
 from .html_oracle import message_problems
 
