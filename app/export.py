@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any
 
 from crdt.view import Channel, Message
 
-from .render import markdown_html, markdown_plain, one_line
+from .render import escape, markdown_html, markdown_plain, one_line
 
 NameOf = Callable[[str], str]
 
@@ -120,7 +119,7 @@ blockquote{border-left:3px solid #4e5058;margin:2px 0;padding-left:8px;color:#b5
 def to_html(room: ExportedRoom) -> str:
     """One standalone, readable HTML page with inline CSS: replies, reactions, edits and pins shown."""
     by_id = _by_id(room)
-    esc = html.escape
+    esc = escape
     out = ["<!doctype html><html lang=en><head><meta charset=utf-8>",
            f"<title>{esc(room.name)} — Hubbub export</title><style>{_CSS}</style></head><body><main>",
            f"<h1>{esc(room.name)}</h1>"]

@@ -121,6 +121,11 @@ def _tokens(text: str) -> list[Token] | None:
     return None if env.get("too_deep") else tokens
 
 
+def escape(text: str) -> str:
+    """User text as HTML text or a quoted attribute value: `&<>"'` escaped, NUL bytes made U+FFFD."""
+    return html.escape(text.replace("\x00", "\ufffd"))
+
+
 def _escaped(text: str) -> str:
     """The text as it is, escaped, with its line breaks: what a message shows when it cannot be rendered."""
     return html.escape(_capped(text), quote=False).replace("\n", "<br>")
