@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlsplit
+
+XSS_VECTORS = Path(__file__).resolve().parents[1] / "data" / "xss_vectors.txt"
 
 # What a rendered message may contain: element -> the attributes it may carry.
 MESSAGE_TAGS: dict[str, set[str]] = {
@@ -19,7 +22,10 @@ def href_problem(href: str, *, fragments: bool = False) -> str | None:
         return None
     if any(ord(c) < 0x21 or c in '"<>`\\' for c in href):
         return f"href with a control character, space, double quote or angle bracket: {href!r}"
-    scheme = urlsplit(href).scheme.lower()
+    try:
+        scheme = urlsplit(href).scheme.lower()
+    except ValueError:
+        return f"href that does not parse as a URL: {href!r}"
     if scheme not in SCHEMES:
         return f"href scheme {scheme!r} not allowed: {href!r}"
     return None
@@ -90,3 +96,9 @@ def message_problems(html: str, styles: dict[str, set[str]] | None = None) -> li
     if "\x00" in html:
         oracle.problems.append("NUL byte in the output")
     return oracle.problems
+
+
+def xss_vectors() -> list[str]:
+    """The vectors of tests/data/xss_vectors.txt (blocks between lines of `%%`, after a header)."""
+    blocks = XSS_VECTORS.read_text(encoding="utf-8").split("\n%%\n")[1:]
+    return [b.rstrip("\n") for b in blocks]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,17 +13,9 @@ from app.export import _CSS, ExportedRoom, to_html
 from app.render import markdown_html, markdown_plain
 from crdt.view import Channel, Edit, Message
 
-from .html_oracle import MESSAGE_TAGS, Oracle, message_problems
+from .html_oracle import MESSAGE_TAGS, Oracle, message_problems, xss_vectors
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "xss_vectors.txt"
-
-
-def load_vectors() -> list[str]:
-    blocks = DATA.read_text(encoding="utf-8").split("\n%%\n")[1:]
-    return [b.rstrip("\n") for b in blocks]
-
-
-VECTORS = load_vectors()
+VECTORS = xss_vectors()
 WITH_NUL = [v.replace("script", "scr\x00ipt").replace("java", "ja\x00va") + "\x00" for v in VECTORS]
 LONG = [c * 16_000 for c in ("[", "*", "_", "<", "&", "`", ">", "!", "\\", "~")] + [
     "[a](" * 4000, "![" * 8000, "<a href=" * 2000, "javascript:" * 1400, "https://x.test/\"" * 1000,

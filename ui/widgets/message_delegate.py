@@ -87,9 +87,12 @@ class MessageDelegate(QStyledItemDelegate):
         doc.setDefaultFont(self.base)
         doc.setDefaultStyleSheet(
             f"a {{ color: {t.link}; text-decoration: none; }}"
-            f"code {{ background-color: {t.code_bg}; font-family: 'DejaVu Sans Mono', monospace; }}"
+            f"code {{ background-color: {t.rail}; color: {t.text}; font-family: 'DejaVu Sans Mono', monospace; }}"
             f"pre {{ background-color: {t.code_bg}; font-family: 'DejaVu Sans Mono', monospace; margin-top: 4px; margin-bottom: 4px; }}"
-            f"blockquote {{ color: {t.muted}; margin-left: 10px; }}"
+            f"pre code {{ background-color: {t.code_bg}; }}"
+            f"blockquote {{ color: {t.muted}; margin-top: 2px; margin-bottom: 2px; margin-left: 10px; }}"
+            "p { margin-top: 0px; margin-bottom: 4px; }"
+            "ul, ol { margin-top: 2px; margin-bottom: 2px; margin-left: 0px; -qt-list-indent: 1; }"
         )
         if msg.deleted:
             body = f"<i style='color:{t.faint}'>This message was deleted.</i>"
