@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # markdown-it and nh3 load on the first render, so that `hubb
     import nh3
     from markdown_it import MarkdownIt
     from markdown_it.rules_block import StateBlock
+    from markdown_it.rules_core import StateCore
     from markdown_it.token import Token
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,18 @@ def _allowed_link(url: str) -> bool:
     return _LINK.match(url) is not None
 
 
+def _linkify_if_any(core_rules: list[Callable[[StateCore], None]]) -> Callable[[StateCore], None]:
+    """markdown-it's linkify pass, skipped for a message that has no `:` or `@` to link (a quarter of a parse)."""
+    from markdown_it.rules_core import linkify
+
+    def rule(state: StateCore) -> None:
+        if ":" in state.src or "@" in state.src:
+            linkify(state)
+
+    assert linkify in core_rules
+    return rule
+
+
 @cache
 def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
@@ -60,6 +74,7 @@ def _parser() -> MarkdownIt:
     md.enable(["strikethrough", "linkify"])
     md.disable(["heading", "lheading", "hr", "code", "reference", "image", "html_block", "html_inline"])
     md.block.ruler.before("fence", "nesting_guard", _nesting_guard)
+    md.core.ruler.at("linkify", _linkify_if_any(md.core.ruler.getRules("")))
     md.validateLink = _allowed_link  # type: ignore[method-assign]
     assert md.linkify is not None
     md.linkify.set({"fuzzy_link": False, "fuzzy_ip": False, "fuzzy_email": True})
