@@ -50,7 +50,11 @@ def message_record(msg: Message, name_of: NameOf) -> dict[str, Any]:
 
 
 def _iso(ts_ms: float) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """A message time as UTC text; a time outside what a calendar holds (a member may claim any) says so."""
+    try:
+        return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return "an impossible time"
 
 
 def to_json(room: ExportedRoom) -> str:

@@ -151,3 +151,17 @@ def test_rendering_time_grows_linearly(unit: str) -> None:
     small = calls((unit * 2000)[:2000])
     big = calls((unit * 16_000)[:16_000])
     assert big <= 10 * max(small, 1000), (small, big)
+
+
+@pytest.mark.parametrize("ts,time", [(4.6e18, "an impossible time"), (-4.6e18, "an impossible time"),
+                                     (1e15, "an impossible time"), (-1000.0, "1969-12-31 23:59:59 UTC")])
+def test_an_impossible_time_does_not_stop_an_export(ts: float, time: str) -> None:
+    """The schema accepts any |ts| < 2**62 ms; far beyond year 9999 the export says so instead of raising."""
+    from app.export import message_record, to_json, to_markdown
+
+    room = vector_room()
+    msg = next(iter(room.messages["c1"]))
+    msg.ts = ts
+    assert message_record(msg, room.name_of)["time"] == time
+    for write in (to_html, to_markdown, to_json):
+        assert write(room)
