@@ -7,5 +7,7 @@ from crdt.view import Channel, Edit, Message
 
 from .export import message_record
 from .render import markdown_html, markdown_plain
+from .render import prepare as prepare_renderer
 
-__all__ = ["Channel", "Edit", "Message", "Role", "markdown_html", "markdown_plain", "message_record", "short_id"]
+__all__ = ["Channel", "Edit", "Message", "Role", "markdown_html", "markdown_plain", "message_record",
+           "prepare_renderer", "short_id"]

@@ -117,3 +117,13 @@ def test_a_vector_loads_nothing_and_links_only_allowed_schemes_in_qt(qapp: objec
         assert not fmt.isImageFormat(), fragment_text
         if fmt.isAnchor():
             assert href_problem(fmt.anchorHref()) is None
+
+
+def test_the_painter_loads_the_renderer_before_its_first_paint(qapp: object) -> None:
+    """markdown-it's import (about 35 ms) happens when the painter is made, not inside a paint."""
+    from app import render
+
+    render._parser.cache_clear()
+    render._cleaner.cache_clear()
+    MessageDelegate()
+    assert render._parser.cache_info().currsize == 1 and render._cleaner.cache_info().currsize == 1

@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QR
 from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.models import markdown_html
+from app.models import markdown_html, prepare_renderer
 
 from ..theme import DARK, Theme
 from .message_model import ROW_ROLE, Row
@@ -67,6 +67,7 @@ class MessageDelegate(QStyledItemDelegate):
         self.bold.setWeight(QFont.Weight.DemiBold)
         self.small = QFont(self.base)
         self.small.setPointSizeF(max(7.0, self.base.pointSizeF() * 0.8))
+        prepare_renderer()  # markdown-it loads now, not in the middle of the first paint that needs it
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
