@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # markdown-it and nh3 load on the first render, so that `hubb
 log = logging.getLogger(__name__)
 
 MAX_NESTING = 20  # markdown-it's recursion limit; deeper text is shown unformatted instead of dropped
+CACHED_UP_TO = 2_000  # characters; longer texts are rendered each time (the painter keeps its own documents)
 MAX_RENDERED = 16_000  # characters rendered; the rest of a longer text is cut (messages are capped there too)
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "hubbub"})
 TAGS: dict[str, frozenset[str]] = {
@@ -171,17 +172,21 @@ def prepare() -> None:
     _cleaner()
 
 
-@lru_cache(maxsize=2048)
 def markdown_html(text: str) -> str:
     """A message's text as a safe HTML fragment: the same for Qt rich text and the HTML export."""
-    if _PLAIN.fullmatch(text):
-        return text
-    return _render(text)
+    return _cached_html(text) if len(text) <= CACHED_UP_TO else _html(text)
 
 
-@lru_cache(maxsize=2048)
 def markdown_plain(text: str, limit: int | None = None) -> str:
     """A message's text with its Markdown taken out, on one line (reply quotes, pins, previews); not escaped."""
+    return _cached_plain(text, limit) if len(text) <= CACHED_UP_TO else _plain(text, limit)
+
+
+def _html(text: str) -> str:
+    return text if _PLAIN.fullmatch(text) else _render(text)
+
+
+def _plain(text: str, limit: int | None) -> str:
     tokens = None if _PLAIN.fullmatch(text) else _tokens(text)
     if tokens is not None:
         parts: list[str] = []
@@ -197,6 +202,12 @@ def markdown_plain(text: str, limit: int | None = None) -> str:
             parts.append(" ")
         text = "".join(parts)
     return one_line(text, limit)
+
+
+# Rendered text is cached by text, for messages up to CACHED_UP_TO characters: a flood of long messages
+# cannot grow the caches past about 1024 x 10 KB (HTML escaping can make text five times longer).
+_cached_html = lru_cache(maxsize=1024)(_html)
+_cached_plain = lru_cache(maxsize=1024)(_plain)
 
 
 def one_line(text: str, limit: int | None = None) -> str:

@@ -192,7 +192,7 @@ def _render_cost(n: int) -> dict[str, float]:
              "```\nblock {i}\n```\nafter")
     texts = [kinds[i % len(kinds)].format(i=i) for i in range(n)]
     t = time.perf_counter()
-    rendered = [render.markdown_html.__wrapped__(text) for text in texts]
+    rendered = [render._html(text) for text in texts]
     render_s = time.perf_counter() - t
     t = time.perf_counter()
     for html in rendered:

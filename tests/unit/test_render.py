@@ -116,3 +116,15 @@ PLAIN_CHARS = st.text(alphabet=st.sampled_from("abcXYZéß漢字 ,.;?!'\"%$()=-0
 def test_the_fast_path_for_plain_text_is_what_the_full_path_renders(text: str) -> None:
     if render._PLAIN.fullmatch(text):
         assert render._render(text) == text
+
+
+def test_only_short_texts_are_cached() -> None:
+    """A flood of long messages must not fill memory through the render caches."""
+    before = render._cached_html.cache_info().currsize
+    markdown_html("**a short text** that is new " + str(id(object())))
+    assert render._cached_html.cache_info().currsize == min(before + 1, 1024)
+    during = render._cached_html.cache_info().currsize
+    markdown_html("&" * (render.CACHED_UP_TO + 1))
+    markdown_plain("*" * (render.CACHED_UP_TO + 1))
+    assert render._cached_html.cache_info().currsize == during
+    assert render._cached_html.cache_info().maxsize == render._cached_plain.cache_info().maxsize == 1024
