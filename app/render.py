@@ -55,7 +55,7 @@ def _allowed_link(url: str) -> bool:
 
 
 def _linkify_if_any(core_rules: list[Callable[[StateCore], None]]) -> Callable[[StateCore], None]:
-    """markdown-it's linkify pass, skipped for a message that has no `:` or `@` to link (a quarter of a parse)."""
+    """markdown-it's linkify pass, skipped for a message with no `:` or `@` to link (a tenth of a short render)."""
     from markdown_it.rules_core import linkify
 
     def rule(state: StateCore) -> None:
@@ -167,7 +167,7 @@ def _render(text: str) -> str:
 
 
 def prepare() -> None:
-    """Load markdown-it and nh3 now (about 35 ms), so the first message with Markdown does not stall a paint."""
+    """Load markdown-it and nh3 now (25-35 ms), so the first message with Markdown does not stall a paint."""
     _parser()
     _cleaner()
 
