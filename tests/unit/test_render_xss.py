@@ -129,6 +129,13 @@ def test_any_text_renders_inside_the_allowlist_and_never_raises(text: str) -> No
     assert "\n" not in plain
 
 
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.sampled_from(["\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\xa0"]),
+                          st.text(max_size=4)), max_size=30).map("".join))
+def test_one_line_parsed_as_inline_text_renders_as_the_full_parse(text: str) -> None:
+    assert render._render(text) == render._render(text, inline_ok=False)
+
+
 @pytest.mark.parametrize("unit", ["[", "*", "_", "![", "[a](", "**a", ">*", "*a", "**_", "<", "&", "[]", "](", "\\",
                                   "`a", "``a", "[x]: ", "<a", "x@y.z ", "https://", "> - ", "1. [", "~~a", "[`"])
 def test_rendering_time_grows_linearly(unit: str) -> None:
