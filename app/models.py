@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from crdt.export import markdown_html, message_record
 from crdt.schema import Role, short_id
 from crdt.view import Channel, Edit, Message
 
-__all__ = ["Channel", "Edit", "Message", "Role", "markdown_html", "message_record", "short_id"]
+from .export import message_record
+from .render import markdown_html, markdown_plain
+from .render import prepare as prepare_renderer
+
+__all__ = ["Channel", "Edit", "Message", "Role", "markdown_html", "markdown_plain", "message_record",
+           "prepare_renderer", "short_id"]

@@ -15,7 +15,7 @@ from .invite import NEVER, Invite
 from .profile import Profile
 
 if TYPE_CHECKING:  # imported where used: `room list` and other quick commands need no pycrdt
-    from crdt.export import ExportedRoom
+    from .export import ExportedRoom
 
     from .room import Room
 
@@ -114,7 +114,7 @@ class Node:
     # ----- export and import -------------------------------------------------------------------
 
     def exported(self, room: Room) -> ExportedRoom:
-        from crdt.export import ExportedRoom
+        from .export import ExportedRoom
 
         channels = room.channels()
         messages = {c.id: room.history(c.id) for c in channels if c.kind == "text"}
@@ -124,7 +124,7 @@ class Node:
         """Write the room's history to `out`; returns the number of bytes written."""
         if fmt not in FORMATS:
             raise HubbubError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-        from crdt.export import to_html, to_json, to_markdown
+        from .export import to_html, to_json, to_markdown
         from crdt.logfile import write_log
         from crdt.private_file import write_durably
 

@@ -180,6 +180,36 @@ def _traffic_stall(n: int, seconds: float) -> float:
     return max(0.0, worst[0] * 1000)
 
 
+def _render_cost(n: int) -> dict[str, float]:
+    """Markdown rendering per message (app/render.py, uncached) against its floor in the same run: Qt laying out
+    the resulting rich text, which the message painter does anyway; and the worst 16,000-character input."""
+    from PySide6.QtGui import QTextDocument
+
+    from app import render
+
+    kinds = ("message {i} with a little **markdown**", "just a plain sentence number {i}",
+             "see `code {i}` and https://example.com/{i}", "- item {i}\n- another\n\n> quoted {i}\nanswer",
+             "```\nblock {i}\n```\nafter")
+    texts = [kinds[i % len(kinds)].format(i=i) for i in range(n)]
+    t = time.perf_counter()
+    rendered = [render._html(text) for text in texts]
+    render_s = time.perf_counter() - t
+    t = time.perf_counter()
+    for html in rendered:
+        doc = QTextDocument()
+        doc.setHtml(f"<div>{html}</div>")
+        doc.setTextWidth(600)
+        doc.size()
+    layout_s = time.perf_counter() - t
+    worst = 0.0
+    for unit in ("[", "![", "*", "[a](", "**_", "<", "> ", "- "):
+        t = time.perf_counter()
+        render._render((unit * 16_000)[:16_000])
+        worst = max(worst, time.perf_counter() - t)
+    return {"render_us_per_message": render_s / n * 1e6, "layout_us_per_message": layout_s / n * 1e6,
+            "render_over_layout": render_s / layout_s, "render_worst_16k_ms": worst * 1000}
+
+
 def run(quick: bool) -> dict[str, Any]:
     from ui.desktop import application
 
@@ -192,6 +222,7 @@ def run(quick: bool) -> dict[str, Any]:
     open_s = _median([_open_big_room(big) for _ in range(reps)])
     stall = _traffic_stall(200 if quick else 1000, 2.0 if quick else 10.0)
     return {"cold_start_s": cold, "idle_rss_mb": rss, "open_100k_room_s": open_s, "max_ui_stall_ms": stall,
+            **_render_cost(500 if quick else 5000),
             "room_messages_rss": 1_000 if quick else 10_000, "room_messages_open": 5_000 if quick else 100_000}
 
 

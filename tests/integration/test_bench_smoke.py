@@ -27,7 +27,8 @@ SUITES = {
     "lan": (True, {"discovery_s", "connect_s", "msg_latency_p50_ms", "msg_latency_p99_ms", "msg_durable_p50_ms",
                    "catchup_100k_s", "raw_transfer_100k_s", "catchup_ratio", "burst_1000_s",
                    "raw_latency_p50_ms", "msg_latency_over_raw_ms"}),
-    "ui": (False, {"cold_start_s", "idle_rss_mb", "open_100k_room_s", "max_ui_stall_ms"}),
+    "ui": (False, {"cold_start_s", "idle_rss_mb", "open_100k_room_s", "max_ui_stall_ms", "render_us_per_message",
+                   "layout_us_per_message", "render_worst_16k_ms"}),
     "voice": (True, {"mouth_to_ear_p50_ms", "mouth_to_ear_p95_ms", "mouth_to_ear_p95_ms_loss5_jitter10",
                      "pesq_wb_clean", "pesq_wb_loss5", "cpu_pct_mesh6"}),
 }

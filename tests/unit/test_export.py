@@ -174,13 +174,13 @@ def test_unknown_export_format_is_refused(fx: Fixture, tmp_path: Path) -> None:
 @pytest.mark.parametrize("text,html", [("rob", "rob"), ("bar", "bar"), ("**bold**", "<strong>bold</strong>"),
                                        ("a\nb", "a<br>b")])
 def test_markdown_html_keeps_the_text(text: str, html: str) -> None:
-    from crdt.export import markdown_html
+    from app.render import markdown_html
 
     assert markdown_html(text) == html
 
 
 def test_markdown_html_renders_code_and_escapes() -> None:
-    from crdt.export import markdown_html
+    from app.render import markdown_html
 
     out = markdown_html("see `x<y` and\n```\n<b>raw</b>\n```")
     assert "<code>x&lt;y</code>" in out and "<pre><code>&lt;b&gt;raw&lt;/b&gt;" in out and "<b>raw" not in out
@@ -266,3 +266,28 @@ def test_live_messages_that_nest_deeply_or_are_not_json_are_wire_errors(payload:
 
     with pytest.raises(WireError):
         decode_live(payload)
+
+
+def test_html_reply_quote_shows_the_text_without_markdown_marks(fx: Fixture, tmp_path: Path) -> None:
+    """Issue 11, defect 10: the quote above a reply showed raw `**`."""
+    out = tmp_path / "room.html"
+    fx.node.export(fx.room, "html", out)
+    page = out.read_text(encoding="utf-8")
+    quote = re.search(r"<div class=reply>(.*?)</div>", page, re.S)
+    assert quote is not None
+    assert "alice: first message with bold" in quote.group(1) and "**" not in quote.group(1)
+
+
+def test_html_lists_are_bulleted_and_code_is_styled(fx: Fixture, tmp_path: Path) -> None:
+    """Issue 11, defect 10: `- ` lists were not bulleted, and inline code had no styling."""
+    fx.room.post("general", "todo:\n- run `make test`\n- ship it\n```\nblock\n```")
+    out = tmp_path / "room.html"
+    fx.node.export(fx.room, "html", out)
+    page = out.read_text(encoding="utf-8")
+    assert "<ul>\n<li>run <code>make test</code></li>\n<li>ship it</li>\n</ul>" in page
+    assert "<pre><code>block</code></pre>" in page
+    css = re.search(r"<style>(.*)</style>", page, re.S)
+    assert css is not None
+    rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{([^}]*)\}", css.group(1))}
+    assert "background" in rules["code"] and "monospace" in rules["code,pre"]
+    assert "disc" in rules[".text ul"] and "background" in rules["pre"]

@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QR
 from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.models import markdown_html
+from app.models import markdown_html, prepare_renderer
 
 from ..theme import DARK, Theme
 from .message_model import ROW_ROLE, Row
@@ -67,6 +67,7 @@ class MessageDelegate(QStyledItemDelegate):
         self.bold.setWeight(QFont.Weight.DemiBold)
         self.small = QFont(self.base)
         self.small.setPointSizeF(max(7.0, self.base.pointSizeF() * 0.8))
+        prepare_renderer()  # markdown-it loads now, not in the middle of the first paint that needs it
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -87,9 +88,12 @@ class MessageDelegate(QStyledItemDelegate):
         doc.setDefaultFont(self.base)
         doc.setDefaultStyleSheet(
             f"a {{ color: {t.link}; text-decoration: none; }}"
-            f"code {{ background-color: {t.code_bg}; font-family: 'DejaVu Sans Mono', monospace; }}"
+            f"code {{ background-color: {t.rail}; color: {t.text}; font-family: 'DejaVu Sans Mono', monospace; }}"
             f"pre {{ background-color: {t.code_bg}; font-family: 'DejaVu Sans Mono', monospace; margin-top: 4px; margin-bottom: 4px; }}"
-            f"blockquote {{ color: {t.muted}; margin-left: 10px; }}"
+            f"pre code {{ background-color: {t.code_bg}; }}"
+            f"blockquote {{ color: {t.muted}; margin-top: 2px; margin-bottom: 2px; margin-left: 10px; }}"
+            "p { margin-top: 0px; margin-bottom: 4px; }"
+            "ul, ol { margin-top: 2px; margin-bottom: 2px; margin-left: 0px; -qt-list-indent: 1; }"
         )
         if msg.deleted:
             body = f"<i style='color:{t.faint}'>This message was deleted.</i>"

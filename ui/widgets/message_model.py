@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 
-from app.models import Message
+from app.models import Message, markdown_plain
 
 PAGE = 60
 HOT_ROWS = 30  # newest rows re-read eagerly after a change; older ones are re-read when next painted
@@ -56,8 +56,7 @@ def _day(ts: float) -> str:
 
 def one_line(text: str, limit: int = 90) -> str:
     """The text on one line without Markdown marks, shortened to `limit` characters."""
-    s = " ".join(text.replace("```", " ").replace("**", "").replace("`", "").split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return markdown_plain(text, limit)
 
 
 class MessageModel(QAbstractListModel):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .view import Channel, Message
+from crdt.view import Channel, Message
+
+from .render import escape, markdown_html, markdown_plain, one_line
 
 NameOf = Callable[[str], str]
 
@@ -50,7 +50,11 @@ def message_record(msg: Message, name_of: NameOf) -> dict[str, Any]:
 
 
 def _iso(ts_ms: float) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """A message time as UTC text; a time outside what a calendar holds (a member may claim any) says so."""
+    try:
+        return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return "an impossible time"
 
 
 def to_json(room: ExportedRoom) -> str:
@@ -83,7 +87,7 @@ def to_markdown(room: ExportedRoom) -> str:
             out.append(f"**{who}** · {_iso(m.ts)}" + (" · 📌 pinned" if m.pinned else ""))
             if m.reply_to and m.reply_to in by_id:
                 r = by_id[m.reply_to]
-                out.append(f"> ↪ {room.name_of(r.author)}: {_one_line(r.text) or '(deleted)'}")
+                out.append(f"> ↪ {room.name_of(r.author)}: {one_line(r.text, 80) or '(deleted)'}")
             if m.forward:
                 out.append(f"> ⤷ forwarded from {m.forward.get('author', '?')} in {m.forward.get('room', '?')}")
             if m.deleted:
@@ -91,67 +95,11 @@ def to_markdown(room: ExportedRoom) -> str:
             else:
                 out.append(m.text)
                 if m.edited:
-                    out.append(f"*(edited {len(m.edits) - 1}×; first version: {_one_line(m.edits[0].text)})*")
+                    out.append(f"*(edited {len(m.edits) - 1}×; first version: {one_line(m.edits[0].text, 80)})*")
             if m.reactions:
                 out.append(" ".join(f"{e} {len(w)}" for e, w in m.reactions.items()))
             out.append("")
     return "\n".join(out)
-
-
-def _one_line(text: str, limit: int = 80) -> str:
-    t = " ".join(text.split())
-    return t if len(t) <= limit else t[: limit - 1] + "…"
-
-
-_CODE_BLOCK = re.compile(r"```(?:[\w+-]*)\n?(.*?)```", re.S)
-_INLINE = [
-    (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
-    (re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"<em>\1</em>"),
-    (re.compile(r"(?<![\w_])_(?!\s)(.+?)(?<!\s)_(?![\w_])"), r"<em>\1</em>"),
-    (re.compile(r"~~(.+?)~~"), r"<del>\1</del>"),
-    (re.compile(r"(https?://[^\s<]+)"), r'<a href="\1">\1</a>'),
-]
-
-
-def markdown_html(text: str) -> str:
-    """A small, safe Markdown subset rendered to HTML: code blocks, inline code, bold, italics, links, quotes."""
-    parts: list[str] = []
-    last = 0
-    for m in _CODE_BLOCK.finditer(text):
-        parts.append(_inline_block(text[last:m.start()]))
-        parts.append(f"<pre><code>{html.escape(m.group(1))}</code></pre>")
-        last = m.end()
-    parts.append(_inline_block(text[last:]))
-    return "".join(parts)
-
-
-def _inline_block(text: str) -> str:
-    lines = []
-    quote: list[str] = []
-    for line in text.split("\n"):
-        if line.startswith(">"):
-            quote.append(_inline(line[1:].lstrip()))
-            continue
-        if quote:
-            lines.append("<blockquote>" + "<br>".join(quote) + "</blockquote>")
-            quote = []
-        lines.append(_inline(line))
-    if quote:
-        lines.append("<blockquote>" + "<br>".join(quote) + "</blockquote>")
-    out = "<br>".join(lines)
-    while out.startswith("<br>"):
-        out = out[4:]
-    while out.endswith("<br>"):
-        out = out[:-4]
-    return out
-
-
-def _inline(line: str) -> str:
-    escaped = html.escape(line, quote=False)
-    for pattern, repl in _INLINE:
-        escaped = pattern.sub(repl, escaped)
-    return escaped
 
 
 _CSS = """
@@ -162,8 +110,12 @@ main{max-width:880px;margin:0 auto}h1{font-size:22px}h2{font-size:17px;color:#b5
 .reply{font-size:13px;color:#b5bac1;margin-bottom:2px}.reply a{color:#b5bac1}.fwd{font-size:12px;color:#949ba4}
 .edited{font-size:11px;color:#949ba4}details{font-size:12px;color:#949ba4}.deleted{font-style:italic;color:#949ba4}
 .reactions span{display:inline-block;background:#2b2d31;border:1px solid #3f4147;border-radius:10px;padding:0 7px;margin:3px 4px 0 0;font-size:13px}
-pre{background:#2b2d31;padding:8px;border-radius:4px;overflow:auto}code{background:#2b2d31;padding:1px 4px;border-radius:3px}
-blockquote{border-left:3px solid #4e5058;margin:2px 0;padding-left:8px;color:#b5bac1}a{color:#00a8fc}
+code,pre{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
+code{background:#2b2d31;border:1px solid #3f4147;padding:1px 4px;border-radius:3px;color:#e3e5e8}
+pre{background:#2b2d31;border:1px solid #3f4147;padding:8px;border-radius:4px;overflow:auto;white-space:pre-wrap}
+pre code{background:none;border:0;padding:0}
+.text p{margin:0 0 4px}.text ul,.text ol{margin:2px 0;padding-left:24px}.text ul{list-style:disc}.text li{margin:1px 0}
+blockquote{border-left:3px solid #4e5058;margin:2px 0;padding-left:8px;color:#b5bac1}blockquote p{margin:0}a{color:#00a8fc}
 .pins{background:#2b2d31;border-radius:6px;padding:8px 12px}.pins li{margin:2px 0}
 """
 
@@ -171,7 +123,7 @@ blockquote{border-left:3px solid #4e5058;margin:2px 0;padding-left:8px;color:#b5
 def to_html(room: ExportedRoom) -> str:
     """One standalone, readable HTML page with inline CSS: replies, reactions, edits and pins shown."""
     by_id = _by_id(room)
-    esc = html.escape
+    esc = escape
     out = ["<!doctype html><html lang=en><head><meta charset=utf-8>",
            f"<title>{esc(room.name)} — Hubbub export</title><style>{_CSS}</style></head><body><main>",
            f"<h1>{esc(room.name)}</h1>"]
@@ -179,7 +131,7 @@ def to_html(room: ExportedRoom) -> str:
     if pinned:
         out.append("<section class=pins><strong>📌 Pinned</strong><ul>")
         for m in pinned:
-            out.append(f'<li><a href="#m-{esc(m.id)}">{esc(room.name_of(m.author))}: {esc(_one_line(m.text))}</a></li>')
+            out.append(f'<li><a href="#m-{esc(m.id)}">{esc(room.name_of(m.author))}: {esc(markdown_plain(m.text, 80))}</a></li>')
         out.append("</ul></section>")
     for c in room.channels:
         if c.kind != "text":
@@ -190,7 +142,7 @@ def to_html(room: ExportedRoom) -> str:
             out.append(f'<div class="{cls}" id="m-{esc(m.id)}">')
             if m.reply_to:
                 r = by_id.get(m.reply_to)
-                label = f"{esc(room.name_of(r.author))}: {esc(_one_line(r.text)) or '(deleted)'}" if r else "an earlier message"
+                label = f"{esc(room.name_of(r.author))}: {esc(markdown_plain(r.text, 80)) or '(deleted)'}" if r else "an earlier message"
                 out.append(f'<div class=reply>↪ <a href="#m-{esc(m.reply_to)}">{label}</a></div>')
             out.append(f'<span class=who>{esc(room.name_of(m.author))}</span><span class=ts>{_iso(m.ts)}</span>')
             if m.pinned:
