@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import sys
@@ -14,14 +15,39 @@ from crdt.errors import RoomError
 from crdt.export import message_record
 
 from .errors import HubbubError, as_sentence
+from .links import is_link
 from .node import FORMATS, Node
 from .profile import open_profile, profile_exists, resolve_profile_dir
 
-DesktopLauncher = Callable[[Path], int]
+# Opens the desktop app on a profile, with the hubbub:// link it was started with (or None).
+DesktopLauncher = Callable[[Path, str | None], int]
+
+
+def app_version() -> str:
+    """Hubbub's version, from the installed package's metadata."""
+    try:
+        return importlib.metadata.version("hubbub")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: Hubbub is not installed as a package)"
+
+
+class _PrintVersion(argparse.Action):
+    """`--version`: the metadata is read only when asked for, not on every start."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print Hubbub's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"hubbub {app_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hubbub", description="Peer-to-peer, local-first chat and voice. With no command, opens the desktop app.")
+    p = argparse.ArgumentParser(
+        prog="hubbub", usage="%(prog)s [-h] [--version] [--profile DIR] [-v] [LINK | COMMAND ...]",
+        description="Peer-to-peer, local-first chat and voice. With no command, opens the desktop app; "
+                    "with a hubbub:// LINK, opens the desktop app on that link (or hands it to the one running).")
+    p.add_argument("--version", action=_PrintVersion)
     p.add_argument("--profile", metavar="DIR", help="profile folder (default: $HUBBUB_PROFILE or the user data dir)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the node does")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -102,17 +128,43 @@ def _print_history(node: Node, args: argparse.Namespace) -> None:
         print(f"{record['time']}  {record['author_name']}: {text}{suffix}")
 
 
+def split_link(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The hubbub:// link given in place of a command (`hubbub [--profile DIR] LINK`), and the other arguments."""
+    rest = list(argv)
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--profile":
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        elif is_link(arg):
+            return arg, rest[:i] + rest[i + 1:]
+        else:
+            break
+    return None, rest
+
+
 def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    args._argv = list(argv) if argv is not None else sys.argv[1:]
+    link, rest = split_link(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(rest)
+    args._argv = rest
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "node" else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    if link is not None and args.command is not None:
+        print("hubbub: a hubbub:// link opens the desktop app, so it cannot go with a command "
+              "(to join from the command line: hubbub join LINK).", file=sys.stderr)
+        return 1
     if args.command is None:
         if open_desktop is None:
+            if link is not None:
+                print("hubbub: opening a hubbub:// link needs the desktop app, which this Hubbub does not have.",
+                      file=sys.stderr)
+                return 1
             parser.print_help()
             return 0
-        return open_desktop(resolve_profile_dir(args.profile))
+        return open_desktop(resolve_profile_dir(args.profile), link)
     try:
         return _dispatch(args)
     except HubbubError as exc:
