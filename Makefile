@@ -16,8 +16,9 @@ SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcom
 	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core desktop-file-utils
 # Building the .deb (`make package`, and tests/integration/test_deb.py, which builds it under
 # HUBBUB_STRICT=1): Briefcase compiles its launcher against the system Python (/usr/bin/python3) and
-# runs from a venv of it, dpkg-deb packs; the test checks the result with lintian and appstreamcli.
-PACKAGE_SYSTEM_PACKAGES := python3-dev python3-venv build-essential dpkg-dev git lintian appstream
+# runs from a venv of it, dpkg-deb packs; the test checks the result with lintian and appstreamcli,
+# and opens a hubbub:// link the way a browser does (gio open, in libglib2.0-bin).
+PACKAGE_SYSTEM_PACKAGES := python3-dev python3-venv build-essential dpkg-dev git lintian appstream libglib2.0-bin
 
 .PHONY: run test system-deps venv screenshot bench package lint clean
 

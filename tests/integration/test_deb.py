@@ -142,28 +142,42 @@ def stop(proc: subprocess.Popen[Any]) -> tuple[str, str]:
         return proc.communicate()
 
 
-def test_the_window_stays_up_and_a_second_start_hands_it_a_link(installed: Path, tmp_path: Path) -> None:
+def browser_env(installed: Path, home: Path, env: dict[str, str]) -> dict[str, str]:
+    """What a browser's `gio open LINK` sees once the package is installed: its desktop entry and launcher."""
+    applications = installed / "usr" / "share" / "applications"
+    subprocess.run([tool("update-desktop-database", "desktop-file-utils"), str(applications)], check=True)  # dpkg's trigger
+    return dict(env, PATH=f"{installed / 'usr' / 'bin'}:/usr/bin:/bin", HOME=str(home),
+                XDG_DATA_DIRS=str(installed / "usr" / "share"), XDG_DATA_HOME=str(home / "data"))
+
+
+def test_the_window_stays_up_and_a_clicked_link_goes_to_it(installed: Path, tmp_path: Path) -> None:
     require(netns_available(), "the app starts its node and mDNS, so it runs in a network namespace: needs root")
+    gio = tool("gio", "libglib2.0-bin")
     launcher = str(installed / "usr" / "bin" / "hubbub")
     env = app_env(tmp_path / "profile", tmp_path / "report", tmp_path / "cache")
     named = subprocess.run([launcher, "name", "Tester"], capture_output=True, text=True, env=env, timeout=120)
     assert named.returncode == 0, named.stderr  # a profile, so the window opens without the first-run dialog
-    link = invite_link("From the browser")
+    browser = browser_env(installed, tmp_path, env)
+    handler = subprocess.run([gio, "mime", "x-scheme-handler/hubbub"], capture_output=True, text=True, env=browser)
+    assert re.search(r"Default application for .x-scheme-handler/hubbub.: hubbub\.desktop", handler.stdout), handler.stdout
+    clicked, typed = invite_link("From the browser"), invite_link("From a terminal")
     with NetnsLan(1) as lan:
         host = lan.hosts[0]
         app = host.popen([launcher], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_shown(tmp_path / "report", "MainWindow", timeout=90, proc=app)
         up_at = time.monotonic()
-        second = host.run([launcher, link], env=env, timeout=60, check=False)
-        assert second.returncode == 0, second.stderr
-        joined = wait_shown(tmp_path / "report", "JoinDialog", timeout=30, proc=app)
-        assert joined["fields"] == [link]
+        opened = host.run([gio, "open", clicked], env=browser, timeout=60, check=False)  # as a browser does
+        assert opened.returncode == 0, opened.stderr
+        joined = wait_shown(tmp_path / "report", "JoinDialog", timeout=60, proc=app)
+        assert joined["fields"] == [clicked]
+        second = host.run([launcher, typed], env=env, timeout=60, check=False)
+        assert second.returncode == 0, second.stderr  # handed over (it waits while the join dialog is open)
         time.sleep(max(0.0, 5.0 - (time.monotonic() - up_at)))
         assert app.poll() is None, "the app quit by itself"
         _, err = stop(app)
     assert "Traceback" not in err, err[-3000:]
     windows = [line for line in (tmp_path / "report").read_text().splitlines() if '"MainWindow"' in line]
-    assert len(windows) == 1, "the second start opened a window of its own"
+    assert len(windows) == 1, "a second start opened a window of its own"
 
 
 def test_a_link_on_a_new_profile_opens_the_first_run_dialog(installed: Path, tmp_path: Path) -> None:
