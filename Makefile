@@ -14,11 +14,21 @@ SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcom
 	libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
 	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core desktop-file-utils
+# Building the .deb (`make package`, and tests/integration/test_deb.py, which builds it under
+# HUBBUB_STRICT=1): Briefcase compiles its launcher against the system Python (/usr/bin/python3) and
+# runs from a venv of it, dpkg-deb packs; the test checks the result with lintian and appstreamcli,
+# and opens a hubbub:// link the way a browser does (gio open, in libglib2.0-bin).
+PACKAGE_SYSTEM_PACKAGES := python3-dev python3-venv build-essential dpkg-dev git lintian appstream libglib2.0-bin
 
 .PHONY: run test system-deps venv screenshot bench package lint clean
 
+# What system-deps installs: the runtime and test packages, and for `make test` and `make package`
+# the packaging ones too.
+NEEDED_PACKAGES = $(SYSTEM_PACKAGES)
+test package: NEEDED_PACKAGES = $(SYSTEM_PACKAGES) $(PACKAGE_SYSTEM_PACKAGES)
+
 system-deps:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	@missing=$$(for p in $(NEEDED_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = "0" ]; then \
 			echo "Installing system packages: $$missing"; \
@@ -52,13 +62,12 @@ bench: system-deps $(STAMP)
 	$(PY) -m bench crdt
 
 # A Linux system package (.deb on Debian/Ubuntu) built by Briefcase in build/briefcase/; it lands in
-# build/briefcase/dist/. packaging/feed_briefcase.py gives Briefcase pyproject.toml + briefcase.toml.
+# build/briefcase/dist/. packaging/feed_briefcase.py gives Briefcase pyproject.toml + briefcase.toml
+# (and, when HUBBUB_BRIEFCASE_TEMPLATE names one, a local copy of its Linux template; .ci/run sets it).
 package: system-deps $(STAMP)
-	@$(PY) packaging/feed_briefcase.py create linux system --no-input && \
-	$(PY) packaging/feed_briefcase.py package linux system --update --no-input || { \
-	echo "make package: Briefcase needs to reach github.com (it clones its Linux app template from there) and the Debian packages python3-dev, build-essential and dpkg-dev; see its message above."; \
+	@$(PY) packaging/feed_briefcase.py --deb || { \
+	echo "make package: Briefcase failed; see its message above. It needs the Debian packages $(PACKAGE_SYSTEM_PACKAGES), and github.com for its Linux app template unless HUBBUB_BRIEFCASE_TEMPLATE names a git bundle of it."; \
 	exit 1; }
-	@ls build/briefcase/dist/
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache

@@ -15,7 +15,10 @@ from app.errors import HubbubError
 from app.node import Node
 from app.profile import open_profile, profile_exists
 
+from . import report
+from .link_opener import LinkOpener
 from .services import LiveService
+from .single_instance import SingleInstance, pass_on
 from .state.session import Session
 from .theme import THEMES, apply_theme
 from .widgets.dialogs import first_run_dialog
@@ -64,9 +67,24 @@ def first_run(profile_dir: Path) -> Node | None:
     return Node(open_profile(profile_dir, display_name=dialog.value))
 
 
-def launch(profile_dir: Path) -> int:
-    """Run the desktop app on a profile until its window closes; returns the exit status."""
+def launch(profile_dir: Path, link: str | None = None, instance: SingleInstance | None = None) -> int:
+    """Run the desktop app on a profile until its window closes; returns the exit status.
+
+    With another app already running on the profile, hand it `link` (or just bring it to the front)
+    and return at once (ui/single_instance.py). `instance` is the profile's lock when the caller
+    took it already (ui/entry.py does, before importing this module).
+    """
+    if instance is None:
+        instance = SingleInstance(profile_dir)
+        if not instance.lock():
+            return pass_on(profile_dir, link)
     app = application()
+    report.install_from_env(app)
+    instance.listen()
+    opener = LinkOpener(app)
+    instance.received.connect(opener.open)
+    if link:
+        opener.open(link)
     try:
         node = first_run(profile_dir)
     except HubbubError as exc:
@@ -88,8 +106,10 @@ def launch(profile_dir: Path) -> int:
             live = NetworkService(NodeService(node, mdns=True))
             window = build_window(node, live)
             window.show()
+            opener.attach(window)
             loop.run_until_complete(run_network(live, closed))
     finally:
+        instance.close()
         node.close()
     return 0
 

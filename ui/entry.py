@@ -18,7 +18,7 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _open_desktop(profile_dir: Path) -> int:
+def _open_desktop(profile_dir: Path, link: str | None) -> int:
     if importlib.util.find_spec("ui.desktop") is None:
         build_parser().print_help()
         return 0
@@ -26,9 +26,14 @@ def _open_desktop(profile_dir: Path) -> int:
         print("hubbub: there is no display to open the desktop app on (DISPLAY is not set); "
               "run it in a desktop session, or use the commands: hubbub --help.", file=sys.stderr)
         return 1
+    from ui.single_instance import SingleInstance, pass_on
+
+    instance = SingleInstance(profile_dir)
+    if not instance.lock():  # Hubbub is open on this profile: hand it the link without loading the widgets
+        return pass_on(profile_dir, link)
     from ui.desktop import launch
 
-    return launch(profile_dir)
+    return launch(profile_dir, link, instance)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, is_root, require
+from tests.conftest import ROOT, STRICT, is_root, require
+from tests.integration.installed_app import deb_cache
 
 # Per suite: whether it needs root (network namespaces), and metrics its quick run must report.
 SUITES = {
@@ -27,6 +28,8 @@ SUITES = {
     "lan": (True, {"discovery_s", "connect_s", "msg_latency_p50_ms", "msg_latency_p99_ms", "msg_durable_p50_ms",
                    "catchup_100k_s", "raw_transfer_100k_s", "catchup_ratio", "burst_1000_s",
                    "raw_latency_p50_ms", "msg_latency_over_raw_ms"}),
+    "package": (True, {"deb_size_mb", "deb_build_s", "installed_mb", "installed_first_start_s",
+                       "installed_cold_start_s", "venv_cold_start_s", "second_start_handover_s"}),
     "ui": (False, {"cold_start_s", "idle_rss_mb", "open_100k_room_s", "max_ui_stall_ms", "render_us_per_message",
                    "layout_us_per_message", "render_worst_16k_ms"}),
     "voice": (True, {"mouth_to_ear_p50_ms", "mouth_to_ear_p95_ms", "mouth_to_ear_p95_ms_loss5_jitter10",
@@ -40,6 +43,8 @@ def test_quick_run_reports_every_metric(suite: str, tmp_path: Path) -> None:
     needs_root, expected = SUITES[suite]
     if needs_root:
         require(is_root(), "the suite builds network namespaces, which needs root")
+    if suite == "package":  # like tests/integration/test_deb.py: a .deb is built only under HUBBUB_STRICT=1
+        require(STRICT or deb_cache().cached() is not None, "no .deb of these sources is cached")
     out = tmp_path / "bench.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run([sys.executable, "-m", "bench", suite, "--quick", "--json", str(out)],

@@ -134,14 +134,14 @@ class JoinDialog(QDialog):
 
     join_requested = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, link: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Join a room")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 16)
         layout.addWidget(_title("Join a room", "Paste the hubbub:// invite link you were given."))
-        self.field = QLineEdit(self)
+        self.field = QLineEdit(link, self)
         self.field.setPlaceholderText("hubbub://join/…")
         layout.addWidget(self.field)
         self.status = QLabel(self)

@@ -546,7 +546,11 @@ class MainWindow(QMainWindow):
         InviteDialog(room.name, link, self).exec()
 
     def join_room(self) -> None:
-        dlg = JoinDialog(self)
+        self.join_link("")
+
+    def join_link(self, link: str) -> None:
+        """The join dialog, filled in with `link` (one the app was opened with) or empty."""
+        dlg = JoinDialog(self, link)
 
         async def join(link: str) -> None:
             try:
