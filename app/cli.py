@@ -8,11 +8,6 @@ must not pay for pycrdt, aiortc or numpy (see `python -X importtime`).
 from __future__ import annotations
 
 import argparse
-<<<<<<< HEAD
-=======
-import importlib.metadata
-import json
->>>>>>> package
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -22,123 +17,11 @@ from crdt.errors import RoomError
 
 from .cli_args import build_parser
 from .errors import HubbubError, as_sentence
-<<<<<<< HEAD
-from .paths import profile_exists, resolve_profile_dir, socket_path
-=======
 from .links import is_link
-from .node import FORMATS, Node
-from .profile import open_profile, profile_exists, resolve_profile_dir
->>>>>>> package
+from .paths import profile_exists, resolve_profile_dir, socket_path
 
 # Opens the desktop app on a profile, with the hubbub:// link it was started with (or None).
 DesktopLauncher = Callable[[Path, str | None], int]
-
-
-def app_version() -> str:
-    """Hubbub's version, from the installed package's metadata."""
-    try:
-        return importlib.metadata.version("hubbub")
-    except importlib.metadata.PackageNotFoundError:
-        return "(version unknown: Hubbub is not installed as a package)"
-
-
-class _PrintVersion(argparse.Action):
-    """`--version`: the metadata is read only when asked for, not on every start."""
-
-    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
-        super().__init__(option_strings, dest, nargs=0, help="print Hubbub's version and exit")
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        print(f"hubbub {app_version()}")
-        parser.exit()
-
-
-<<<<<<< HEAD
-=======
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="hubbub", usage="%(prog)s [-h] [--version] [--profile DIR] [-v] [LINK | COMMAND ...]",
-        description="Peer-to-peer, local-first chat and voice. With no command, opens the desktop app; "
-                    "with a hubbub:// LINK, opens the desktop app on that link (or hands it to the one running).")
-    p.add_argument("--version", action=_PrintVersion)
-    p.add_argument("--profile", metavar="DIR", help="profile folder (default: $HUBBUB_PROFILE or the user data dir)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what the node does")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    room = sub.add_parser("room", help="create or list rooms")
-    rsub = room.add_subparsers(dest="room_command", metavar="ACTION", required=True)
-    rc = rsub.add_parser("create", help="create a room; prints its id")
-    rc.add_argument("name")
-    rsub.add_parser("list", help="list rooms: id, then name")
-
-    s = sub.add_parser("send", help="post a message")
-    s.add_argument("room")
-    s.add_argument("text", help="the message; - reads one message per line from standard input, sent at once")
-    s.add_argument("--channel", default="general")
-    s.add_argument("--reply-to", metavar="MESSAGE")
-    s.add_argument("--ttl", type=float, metavar="SECONDS", help="make the message disappear after this long")
-
-    h = sub.add_parser("history", help="print messages, oldest first")
-    h.add_argument("room")
-    h.add_argument("--channel", default="general")
-    h.add_argument("--json", action="store_true")
-
-    e = sub.add_parser("export", help="write a room's history to a file")
-    e.add_argument("room")
-    e.add_argument("--format", choices=FORMATS, required=True)
-    e.add_argument("--out", required=True, type=Path)
-
-    i = sub.add_parser("import", help="merge a signed log file, verifying every entry")
-    i.add_argument("file", type=Path)
-
-    inv = sub.add_parser("invite", help="print a single-use hubbub:// invite link")
-    inv.add_argument("room")
-    inv.add_argument("--valid-hours", type=float, default=24 * 7)
-
-    j = sub.add_parser("join", help="join a room through an invite link")
-    j.add_argument("link")
-    j.add_argument("--timeout", type=float, default=30.0)
-
-    n = sub.add_parser("node", help="run headless until SIGTERM: discovery, sync, voice bots")
-    n.add_argument("--port", type=int, default=0, help="signaling port (default: any free port)")
-    n.add_argument("--no-mdns", action="store_true", help="do not announce or browse on the LAN")
-    n.add_argument("--connect", action="append", default=[], metavar="HOST:PORT", help="also dial this peer")
-    bot = n.add_argument_group("voice bot (a robot user in a voice channel)")
-    bot.add_argument("--voice-room", metavar="ROOM", help="join a voice channel of this room (name or id)")
-    bot.add_argument("--voice-channel", metavar="CHANNEL", help="the voice channel (default: the room's first)")
-    bot.add_argument("--voice-play", metavar="FILE", type=Path, help="play this 16-bit WAV or Ogg Opus file into the channel")
-    bot.add_argument("--voice-loop", action="store_true", help="play the file over and over")
-    bot.add_argument("--voice-record", metavar="FILE", type=Path,
-                     help="record the channel's mixed output until the node stops (.opus/.ogg: Ogg Opus, else WAV)")
-
-    name = sub.add_parser("name", help="show or set your display name")
-    name.add_argument("new_name", nargs="?")
-    return p
-
-
-def _open_node(args: argparse.Namespace, create: bool) -> Node:
-    path = resolve_profile_dir(args.profile)
-    return Node(open_profile(path, create=create))
-
-
-def _print_history(node: Node, args: argparse.Namespace) -> None:
-    room = node.find_room(args.room)
-    msgs = room.history(args.channel)
-    if args.json:
-        print(json.dumps([message_record(m, room.name_of) for m in msgs], ensure_ascii=False, indent=1))
-        return
-    for m in msgs:
-        record = message_record(m, room.name_of)
-        text = "(deleted)" if m.deleted else m.text
-        extra = []
-        if m.edited:
-            extra.append("edited")
-        if m.reactions:
-            extra.append(" ".join(f"{e}{len(w)}" for e, w in m.reactions.items()))
-        if m.reply_to:
-            extra.append(f"reply to {m.reply_to}")
-        suffix = f"  [{'; '.join(extra)}]" if extra else ""
-        print(f"{record['time']}  {record['author_name']}: {text}{suffix}")
 
 
 def split_link(argv: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -158,7 +41,6 @@ def split_link(argv: Sequence[str]) -> tuple[str | None, list[str]]:
     return None, rest
 
 
->>>>>>> package
 def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None = None) -> int:
     parser = build_parser()
     link, rest = split_link(sys.argv[1:] if argv is None else argv)

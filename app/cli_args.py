@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import re
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,31 @@ def expiry_seconds(text: str) -> float | None:
     return float(match.group(1)) * {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[match.group(2)]
 
 
+def app_version() -> str:
+    """Hubbub's version, from the installed package's metadata."""
+    try:
+        return importlib.metadata.version("hubbub")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: Hubbub is not installed as a package)"
+
+
+class _PrintVersion(argparse.Action):
+    """`--version`: the metadata is read only when asked for, not on every start."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print Hubbub's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"hubbub {app_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = HubbubArgumentParser(prog="hubbub", epilog=ROLES_HELP,
-                             description="Peer-to-peer, local-first chat and voice. With no command, opens the desktop app.")
+                             usage="%(prog)s [-h] [--version] [--profile DIR] [-v] [LINK | COMMAND ...]",
+                             description="Peer-to-peer, local-first chat and voice. With no command, opens the desktop app;"
+                                         " with a hubbub:// link, opens it in the app.")
+    p.add_argument("--version", action=_PrintVersion)
     p.add_argument("--profile", metavar="DIR", help="profile folder (default: $HUBBUB_PROFILE or the user data dir)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the node does")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
