@@ -1,4 +1,4 @@
-"""The dialogs: first run, create room, invite (link + QR), join, room browser, quick switcher, preferences."""
+"""The dialogs: first run, create room, invite (link + QR), join, quick switcher, preferences."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeyEvent, QPainter, 
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from ..services import PublicRoom
 from ..state.switcher import Target, filter_targets
 
 
-def _title(text: str, sub: str = "") -> QLabel:
+def title_label(text: str, sub: str = "") -> QLabel:
     label = QLabel(f"<div style='font-size:15pt; font-weight:700'>{text}</div>"
                    + (f"<div style='margin-top:6px'>{sub}</div>" if sub else ""))
     label.setWordWrap(True)
@@ -22,7 +21,7 @@ def _title(text: str, sub: str = "") -> QLabel:
     return label
 
 
-def _buttons(dialog: QDialog, ok: str) -> QDialogButtonBox:
+def dialog_buttons(dialog: QDialog, ok: str) -> QDialogButtonBox:
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
     button = box.addButton(ok, QDialogButtonBox.ButtonRole.AcceptRole)
     button.setObjectName("Primary")
@@ -44,7 +43,7 @@ class NameDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 16)
         layout.setSpacing(12)
-        layout.addWidget(_title(title, sub))
+        layout.addWidget(title_label(title, sub))
         self.field = QLineEdit(value, self)
         self.field.setPlaceholderText(placeholder)
         self.field.setMaxLength(100)
@@ -53,7 +52,7 @@ class NameDialog(QDialog):
         self.error.setStyleSheet("color: #f23f43")
         self.error.hide()
         layout.addWidget(self.error)
-        layout.addWidget(_buttons(self, ok))
+        layout.addWidget(dialog_buttons(self, ok))
 
     @property
     def value(self) -> str:
@@ -104,7 +103,7 @@ class InviteDialog(QDialog):
         self.link = link
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 16)
-        layout.addWidget(_title(f"Invite friends to {room_name}", "Send them this link, or let them scan the code. "
+        layout.addWidget(title_label(f"Invite friends to {room_name}", "Send them this link, or let them scan the code. "
                                 "It works once and expires in 7 days."))
         self.qr = QLabel(self)
         self.qr.setPixmap(qr_pixmap(link, 4))
@@ -140,14 +139,14 @@ class JoinDialog(QDialog):
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 16)
-        layout.addWidget(_title("Join a room", "Paste the hubbub:// invite link you were given."))
+        layout.addWidget(title_label("Join a room", "Paste the hubbub:// invite link you were given."))
         self.field = QLineEdit(self)
         self.field.setPlaceholderText("hubbub://join/…")
         layout.addWidget(self.field)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        self.box = _buttons(self, "Join")
+        self.box = dialog_buttons(self, "Join")
         layout.addWidget(self.box)
 
     def accept(self) -> None:
@@ -164,43 +163,6 @@ class JoinDialog(QDialog):
         self.status.setText(text)
 
     def done_joining(self) -> None:
-        super().accept()
-
-
-class RoomBrowser(QDialog):
-    """Public rooms announced on the LAN."""
-
-    join_requested = Signal(bytes)
-
-    def __init__(self, rooms: list[PublicRoom], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Public rooms on this network")
-        self.setMinimumSize(480, 380)
-        layout = QVBoxLayout(self)
-        layout.addWidget(_title("Public rooms nearby", "Rooms that members on your LAN have made public."))
-        self.list = QListWidget(self)
-        self.status = QLabel(self)
-        self.status.setWordWrap(True)
-        layout.addWidget(self.list, 1)
-        layout.addWidget(self.status)
-        box = _buttons(self, "Join")
-        layout.addWidget(box)
-        self.set_rooms(rooms)
-
-    def set_rooms(self, rooms: list[PublicRoom]) -> None:
-        self.list.clear()
-        for r in rooms:
-            tags = "  ".join("#" + t for t in r.tags)
-            item = QListWidgetItem(f"{r.name}   ·   {r.members} members   {tags}\n{r.topic}")
-            item.setData(Qt.ItemDataRole.UserRole, r.room_id)
-            self.list.addItem(item)
-        if not rooms:
-            self.status.setText("No public rooms are announced on this network right now. Rooms appear here as peers are found.")
-
-    def accept(self) -> None:
-        item = self.list.currentItem()
-        if item is not None:
-            self.join_requested.emit(item.data(Qt.ItemDataRole.UserRole))
         super().accept()
 
 
@@ -268,4 +230,4 @@ class PreferencesDialog(QDialog):
         form.addRow("Theme", self.theme)
         if extra is not None:
             form.addRow(extra)
-        form.addRow(_buttons(self, "Save"))
+        form.addRow(dialog_buttons(self, "Save"))

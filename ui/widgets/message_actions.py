@@ -1,0 +1,155 @@
+"""What can be done to messages from the window: send, reply, edit, react, pin, forward, favourite, delete; the message menu."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMenu, QWidget
+
+from app.errors import HubbubError
+from app.models import Message, Role
+
+from ..state.composer import ComposerState, last_own_message
+from ..state.session import Session
+from .chat_pane import ChatPane
+from .emoji_picker import EmojiPicker
+from .message_model import one_line
+
+QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀", "🔥"]
+TYPING_EVERY = 3.0  # seconds between "I am typing" signals while typing goes on
+
+
+class MessageActions:
+    """The message controller of the window: turns composer and menu actions into room operations."""
+
+    def __init__(self, session: Session, chat: ChatPane, state: ComposerState, show_error: Callable[[str], None]) -> None:
+        self.session = session
+        self.chat = chat
+        self.state = state
+        self.show_error = show_error
+        self._typing_sent = 0.0
+
+    @property
+    def parent(self) -> QWidget:
+        return self.chat.window()
+
+    def do(self, action: object, *args: object) -> None:
+        """Run a room operation; its refusal is shown as a sentence."""
+        try:
+            action(*args)  # type: ignore[operator]
+        except HubbubError as exc:
+            self.show_error(str(exc))
+
+    # ----- the composer ---------------------------------------------------------------------------
+
+    def submit(self, text: str) -> None:
+        s = self.session
+        if s.room is None or not s.channel:
+            return
+        if self.state.submit(s.room, s.channel, text):
+            if self._typing_sent:
+                self._typing_sent = 0.0
+                s.live.set_typing(s.room.id, s.channel, False)
+            self.chat.composer.clear()
+            self.chat.view.scrollToBottom()
+
+    def typing(self) -> None:
+        s = self.session
+        if s.room is not None and s.channel and time.monotonic() - self._typing_sent > TYPING_EVERY:
+            self._typing_sent = time.monotonic()
+            s.live.set_typing(s.room.id, s.channel)
+
+    def edit_last(self) -> None:
+        s = self.session
+        if s.room is None or not s.channel:
+            return
+        msg = last_own_message(s.room.view.page(s.channel, 50), s.me)
+        if msg is not None:
+            self.state.start_edit(msg)
+
+    def start_reply(self, msg: Message) -> None:
+        room = self.session.room
+        self.chat.composer.setProperty("reply_name", room.name_of(msg.author) if room else "")
+        self.state.start_reply(msg)
+
+    # ----- the message menu -----------------------------------------------------------------------
+
+    def menu(self, msg: Message) -> QMenu:
+        """The right-click actions for a message (built separately so tests can trigger them)."""
+        s = self.session
+        room = s.room
+        menu = QMenu(self.parent)
+        if room is None:
+            return menu
+        mine = msg.author == s.me
+        moderator = (room.my_role() or Role.MEMBER) >= Role.MODERATOR
+        if not msg.deleted:
+            menu.addAction("Reply", lambda: self.start_reply(msg))
+            react = menu.addMenu("Add reaction")
+            for e in QUICK_REACTIONS:
+                react.addAction(e, partial(self.do, room.react, msg.id, e))
+            react.addAction("More…", lambda: self.pick_reaction(msg))
+            if mine:
+                menu.addAction("Edit", lambda: self.state.start_edit(msg))
+            menu.addAction("Unpin" if msg.pinned else "Pin", lambda: self.do(room.unpin if msg.pinned else room.pin, msg.id))
+            fwd = menu.addMenu("Forward to")
+            for rid, name in s.node.room_list():
+                fwd.addAction(name, partial(self.forward, msg, rid))
+            menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(msg.text))
+            fav = msg.id in self.chat.model.favorites
+            menu.addAction("Remove from favorites" if fav else "Add to favorites", lambda: self.set_favorite(msg, not fav))
+            if mine or moderator:
+                menu.addSeparator()
+                delete = menu.addAction("Delete message", lambda: self.do(room.delete, msg.id))
+                delete.setObjectName("delete")
+        menu.addAction("Copy message id", lambda: QGuiApplication.clipboard().setText(msg.id))
+        return menu
+
+    def context_menu(self, msg: Message, where: QPoint) -> None:
+        self.menu(msg).exec(where)
+
+    def toggle_reaction(self, message_id: str, emoji: str) -> None:
+        if self.session.room is not None:
+            self.do(self.session.room.toggle_reaction, message_id, emoji)
+
+    def pick_reaction(self, msg: Message) -> None:
+        room = self.session.room
+        if room is None:
+            return
+        window = self.parent
+        picker = EmojiPicker(window)
+        picker.picked.connect(lambda e: self.do(room.react, msg.id, e))
+        picker.move(window.mapToGlobal(window.rect().center()))
+        picker.show()
+
+    def forward(self, msg: Message, room_id: bytes) -> None:
+        room = self.session.room
+        if room is None:
+            return
+        target = self.session.open_room(room_id)
+        chans = self.session.text_channels(target)
+        if chans:
+            self.do(room.forward, msg.id, target, chans[0].id)
+
+    def set_favorite(self, msg: Message, on: bool) -> None:
+        room = self.session.room
+        if room is not None:
+            self.session.node.profile.store.set_favorite(room.id, msg.id, on)
+            self.chat.model.set_favorite(msg.id, on)
+
+    def show_pins(self) -> None:
+        s = self.session
+        if s.room is None or not s.channel:
+            return
+        menu = QMenu(self.parent)
+        pins = s.room.view.pinned(s.channel)
+        if not pins:
+            menu.addAction("No pinned messages in this channel yet.").setEnabled(False)
+        for m in pins:
+            menu.addAction(f"{s.room.name_of(m.author)}: {one_line(m.text, 60)}", partial(self.chat.view.jump_to, m.id))
+        button = self.chat.pins_button
+        menu.exec(button.mapToGlobal(QPoint(0, button.height())))
