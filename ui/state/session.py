@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.drafts import Drafts
 from app.errors import HubbubError
 from app.models import Channel, Message, short_id
 from app.node import Node
@@ -16,6 +18,8 @@ from app.room import Room
 from ..services import LiveService, OfflineService
 from .notify import notification_text, should_notify
 from .switcher import Target
+
+log = logging.getLogger(__name__)
 
 UNREAD_WINDOW = 100  # unread counts look at most this many newest messages per channel ("99+")
 LAST_ROOM = "ui_last_room"
@@ -54,6 +58,7 @@ class Session(QObject):
         self.room: Room | None = None
         self.channel: str | None = None
         self.focused = True
+        self.drafts = Drafts(node.profile.path)
         self._attached: dict[bytes, Room] = {}
         self._pending: set[bytes] = set()
         self._seen: dict[tuple[bytes, str], float] = {}
@@ -312,3 +317,10 @@ class Session(QObject):
 
     def save(self) -> None:
         self.node.profile.save_settings()
+        self.save_drafts()
+
+    def save_drafts(self) -> None:
+        try:
+            self.drafts.save()
+        except OSError as exc:  # a full disk: the drafts stay in memory, and saving is tried again later
+            log.warning("drafts could not be saved: %s", exc)

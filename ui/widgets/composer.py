@@ -115,6 +115,18 @@ class Composer(QWidget):
     def clear(self) -> None:
         self.edit.clear()
 
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Show `text` (a conversation's draft) without it counting as typing."""
+        self.edit.blockSignals(True)
+        self.edit.setPlainText(text)
+        self.edit.blockSignals(False)
+        self.edit.moveCursor(QTextCursor.MoveOperation.End)
+        self.popup.hide()
+        self._fit()
+
     def _on_mode(self) -> None:
         st = self.state
         if st.mode is Mode.SEND or st.target is None:

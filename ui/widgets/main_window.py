@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         self.composer_state.cancel()
         self.refresh_rooms()
         if room is None:
+            self.messages.open_conversation(None)
             return
         self.composer.members = [Completion(m.name if " " not in m.name else m.short, m.short) for m in room.members()
                                  if m.short != self.session.me]
@@ -275,6 +276,7 @@ class MainWindow(QMainWindow):
         s = self.session
         room = s.room
         self.composer_state.cancel()
+        self.messages.open_conversation((room.id, channel) if room is not None and channel else None)
         if room is None or not channel:
             self.model.set_channel(None, "")
             self._refresh_channels()

@@ -6,14 +6,15 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app.errors import HubbubError
 from app.models import Message, Role
 
-from ..state.composer import ComposerState, last_own_message
+from ..state.composer import ComposerState, Mode, last_own_message
+from ..state.drafts import DraftKeeper
 from ..state.session import Session
 from .chat_pane import ChatPane
 from .emoji_picker import EmojiPicker
@@ -21,6 +22,7 @@ from .message_model import one_line
 
 QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀", "🔥"]
 TYPING_EVERY = 3.0  # seconds between "I am typing" signals while typing goes on
+DRAFT_SAVE_MS = 1500  # drafts are written out this long after the last keystroke (and when the window closes)
 
 
 class MessageActions:
@@ -32,6 +34,15 @@ class MessageActions:
         self.state = state
         self.show_error = show_error
         self._typing_sent = 0.0
+        self.drafts = DraftKeeper(session.drafts)
+        self._held = ""  # the draft put aside while a sent message is being edited
+        self._editing = False
+        self._save = QTimer(chat)
+        self._save.setSingleShot(True)
+        self._save.setInterval(DRAFT_SAVE_MS)
+        self._save.timeout.connect(session.save_drafts)
+        chat.composer.edit.textChanged.connect(self._typed)
+        state.mode_changed.connect(self._mode_changed)
 
     @property
     def parent(self) -> QWidget:
@@ -46,15 +57,35 @@ class MessageActions:
 
     # ----- the composer ---------------------------------------------------------------------------
 
+    def open_conversation(self, key: tuple[bytes, str] | None) -> None:
+        """The window moved to another room or channel: show its own draft in the composer."""
+        self.chat.composer.set_text(self.drafts.switch(key))
+
+    def _typed(self) -> None:
+        if self.state.mode is not Mode.EDIT:
+            self.drafts.typed(self.chat.composer.text())
+            self._save.start()
+
+    def _mode_changed(self) -> None:
+        editing = self.state.mode is Mode.EDIT
+        if editing and not self._editing:
+            self._held = self.drafts.current()
+        elif self._editing and not editing:
+            self.chat.composer.set_text(self._held)
+            self.drafts.typed(self._held)
+        self._editing = editing
+
     def submit(self, text: str) -> None:
         s = self.session
         if s.room is None or not s.channel:
             return
+        editing = self.state.mode is Mode.EDIT
         if self.state.submit(s.room, s.channel, text):
             if self._typing_sent:
                 self._typing_sent = 0.0
                 s.live.set_typing(s.room.id, s.channel, False)
-            self.chat.composer.clear()
+            if not editing:  # after an edit the composer already shows the draft put aside for it
+                self.chat.composer.clear()
             self.chat.view.scrollToBottom()
 
     def typing(self) -> None:
