@@ -61,7 +61,6 @@ class MessageDelegate(QStyledItemDelegate):
         self.me = ""
         self.hover_row = -1
         self._docs: OrderedDict[tuple[str, str, int, str], QTextDocument] = OrderedDict()
-        self._heights: dict[tuple[str, int, int], int] = {}
         self.base = QFont()
         self.bold = QFont(self.base)
         self.bold.setWeight(QFont.Weight.DemiBold)
@@ -150,13 +149,9 @@ class MessageDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         row: Row = index.data(ROW_ROLE)
         width = option.rect.width() or 800  # type: ignore[attr-defined]
-        key = (row.msg.id, width, id(row))
-        h = self._heights.get(key)
-        if h is None:
-            h = self.geometry(row, width).height
-            if len(self._heights) > 200_000:
-                self._heights.clear()
-            self._heights[key] = h
+        h = row.heights.get(width)
+        if h is None:  # a changed message gets a new Row, so a cached height never outlives the content it measured
+            h = row.heights[width] = self.geometry(row, width).height
         return QSize(width, h)
 
     # ----- painting ----------------------------------------------------------------------------

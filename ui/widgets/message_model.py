@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -44,6 +44,7 @@ class Row:
     reply: tuple[str, str] | None  # (author name, one-line snippet) of the message replied to
     favorite: bool
     reply_author: str = ""  # short id of the author replied to (for the name's colour)
+    heights: dict[int, int] = field(default_factory=dict)  # the painter's row height per viewport width
 
 
 def _key(m: Message) -> tuple[float, str]:
