@@ -476,7 +476,9 @@ class Room:
         state = self.log.state()
         new_key = new_room_key()
         keys = {k.hex(): seal_to_member(k, new_key).hex() for k in state.active_members() if k != member}
-        self._control(ControlOp("remove", {"member": member.hex(), "after_seq": self.log.head(member),
+        # A member who never wrote has head -1, which the control rules do not accept (yet): 0 is the nearest bound.
+        after = max(0, self.log.head(member))
+        self._control(ControlOp("remove", {"member": member.hex(), "after_seq": after,
                                            "rotate": {"epoch": state.epoch + 1, "keys": keys}}))
 
     def create_invite(self, valid_seconds: float = 7 * 24 * 3600) -> tuple[str, bytes, int]:

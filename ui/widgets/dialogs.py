@@ -8,7 +8,7 @@ import qrcode
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from ..state.switcher import Target, filter_targets
 
@@ -65,6 +65,16 @@ class NameDialog(QDialog):
             self.error.show()
             return
         super().accept()
+
+
+def confirm(parent: QWidget | None, title: str, text: str, ok: str) -> bool:
+    """Ask before something that cannot be undone; True when the person chose `ok`."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, parent)
+    button = box.addButton(ok, QMessageBox.ButtonRole.DestructiveRole)
+    button.setObjectName("Danger")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is button
 
 
 def first_run_dialog(parent: QWidget | None = None) -> NameDialog:

@@ -1,12 +1,16 @@
-"""A member's right-click menu: message them, call them, their voice volume for me, mute them for me."""
+"""A member's right-click menu: message them, call them, their voice volume for me, mute them for me; remove them (admins)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSlider, QWidget, QWidgetAction
 
+from app.errors import HubbubError
+
+from ..state.permissions import RoomRights
 from ..state.session import Session
 from ..tasks import spawn
+from .dialogs import confirm
 from .room_actions import RoomActions
 from .voice_controls import VoiceControls
 
@@ -47,4 +51,21 @@ class MemberMenu:
         mute.setCheckable(True)
         mute.setChecked(v.peer_muted(key))
         mute.toggled.connect(lambda on: do(v.set_peer_muted, key, on))
+        target = next((m for m in room.members() if m.key == key), None)
+        if target is not None and RoomRights(room.my_role(), room.is_direct()).may_remove(target.role):
+            menu.addSeparator()
+            remove = menu.addAction("Remove from room…", lambda: self.remove(key, target.name))
+            remove.setObjectName("remove")
         return menu
+
+    def remove(self, key: bytes, name: str) -> None:
+        """Remove a member after asking (the room key is rotated, so they read nothing written after)."""
+        room = self.session.room
+        if room is None or not confirm(self.parent, "Remove from room",
+                                       f"Remove {name} from {room.name}? They will not see anything written from now on, "
+                                       "and need a new invite to come back.", "Remove"):
+            return
+        try:
+            room.remove_member(key)
+        except HubbubError as exc:
+            self.voice.show_error(str(exc))

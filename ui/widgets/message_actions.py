@@ -11,10 +11,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app.errors import HubbubError
-from app.models import Message, Role
+from app.models import Message
 
 from ..state.composer import ComposerState, Mode, last_own_message
 from ..state.drafts import DraftKeeper
+from ..state.permissions import message_rights
 from ..state.session import Session
 from .chat_pane import ChatPane
 from .emoji_picker import EmojiPicker
@@ -116,27 +117,32 @@ class MessageActions:
         menu = QMenu(self.parent)
         if room is None:
             return menu
-        mine = msg.author == s.me
-        moderator = (room.my_role() or Role.MEMBER) >= Role.MODERATOR
-        if not msg.deleted:
+        may = message_rights(room.my_role(), s.me, msg)
+        if may.reply:
             menu.addAction("Reply", lambda: self.start_reply(msg))
+        if may.react:
             react = menu.addMenu("Add reaction")
             for e in QUICK_REACTIONS:
                 react.addAction(e, partial(self.do, room.react, msg.id, e))
             react.addAction("More…", lambda: self.pick_reaction(msg))
-            if mine:
-                menu.addAction("Edit", lambda: self.state.start_edit(msg))
-            menu.addAction("Unpin" if msg.pinned else "Pin", lambda: self.do(room.unpin if msg.pinned else room.pin, msg.id))
+        if may.edit:
+            menu.addAction("Edit", lambda: self.state.start_edit(msg))
+        if may.pin:
+            menu.addAction("Pin", lambda: self.do(room.pin, msg.id))
+        if may.unpin:
+            menu.addAction("Unpin", lambda: self.do(room.unpin, msg.id))
+        if may.forward:
             fwd = menu.addMenu("Forward to")
             for rid, name in s.node.room_list():
                 fwd.addAction(name, partial(self.forward, msg, rid))
+        if not msg.deleted:
             menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(msg.text))
             fav = msg.id in self.chat.model.favorites
             menu.addAction("Remove from favorites" if fav else "Add to favorites", lambda: self.set_favorite(msg, not fav))
-            if mine or moderator:
-                menu.addSeparator()
-                delete = menu.addAction("Delete message", lambda: self.do(room.delete, msg.id))
-                delete.setObjectName("delete")
+        if may.delete:
+            menu.addSeparator()
+            delete = menu.addAction("Delete message", lambda: self.do(room.delete, msg.id))
+            delete.setObjectName("delete")
         menu.addAction("Copy message id", lambda: QGuiApplication.clipboard().setText(msg.id))
         return menu
 

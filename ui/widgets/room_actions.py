@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from app.errors import HubbubError
 
+from ..state.permissions import RoomRights
 from ..state.session import Session
 from ..state.switcher import Target
 from ..tasks import spawn
@@ -32,8 +33,12 @@ class RoomActions:
     def menu(self) -> QMenu:
         """The room menu under the room's name (built separately so tests can use it)."""
         menu = QMenu(self.parent)
-        menu.addAction("Invite people", self.invite)
-        menu.addAction("Room settings", self.room_settings)
+        room = self.session.room
+        may = RoomRights(room.my_role(), room.is_direct()) if room is not None else RoomRights(None)
+        if may.invite:
+            menu.addAction("Invite people", self.invite)
+        if not may.direct:
+            menu.addAction("Room settings" if may.edit_room else "Room info", self.room_settings)
         menu.addAction("Export history…", self.export)
         menu.addSeparator()
         menu.addAction("Create a room", self.create_room)
