@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
+from .. import icons
 from ..state.composer import ComposerState
 from ..state.text import typing_text
 from ..theme import Theme
@@ -76,13 +77,13 @@ class ChatPane(QFrame):
         hl.addSpacing(12)
         hl.addWidget(self.header_topic, 1)
         self.pins_button = QToolButton()
-        self.pins_button.setText("📌")
+        icons.put(self.pins_button, "pin")
         self.pins_button.setToolTip("Pinned messages")
         self.invite_button = QToolButton()
-        self.invite_button.setText("➕👤")
+        icons.put(self.invite_button, "invite")
         self.invite_button.setToolTip("Invite people")
         self.members_button = QToolButton()
-        self.members_button.setText("👥")
+        icons.put(self.members_button, "members")
         self.members_button.setCheckable(True)
         self.members_button.setChecked(True)
         self.members_button.setToolTip("Show or hide the member list")

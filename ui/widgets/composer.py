@@ -7,6 +7,7 @@ from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QToolButton,
                                QVBoxLayout, QWidget)
 
+from .. import icons
 from ..state.composer import ComposerState, Completion, Mode, candidates, complete_mention, mention_query
 from .emoji_picker import EmojiPicker
 
@@ -69,7 +70,7 @@ class Composer(QWidget):
         bar_layout.setContentsMargins(12, 6, 8, 6)
         self.bar_label = QLabel(self.bar)
         self.cancel_button = QToolButton(self.bar)
-        self.cancel_button.setText("✕")
+        icons.put(self.cancel_button, "close")
         self.cancel_button.setToolTip("Cancel (Esc)")
         self.cancel_button.clicked.connect(state.cancel)
         bar_layout.addWidget(self.bar_label, 1)
@@ -89,7 +90,7 @@ class Composer(QWidget):
         self.edit.edit_last.connect(self.edit_last_requested)
         self.edit.escape.connect(state.cancel)
         self.emoji_button = QToolButton(box)
-        self.emoji_button.setText("😀")
+        icons.put(self.emoji_button, "emoji")
         self.emoji_button.setToolTip("Emoji")
         self.emoji_button.clicked.connect(self._pick_emoji)
         row.addWidget(self.edit, 1)

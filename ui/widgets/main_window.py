@@ -17,6 +17,7 @@ from app.errors import HubbubError
 from app.models import Message
 from app.room import Room
 
+from .. import icons
 from ..services import ONLINE
 from ..state.composer import ComposerState, Completion
 from ..state.session import Session
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self.voice = VoiceState(session.live)
         self._ptt_key = QKeySequence(str(self.node.profile.settings.get(PTT_KEY, DEFAULT_PTT_KEY)))
         self.theme: Theme = THEMES.get(str(self.node.profile.settings.get("ui_theme", "dark")), THEMES["dark"])
+        icons.use_theme(self.theme)
         self.setWindowTitle("Hubbub")
         self.setWindowIcon(app_icon())
         self.resize(1280, 800)
@@ -198,8 +200,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, self.theme)
+        icons.use_theme(self.theme)
         self.delegate.set_theme(self.theme)
-        self.rail.delegate.theme = self.theme
+        self.rail.set_theme(self.theme)
         self.members.theme = self.theme
         self.view.viewport().update()
         self._refresh_members()

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSlider, QWidget, QWid
 
 from app.errors import HubbubError
 
+from .. import icons
 from ..state.permissions import RoomRights
 from ..state.session import Session
 from ..tasks import spawn
@@ -31,8 +32,8 @@ class MemberMenu:
             menu.addAction("This is you").setEnabled(False)
             return menu
         v, do = self.voice.voice, self.voice.do
-        menu.addAction("💬 Message", lambda: spawn(self.rooms.message_member(key)))
-        menu.addAction("📞 Call", lambda: do(v.call, key, room.id))
+        menu.addAction(icons.icon("message"), "Message", lambda: spawn(self.rooms.message_member(key)))
+        menu.addAction(icons.icon("call"), "Call", lambda: do(v.call, key, room.id))
         slider = QSlider(Qt.Orientation.Horizontal, menu)
         slider.setObjectName("volume")
         slider.setRange(0, 200)
@@ -42,7 +43,7 @@ class MemberMenu:
         box = QWidget(menu)
         lay = QHBoxLayout(box)
         lay.setContentsMargins(12, 4, 12, 4)
-        lay.addWidget(QLabel("🔊 Volume", box))
+        lay.addWidget(QLabel("Volume", box))
         lay.addWidget(slider, 1)
         holder = QWidgetAction(menu)
         holder.setDefaultWidget(box)
@@ -54,7 +55,7 @@ class MemberMenu:
         target = next((m for m in room.members() if m.key == key), None)
         if target is not None and RoomRights(room.my_role(), room.is_direct()).may_remove(target.role):
             menu.addSeparator()
-            remove = menu.addAction("Remove from room…", lambda: self.remove(key, target.name))
+            remove = menu.addAction(icons.icon("remove"), "Remove from room…", lambda: self.remove(key, target.name))
             remove.setObjectName("remove")
         return menu
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from app.models import markdown_html
 
+from .. import icons
 from ..theme import DARK, Theme
 from .message_model import ROW_ROLE, Row
 
@@ -27,6 +28,7 @@ FWD_H = 20
 HEADER_H = 22
 CHIP_H = 26
 CHIP_GAP = 6
+MARK = 14  # the small icons in a row's header and forward line
 AUTHOR_COLOURS = ("#f47fff", "#57f287", "#fee75c", "#eb459e", "#5865f2", "#3ba55c", "#faa61a", "#00b0f4", "#ed4245", "#9b84ec")
 
 
@@ -186,8 +188,9 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setFont(self.small)
             painter.setPen(QColor(t.muted))
             fwd = row.msg.forward
-            painter.drawText(QRect(BODY_X, y, w - BODY_X - RIGHT, FWD_H), Qt.AlignmentFlag.AlignVCenter,
-                             f"↪ Forwarded from {fwd.get('author', '?')} in {fwd.get('room', 'another room')}")
+            painter.drawPixmap(BODY_X, y + (FWD_H - MARK) // 2, icons.pixmap("forward", MARK, t.muted))
+            painter.drawText(QRect(BODY_X + MARK + 4, y, w - BODY_X - RIGHT - MARK - 4, FWD_H), Qt.AlignmentFlag.AlignVCenter,
+                             f"Forwarded from {fwd.get('author', '?')} in {fwd.get('room', 'another room')}")
             y += FWD_H
         if not row.grouped:
             self._paint_avatar(painter, row, y)
@@ -280,13 +283,23 @@ class MessageDelegate(QStyledItemDelegate):
         x = BODY_X + QFontMetrics(self.bold).horizontalAdvance(row.author) + 8
         p.setFont(self.small)
         p.setPen(QColor(t.faint))
-        when = datetime.fromtimestamp(row.msg.ts / 1000)
-        extra = when.strftime("%H:%M")
-        if row.msg.pinned:
-            extra += "   📌 pinned"
-        if row.favorite:
-            extra += "   ★"
-        p.drawText(QRect(x, y + 1, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, extra)
+        when = datetime.fromtimestamp(row.msg.ts / 1000).strftime("%H:%M")
+        fm = QFontMetrics(self.small)
+        p.drawText(QRect(x, y + 1, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, when)
+        x += fm.horizontalAdvance(when) + 10
+        marks = ([("pinned", "pinned")] if row.msg.pinned else []) + ([("star", "")] if row.favorite else [])
+        for icon_name, label in marks:
+            x = self._paint_mark(p, icon_name, label, x, y, t.faint if icon_name != "star" else t.mention_bar) + 10
+
+    def _paint_mark(self, p: QPainter, icon_name: str, label: str, x: int, y: int, colour: str) -> int:
+        """A small icon (and its word) in the header line; returns where the next mark may start."""
+        p.drawPixmap(x, y + (HEADER_H - MARK) // 2 + 1, icons.pixmap(icon_name, MARK, colour))
+        x += MARK + 3
+        if label:
+            p.setPen(QColor(self.theme.faint))
+            p.drawText(QRect(x, y + 1, 400, HEADER_H), Qt.AlignmentFlag.AlignVCenter, label)
+            x += QFontMetrics(self.small).horizontalAdvance(label)
+        return x
 
     def _paint_chip(self, p: QPainter, r: QRect, emoji: str, row: Row) -> None:
         t = self.theme

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QPushButton, QTabWidget, QTableWidget, QTableWidgetItem,
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QTabWidget, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
 from app.errors import HubbubError
 from app.models import Role
 from app.room import Room
+
+from .. import icons
 
 ROLES = ["member", "moderator", "admin"]
 
@@ -81,7 +83,8 @@ class RoomSettingsDialog(QDialog):
     def _fill(self) -> None:
         self.channel_list.clear()
         for c in self.room.channels():
-            self.channel_list.addItem(("# " if c.kind == "text" else "🔊 ") + c.name + (f"   ({c.category})" if c.category else ""))
+            item = QListWidgetItem(icons.icon("text" if c.kind == "text" else "voice"), c.name + (f"   ({c.category})" if c.category else ""))
+            self.channel_list.addItem(item)
         members = self.room.members()
         self.members.setRowCount(len(members))
         self._role_boxes: list[tuple[bytes, str, QComboBox]] = []

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWi
 
 from app.models import Channel
 
+from .. import icons
 from ..state.session import RoomSummary
 from ..state.voice import VoiceParticipant
 from ..theme import DARK, Theme
@@ -118,17 +119,27 @@ class RoomRail(QFrame):
         self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentItemChanged.connect(self._chosen)
         layout.addWidget(self.list, 1)
-        for text, tip, sig in (("+", "Create a room", self.create_clicked), ("⇲", "Join from an invite link", self.join_clicked),
-                               ("🧭", "Browse public rooms on the LAN", self.browse_clicked)):
+        self.buttons: list[QToolButton] = []
+        for name, tip, sig in (("add", "Create a room", self.create_clicked), ("join", "Join from an invite link", self.join_clicked),
+                               ("browse", "Browse public rooms on the LAN", self.browse_clicked)):
             b = QToolButton(self)
-            b.setText(text)
+            b.setObjectName(name)
             b.setToolTip(tip)
             b.setFixedSize(ICON, ICON)
-            b.setStyleSheet(f"QToolButton {{ background: {theme.sidebar}; border-radius: 24px; color: {theme.online}; font-size: 18pt; }}"
-                            f"QToolButton:hover {{ background: {theme.online}; color: white; }}")
+            b.setIconSize(QSize(26, 26))
             b.clicked.connect(sig)
             layout.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
+            self.buttons.append(b)
+        self.set_theme(theme)
         self._updating = False
+
+    def set_theme(self, theme: Theme) -> None:
+        """The round buttons under the rooms, in the theme's colours (the rail itself follows the style sheet)."""
+        self.delegate.theme = theme
+        for b in self.buttons:
+            icons.put(b, b.objectName(), colour=theme.online)
+            b.setStyleSheet(f"QToolButton {{ background: {theme.sidebar}; border-radius: 24px; }}"
+                            f"QToolButton:hover {{ background: {theme.selected}; }}")
 
     def set_rooms(self, rooms: list[RoomSummary], current: bytes | None) -> None:
         self._updating = True
@@ -180,7 +191,7 @@ class ChannelPanel(QFrame):
         self.title = QLabel("Hubbub", header)
         self.title.setObjectName("HeaderTitle")
         self.menu_button = QToolButton(header)
-        self.menu_button.setText("⌄")
+        icons.put(self.menu_button, "menu")
         self.menu_button.setToolTip("Room menu: invite, settings, export")
         self.menu_button.clicked.connect(self.room_menu_clicked)
         hl.addWidget(self.title, 1)
@@ -188,7 +199,7 @@ class ChannelPanel(QFrame):
         layout.addWidget(header)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
-        self.tree.setIndentation(0)
+        self.tree.setIndentation(12)
         self.tree.setRootIsDecorated(False)
         self.tree.itemClicked.connect(self._clicked)
         layout.addWidget(self.tree, 1)
@@ -202,17 +213,17 @@ class ChannelPanel(QFrame):
         ul.setContentsMargins(10, 0, 6, 0)
         self.me_label = QLabel(self.user_bar)
         self.settings_button = QToolButton(self.user_bar)
-        self.settings_button.setText("⚙")
+        icons.put(self.settings_button, "settings")
         self.settings_button.setToolTip("Preferences: display name and theme")
         self.settings_button.clicked.connect(self.settings_clicked)
         self.mute_button = QToolButton(self.user_bar)
-        self.mute_button.setText("🎙")
         self.mute_button.setCheckable(True)
+        icons.put(self.mute_button, "mic", on="mic_off")
         self.mute_button.setToolTip("Mute my microphone")
         self.mute_button.toggled.connect(self.mute_toggled)
         self.deafen_button = QToolButton(self.user_bar)
-        self.deafen_button.setText("🎧")
         self.deafen_button.setCheckable(True)
+        icons.put(self.deafen_button, "headphones", on="headphones_off")
         self.deafen_button.setToolTip("Deafen: hear nobody (also mutes)")
         self.deafen_button.toggled.connect(self.deafen_toggled)
         ul.addWidget(self.me_label, 1)
@@ -233,7 +244,6 @@ class ChannelPanel(QFrame):
             button.blockSignals(True)
             button.setChecked(on)
             button.setToolTip(on_tip if on else off_tip)
-            button.setText(("🔇" if on else "🎙") if button is self.mute_button else ("🔕" if on else "🎧"))
             button.blockSignals(False)
 
     def set_me(self, name: str, short: str, status: str) -> None:
@@ -264,9 +274,9 @@ class ChannelPanel(QFrame):
                 group.setSizeHint(0, QSize(200, 34))
                 groups[key] = group
             count, mentions = unread.get(c.id, (0, 0))
-            prefix = "#  " if c.kind == "text" else "🔊  "
-            text = prefix + c.name + (f"   ({mentions} @)" if mentions else "")
+            text = c.name + (f"   ({mentions} @)" if mentions else "")
             item = QTreeWidgetItem(group, [text])
+            item.setIcon(0, icons.icon("text" if c.kind == "text" else "voice"))
             item.setData(0, Qt.ItemDataRole.UserRole, c.id)
             item.setToolTip(0, c.topic or c.name)
             item.setSizeHint(0, QSize(200, 32))
@@ -299,8 +309,10 @@ class ChannelPanel(QFrame):
 
     def _paint_participant(self, short: str, speaking: bool) -> None:
         row, person = self._voice_items[short], self._voice_people[short]
-        flags = (" 🔇" if person.muted else "") + (" 🔕" if person.deafened else "")
-        row.setText(0, f"      {'🟢' if speaking else '⚪'}  {self._name_of(short)}{flags}")
+        mark = "headphones_off" if person.deafened else "mic_off" if person.muted else "speaking" if speaking else "quiet"
+        row.setText(0, self._name_of(short))
+        row.setIcon(0, icons.icon(mark, self.speaking_colour.name() if speaking else "#949ba4"))
+        row.setToolTip(0, "deafened" if person.deafened else "muted" if person.muted else "speaking" if speaking else "in the channel")
         row.setData(0, SPEAKING_ROLE, speaking)
         row.setForeground(0, self.speaking_colour if speaking else QColor("#949ba4"))
         f = row.font(0)
@@ -353,7 +365,7 @@ class VoiceBar(QFrame):
         self.decline = QPushButton("Decline", self)
         self.decline.clicked.connect(self.decline_clicked)
         self.leave = QToolButton(self)
-        self.leave.setText("📞✖")
+        icons.put(self.leave, "hang_up", colour="#f23f43")
         self.leave.clicked.connect(self.leave_clicked)
         for w in (self.accept, self.decline, self.leave):
             lay.addWidget(w)

@@ -72,8 +72,8 @@ class VoiceControls:
         if call is not None:
             who = self.name(short_id(call.peer))
             state = call.state.value
-            text = {"ringing_in": f"📞 <b>{who}</b> is calling you…", "ringing_out": f"📞 Calling <b>{who}</b>…",
-                    "active": f"📞 In a call with <b>{who}</b>"}.get(state, "")
+            text = {"ringing_in": f"<b>{who}</b> is calling you…", "ringing_out": f"Calling <b>{who}</b>…",
+                    "active": f"In a call with <b>{who}</b>"}.get(state, "")
             self.channels.voice_bar.show_state(text, ringing_in=state == "ringing_in", leave_tip="Hang up")
         elif v.channel is not None:
             room_id, channel = v.channel
