@@ -239,12 +239,25 @@ class ChannelPanel(QFrame):
 
     def set_voice_flags(self, muted: bool, deafened: bool) -> None:
         """Show my mute and deafen state on the buttons without re-emitting it."""
-        for button, on, off_tip, on_tip in ((self.mute_button, muted, "Mute my microphone", "Unmute"),
+        pairs = [(self.mute_button, muted, "Mute my microphone", "Unmute")] if self.mute_button.isEnabled() else []
+        for button, on, off_tip, on_tip in (*pairs,
                                             (self.deafen_button, deafened, "Deafen: hear nobody (also mutes)", "Undeafen")):
             button.blockSignals(True)
             button.setChecked(on)
             button.setToolTip(on_tip if on else off_tip)
             button.blockSignals(False)
+
+    def set_mic_available(self, available: bool, why: str = "") -> None:
+        """Show the microphone as unavailable (listen-only: no input device) or give the mute button back."""
+        if available == self.mute_button.isEnabled():
+            return
+        self.mute_button.setEnabled(available)
+        if available:
+            icons.put(self.mute_button, "mic", on="mic_off")
+            self.mute_button.setToolTip("Mute my microphone")
+        else:
+            icons.put(self.mute_button, "no_mic")
+            self.mute_button.setToolTip(why or "No microphone")
 
     def set_me(self, name: str, short: str, status: str) -> None:
         self.me_label.setText(f"<b>{name}</b><br><span style='font-size:8pt'>● {status} · {short}</span>")

@@ -68,13 +68,17 @@ class VoiceControls:
     def on_state(self) -> None:
         v = self.voice
         self.channels.set_voice_flags(v.muted, v.deafened)
+        problem = v.audio_problem()
+        self.channels.set_mic_available(v.can_speak, problem)
+        note = f"<br><span style='color:#f0b232'>{problem}</span>" if problem else ""
         call = v.current_call
         if call is not None:
             who = self.name(short_id(call.peer))
             state = call.state.value
             text = {"ringing_in": f"<b>{who}</b> is calling you…", "ringing_out": f"Calling <b>{who}</b>…",
                     "active": f"In a call with <b>{who}</b>"}.get(state, "")
-            self.channels.voice_bar.show_state(text, ringing_in=state == "ringing_in", leave_tip="Hang up")
+            self.channels.voice_bar.show_state(text + (note if state == "active" else ""), ringing_in=state == "ringing_in",
+                                               leave_tip="Hang up")
         elif v.channel is not None:
             room_id, channel = v.channel
             try:
@@ -83,7 +87,7 @@ class VoiceControls:
                 where = f"{name} · {room.name}"
             except HubbubError:
                 where = channel
-            self.channels.voice_bar.show_state(f"<b style='color:#23a55a'>Voice connected</b><br>{where}", leave_tip="Leave")
+            self.channels.voice_bar.show_state(f"<b style='color:#23a55a'>Voice connected</b><br>{where}{note}", leave_tip="Leave")
         else:
             self.channels.voice_bar.show_state("")
         self.refresh_channels()
