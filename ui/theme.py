@@ -67,7 +67,8 @@ def style_sheet(t: Theme) -> str:
     #ChatHeader {{ background: {t.chat}; border-bottom: 1px solid {t.border}; }}
     #HeaderTitle {{ font-weight: 700; font-size: 11pt; }}
     #HeaderTopic {{ color: {t.muted}; }}
-    #Muted, #TypingLine {{ color: {t.muted}; }}
+    #Muted, #TypingLine, #ChannelIntro {{ color: {t.muted}; }}
+    #ChannelIntro {{ font-size: 11pt; }}
     #SectionLabel {{ color: {t.muted}; font-size: 8pt; font-weight: 700; letter-spacing: 0.5px; }}
     #UserBar {{ background: {t.rail}; }}
     QListView, QListWidget, QTreeWidget {{ background: transparent; border: none; outline: 0; }}

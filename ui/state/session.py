@@ -35,6 +35,7 @@ class RoomSummary:
     unread: int
     mentions: int
     direct: bool
+    peer: str = ""  # in a direct room, the other person's short id (their avatar colour)
 
 
 class Session(QObject):
@@ -113,8 +114,9 @@ class Session(QObject):
             room = self._attached.get(rid)
             unread = self._unread.get(rid, {})
             direct = room is not None and room.is_direct()
+            peer = room.direct_peer() if room is not None else None
             out.append(RoomSummary(rid, self.title(room) if room else name, sum(u for u, _ in unread.values()),
-                                   sum(m for _, m in unread.values()), direct))
+                                   sum(m for _, m in unread.values()), direct, short_id(peer) if peer else ""))
         return out
 
     def _spare_direct_rooms(self) -> set[bytes]:

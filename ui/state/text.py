@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`n` and the word in the number it needs: "1 member", "3 members"."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def typing_text(names: list[str]) -> str:
     """The typing line for the names of the people typing now (a space when nobody is, so the line keeps its height)."""
     if not names:

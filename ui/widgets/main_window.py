@@ -14,7 +14,7 @@ from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QMenu, QMessageBox, QStackedWidget, QSystemTrayIcon, QWidget
 
 from app.errors import HubbubError
-from app.models import Message
+from app.models import Message, short_id
 from app.room import Room
 
 from .. import icons
@@ -26,7 +26,7 @@ from ..theme import THEMES, Theme, apply_theme
 from .app_icon import app_icon
 from .chat_pane import ChatPane, EmptyState
 from .dialogs import PreferencesDialog
-from .member_list import MemberList
+from .member_list import MemberList, avatar_icon
 from .member_menu import MemberMenu
 from .message_actions import MessageActions
 from .room_actions import RoomActions
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         lay.setSpacing(0)
         self.rail = RoomRail(self.theme, root)
         self.channels = ChannelPanel(root)
+        self.channels.set_theme(self.theme)
         lay.addWidget(self.rail)
         lay.addWidget(self.channels)
         self.stack = QStackedWidget(root)
@@ -203,6 +204,7 @@ class MainWindow(QMainWindow):
         icons.use_theme(self.theme)
         self.delegate.set_theme(self.theme)
         self.rail.set_theme(self.theme)
+        self.channels.set_theme(self.theme)
         self.members.theme = self.theme
         self.view.viewport().update()
         self._refresh_members()
@@ -266,14 +268,21 @@ class MainWindow(QMainWindow):
             return
         unread = {c.id: s.unread(s.room.id, c.id) for c in s.room.channels()}
         where = self.voice.channel
+        peer = s.room.direct_peer()
+        person = None
+        if peer is not None:
+            short = short_id(peer)
+            status = s.live.presence(s.room.id).get(short, "offline")
+            person = (s.title(s.room), avatar_icon(s.title(s.room), short, status, self.theme, 24))
         title = "@ " + s.title(s.room) if s.room.is_direct() else s.room.name
         self.channels.set_room(title, s.room.channels(), unread, s.channel, voice=self.voice.participants(s.room.id),
-                               name_of=s.room.name_of, my_voice=where[1] if where and where[0] == s.room.id else None)
+                               name_of=s.room.name_of, my_voice=where[1] if where and where[0] == s.room.id else None,
+                               person=person)
 
     def _refresh_members(self) -> None:
         room = self.session.room
         if room is not None:
-            self.members.set_members(room.members(), self.session.live.presence(room.id))
+            self.members.set_members(room.members(), self.session.live.presence(room.id), direct=room.is_direct())
 
     def _on_channel(self, channel: str) -> None:
         s = self.session
@@ -286,9 +295,14 @@ class MainWindow(QMainWindow):
             return
         ch = next((c for c in room.channels() if c.id == channel), None)
         name = ch.name if ch else channel
-        self.header_title.setText(f"#  {name}")
+        direct = room.is_direct()
+        where = "@" + s.title(room) if direct else "#" + name
+        self.header_title.setText(f"@ {s.title(room)}" if direct else f"#  {name}")
+        self.view.set_intro(f"This is the beginning of your direct messages with <b>@{s.title(room)}</b>." if direct
+                            else f"<b>Welcome to #{name}!</b><br>This is the start of the #{name} channel.")
         self.header_topic.setText(ch.topic if ch and ch.topic else str(room.view.settings().get("topic", "") or ""))
-        self.composer.set_placeholder(f"Message #{name}")
+        self.chat.invite_button.setVisible(not direct)
+        self.composer.set_placeholder(f"Message {where}")
         self.model.set_channel(room.view, channel, read_mark=s.read_mark(room.id, channel),
                                favorites=self.node.profile.store.favorites(room.id), name_of=room.name_of)
         self._refresh_channels()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 from app.models import markdown_html
 
 from .. import icons
+from ..colours import author_colour, initials, name_colour, text_on
 from ..theme import DARK, Theme
 from .message_model import ROW_ROLE, Row
 
@@ -29,21 +29,6 @@ HEADER_H = 22
 CHIP_H = 26
 CHIP_GAP = 6
 MARK = 14  # the small icons in a row's header and forward line
-AUTHOR_COLOURS = ("#f47fff", "#57f287", "#fee75c", "#eb459e", "#5865f2", "#3ba55c", "#faa61a", "#00b0f4", "#ed4245", "#9b84ec")
-
-
-def author_colour(short: str) -> QColor:
-    """A stable colour per author, as chat apps give each name."""
-    return QColor(AUTHOR_COLOURS[hashlib.blake2s(short.encode(), digest_size=1).digest()[0] % len(AUTHOR_COLOURS)])
-
-
-def initials(name: str) -> str:
-    parts = [p for p in name.replace("_", " ").split() if p]
-    if not parts:
-        return "?"
-    return (parts[0][0] + (parts[1][0] if len(parts) > 1 else "")).upper()
-
-
 @dataclass(slots=True)
 class Geometry:
     """Where the clickable parts of a painted row are, relative to the row's rectangle."""
@@ -256,7 +241,7 @@ class MessageDelegate(QStyledItemDelegate):
             bold = QFont(self.small)
             bold.setBold(True)
             p.setFont(bold)
-            p.setPen(author_colour(row.reply_author or who))
+            p.setPen(name_colour(row.reply_author or who, t))
             label = "@" + who
             p.drawText(QRect(x, y, 400, REPLY_H - 2), Qt.AlignmentFlag.AlignVCenter, label)
             x += QFontMetrics(bold).horizontalAdvance(label) + 6
@@ -267,18 +252,19 @@ class MessageDelegate(QStyledItemDelegate):
     def _paint_avatar(self, p: QPainter, row: Row, y: int) -> None:
         r = QRectF(LEFT, y, AVATAR, AVATAR)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(author_colour(row.msg.author))
+        colour = author_colour(row.msg.author)
+        p.setBrush(colour)
         p.drawEllipse(r)
         f = QFont(self.bold)
         f.setPointSizeF(self.base.pointSizeF() * 1.05)
         p.setFont(f)
-        p.setPen(QColor("#ffffff"))
+        p.setPen(text_on(colour))
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, initials(row.author))
 
     def _paint_header(self, p: QPainter, row: Row, y: int, w: int) -> None:
         t = self.theme
         p.setFont(self.bold)
-        p.setPen(author_colour(row.msg.author) if not row.mine else QColor(t.text))
+        p.setPen(name_colour(row.msg.author, t) if not row.mine else QColor(t.text))
         p.drawText(QRect(BODY_X, y, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, row.author)
         x = BODY_X + QFontMetrics(self.bold).horizontalAdvance(row.author) + 8
         p.setFont(self.small)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
 
 from app.models import Message
 
@@ -49,6 +49,27 @@ class MessageView(QListView):
         self._release.setSingleShot(True)
         self._release.setInterval(40)
         self._release.timeout.connect(self._drop_anchor)
+        self.intro = QLabel(self.viewport())
+        self.intro.setObjectName("ChannelIntro")
+        self.intro.setWordWrap(True)
+        self.intro.setTextFormat(Qt.TextFormat.RichText)
+        self.intro.hide()
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            signal.connect(self._place_intro)
+
+    def set_intro(self, html: str) -> None:
+        """The line shown while the channel has no message yet ("This is the start of #general")."""
+        self.intro.setText(html)
+        self._place_intro()
+
+    def _place_intro(self, *_: object) -> None:
+        empty = self.messages.rowCount() == 0 and not self.messages.has_older() and bool(self.intro.text())
+        self.intro.setVisible(empty)
+        if empty:
+            width = self.viewport().width() - 2 * 24
+            self.intro.setFixedWidth(max(100, width))
+            self.intro.adjustSize()
+            self.intro.move(24, max(8, self.viewport().height() - self.intro.height() - 16))
 
     # ----- scrolling -------------------------------------------------------------------------
 
@@ -121,6 +142,7 @@ class MessageView(QListView):
     def resizeEvent(self, e: QResizeEvent) -> None:
         stick = self.at_bottom()
         super().resizeEvent(e)
+        self._place_intro()
         if stick:
             QTimer.singleShot(0, self.scrollToBottom)
 

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from ..services import PublicRoom
+from ..state.text import plural
 from .dialogs import dialog_buttons, title_label
 
 
@@ -33,7 +34,7 @@ class RoomBrowser(QDialog):
         self.list.clear()
         for r in rooms:
             tags = "  ".join("#" + t for t in r.tags)
-            item = QListWidgetItem(f"{r.name}   ·   {r.members} members   {tags}\n{r.topic}")
+            item = QListWidgetItem(f"{r.name}   ·   {plural(r.members, 'member')}   {tags}\n{r.topic}")
             item.setData(Qt.ItemDataRole.UserRole, r.room_id)
             self.list.addItem(item)
         if not rooms:

@@ -63,7 +63,7 @@ class RoomSettingsDialog(QDialog):
         self.members.setHorizontalHeaderLabels(["Member", "Role"])
         self.members.horizontalHeader().setStretchLastSection(True)
         self.members.verticalHeader().hide()
-        tabs.addTab(self.members, "Members & roles")
+        tabs.addTab(self.members, "Members && roles")
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
@@ -16,7 +16,7 @@ from .. import icons
 from ..state.session import RoomSummary
 from ..state.voice import VoiceParticipant
 from ..theme import DARK, Theme
-from .message_delegate import author_colour, initials
+from ..colours import author_colour, initials, text_on
 
 ROOM_ROLE = Qt.ItemDataRole.UserRole + 1
 VOICE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -67,13 +67,15 @@ class RailDelegate(QStyledItemDelegate):
         y = rect.y() + 5
         icon = QRectF(x, y, ICON, ICON)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(self.theme.accent) if selected else author_colour(s.name) if s.direct else QColor(self.theme.sidebar))
+        # a direct room wears the other person's colour, as their avatar does everywhere else
+        fill = author_colour(s.peer) if s.direct else QColor(self.theme.accent) if selected else QColor(self.theme.sidebar)
+        p.setBrush(fill)
         p.drawRoundedRect(icon, 16 if selected else ICON / 2, 16 if selected else ICON / 2)
         f = QFont()
         f.setBold(True)
         f.setPointSizeF(11)
         p.setFont(f)
-        p.setPen(QColor("white") if selected or s.direct else QColor(self.theme.text))
+        p.setPen(text_on(fill) if selected or s.direct else QColor(self.theme.text))
         p.drawText(icon, Qt.AlignmentFlag.AlignCenter, initials(s.name))
         if selected or s.unread:
             p.setBrush(QColor(self.theme.text))
@@ -236,6 +238,10 @@ class ChannelPanel(QFrame):
         self._voice_people: dict[str, VoiceParticipant] = {}
         self._name_of: Callable[[str], str] = lambda s: s
         self.speaking_colour = QColor("#23a55a")
+        self.unread_colour = DARK.text
+
+    def set_theme(self, theme: Theme) -> None:
+        self.unread_colour = theme.text
 
     def set_voice_flags(self, muted: bool, deafened: bool) -> None:
         """Show my mute and deafen state on the buttons without re-emitting it."""
@@ -264,8 +270,11 @@ class ChannelPanel(QFrame):
 
     def set_room(self, title: str, channels: list[Channel], unread: dict[str, tuple[int, int]], current: str | None,
                  voice: dict[str, list[VoiceParticipant]] | None = None, name_of: Callable[[str], str] | None = None,
-                 my_voice: str | None = None) -> None:
+                 my_voice: str | None = None, person: tuple[str, QIcon] | None = None) -> None:
+        """Show a room's channels; in a direct room (`person`: the other's name and avatar) just the conversation."""
         self.title.setText(title)
+        if person is not None:  # a DM has no channels to speak of: no voice channel, no categories
+            channels = [c for c in channels if c.kind == "text"][:1]
         self.tree.clear()
         self._items = {}
         self._voice_items = {}
@@ -274,7 +283,7 @@ class ChannelPanel(QFrame):
             self._name_of = name_of
         groups: dict[str, QTreeWidgetItem] = {}
         for c in channels:
-            label = (c.category or ("Text channels" if c.kind == "text" else "Voice channels")).upper()
+            label = "DIRECT MESSAGE" if person else (c.category or ("Text channels" if c.kind == "text" else "Voice channels")).upper()
             key = f"{c.kind}:{label}"
             group = groups.get(key)
             if group is None:
@@ -287,9 +296,9 @@ class ChannelPanel(QFrame):
                 group.setSizeHint(0, QSize(200, 34))
                 groups[key] = group
             count, mentions = unread.get(c.id, (0, 0))
-            text = c.name + (f"   ({mentions} @)" if mentions else "")
+            text = (person[0] if person else c.name) + (f"   ({mentions} @)" if mentions else "")
             item = QTreeWidgetItem(group, [text])
-            item.setIcon(0, icons.icon("text" if c.kind == "text" else "voice"))
+            item.setIcon(0, person[1] if person else icons.icon("text" if c.kind == "text" else "voice"))
             item.setData(0, Qt.ItemDataRole.UserRole, c.id)
             item.setToolTip(0, c.topic or c.name)
             item.setSizeHint(0, QSize(200, 32))
@@ -297,15 +306,15 @@ class ChannelPanel(QFrame):
                 f = item.font(0)
                 f.setBold(True)
                 item.setFont(0, f)
-                item.setForeground(0, QColor("#f2f3f5"))
+                item.setForeground(0, QColor(self.unread_colour))
             if c.kind != "text":
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 item.setData(0, VOICE_ROLE, True)
                 item.setToolTip(0, ("Click to leave " if c.id == my_voice else "Click to join ") + c.name)
                 if c.id == my_voice:
                     item.setForeground(0, self.speaking_colour)
-                for person in (voice or {}).get(c.id, []):
-                    self._add_participant(item, person)
+                for someone in (voice or {}).get(c.id, []):
+                    self._add_participant(item, someone)
             self._items[c.id] = item
         self.tree.expandAll()
         if current in self._items:
