@@ -95,8 +95,9 @@ class Node:
 
     # ----- invites -------------------------------------------------------------------------
 
-    def invite(self, room: Room, valid_seconds: float = 7 * 24 * 3600) -> Invite:
-        invite_id, secret, expires = room.create_invite(valid_seconds)
+    def invite(self, room: Room, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> Invite:
+        """A link for `uses` joins within `valid_seconds` (None: never expires)."""
+        invite_id, secret, expires = room.create_invite(valid_seconds, uses=uses)
         return Invite(room.id, invite_id, secret, expires, room.name, self.profile.public_key)
 
     # ----- export and import -------------------------------------------------------------------

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY = 2000     # entries after which an idle moment saves a snapshot (`snapshot_if_due`)
 SNAPSHOT_FORCED = 50_000  # entries after which one is saved at once, busy or not
+NEVER_EXPIRES_MS = 253_402_300_799_000  # 9999-12-31 23:59:59 UTC: the expiry of an invite that "never" expires
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
 
 
@@ -481,12 +482,21 @@ class Room:
         self._control(ControlOp("remove", {"member": member.hex(), "after_seq": after,
                                            "rotate": {"epoch": state.epoch + 1, "keys": keys}}))
 
-    def create_invite(self, valid_seconds: float = 7 * 24 * 3600) -> tuple[str, bytes, int]:
-        """Record a single-use invite; returns (invite id, invite secret, expiry in ms)."""
+    def create_invite(self, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> tuple[str, bytes, int]:
+        """Record an invite good for `uses` joins within `valid_seconds` (None: it never expires).
+
+        Returns (invite id, invite secret, expiry in ms). The `uses` argument goes into the
+        control operation only when it is not the single use every older node assumes.
+        """
+        if uses < 1:
+            raise HubbubError("An invite must allow at least one use.")
         invite_id = secrets.token_urlsafe(12)
         secret = secrets.token_bytes(32)
-        expires = int(now_ms() + valid_seconds * 1000)
-        self._control(ControlOp("invite", {"id": invite_id, "key": secret.hex(), "expires_ms": expires}))
+        expires = NEVER_EXPIRES_MS if valid_seconds is None else int(now_ms() + valid_seconds * 1000)
+        args: dict[str, Any] = {"id": invite_id, "key": secret.hex(), "expires_ms": expires}
+        if uses != 1:
+            args["uses"] = int(uses)
+        self._control(ControlOp("invite", args))
         return invite_id, secret, expires
 
     def purge_expired(self) -> int:

@@ -8,6 +8,18 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else many or word + 's'}"
 
 
+INVITE_EXPIRY = (("1 hour", 3600.0), ("1 day", 86400.0), ("7 days", 7 * 86400.0), ("Never", None))
+
+
+def invite_terms(valid_seconds: float | None, uses: int) -> str:
+    """What an invite link allows, in a sentence: "It works once and expires in 7 days."."""
+    label = next((name for name, secs in INVITE_EXPIRY if secs == valid_seconds), None)
+    if label is None and valid_seconds is not None:
+        label = plural(max(1, round(valid_seconds / 3600)), "hour")
+    times = "once" if uses == 1 else f"for {uses} people"
+    return f"It works {times} and never expires." if valid_seconds is None else f"It works {times} and expires in {label}."
+
+
 def typing_text(names: list[str]) -> str:
     """The typing line for the names of the people typing now (a space when nobody is, so the line keeps its height)."""
     if not names:

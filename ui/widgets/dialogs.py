@@ -1,10 +1,9 @@
-"""The dialogs: first run, create room, invite (link + QR), join, quick switcher, preferences."""
+"""The dialogs: first run, create room, join, quick switcher, preferences; and a confirmation box."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import qrcode
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
@@ -82,60 +81,6 @@ def first_run_dialog(parent: QWidget | None = None) -> NameDialog:
     return NameDialog("Welcome to Hubbub", "Chat and talk with your group, peer to peer — no server needed.<br>"
                       "What should people call you?", "Your display name", "Continue", parent=parent,
                       validate=lambda v: "A display name can be at most 64 characters." if len(v) > 64 else None)
-
-
-def qr_pixmap(text: str, scale: int = 5, dark: str = "#000000", light: str = "#ffffff") -> QPixmap:
-    """A QR code of `text` painted into a pixmap (no Pillow needed)."""
-    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    qr.add_data(text)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
-    n = len(matrix)
-    img = QImage(n * scale, n * scale, QImage.Format.Format_RGB32)
-    img.fill(QColor(light))
-    p = QPainter(img)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(QColor(dark))
-    for y, line in enumerate(matrix):
-        for x, on in enumerate(line):
-            if on:
-                p.drawRect(QRect(x * scale, y * scale, scale, scale))
-    p.end()
-    return QPixmap.fromImage(img)
-
-
-class InviteDialog(QDialog):
-    """The invite link for a room, a copy button and the same link as a QR code."""
-
-    def __init__(self, room_name: str, link: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Invite to {room_name}")
-        self.link = link
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 24, 24, 16)
-        layout.addWidget(title_label(f"Invite friends to {room_name}", "Send them this link, or let them scan the code. "
-                                "It works once and expires in 7 days."))
-        self.qr = QLabel(self)
-        self.qr.setPixmap(qr_pixmap(link, 4))
-        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.qr)
-        row = QHBoxLayout()
-        self.field = QLineEdit(link, self)
-        self.field.setReadOnly(True)
-        self.field.setCursorPosition(0)
-        self.copy_button = QPushButton("Copy", self)
-        self.copy_button.setObjectName("Primary")
-        self.copy_button.clicked.connect(self.copy)
-        row.addWidget(self.field, 1)
-        row.addWidget(self.copy_button)
-        layout.addLayout(row)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.reject)
-        layout.addWidget(close)
-
-    def copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.link)
-        self.copy_button.setText("Copied")
 
 
 class JoinDialog(QDialog):

@@ -13,8 +13,9 @@ from ..state.permissions import RoomRights
 from ..state.session import Session
 from ..state.switcher import Target
 from ..tasks import spawn
-from .dialogs import InviteDialog, JoinDialog, NameDialog, QuickSwitcher
+from .dialogs import JoinDialog, NameDialog, QuickSwitcher
 from .export_dialog import ExportDialog
+from .invite_dialog import InviteDialog
 from .room_browser import RoomBrowser
 from .room_settings import RoomSettingsDialog
 
@@ -61,12 +62,11 @@ class RoomActions:
         room = self.session.room
         if room is None:
             return
-        try:
-            link = self.session.live.invite_link(room)
-        except HubbubError as exc:
-            self.show_error(str(exc))
-            return
-        InviteDialog(room.name, link, self.parent).exec()
+        dialog = InviteDialog(room.name, lambda seconds, uses: self.session.live.invite_link(room, seconds, uses), self.parent)
+        if dialog.new_link():  # the usual terms at once: 7 days, single use
+            dialog.exec()
+        else:
+            self.show_error(dialog.terms.text())
 
     def join_room(self) -> None:
         dlg = JoinDialog(self.parent)
