@@ -100,6 +100,7 @@ def style_sheet(t: Theme) -> str:
     QTabWidget::pane {{ border: none; }}
     QTabBar::tab {{ background: transparent; padding: 6px 12px; color: {t.muted}; }}
     QTabBar::tab:selected {{ color: {t.text}; border-bottom: 2px solid {t.accent}; }}
+    #ShortcutsCard {{ background: {t.sidebar}; border: 1px solid {t.border}; border-radius: 10px; }}
     QToolTip {{ background: {t.rail}; color: {t.text}; border: 1px solid {t.border}; }}
     """
 

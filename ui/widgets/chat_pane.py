@@ -79,6 +79,9 @@ class ChatPane(QFrame):
         self.pins_button = QToolButton()
         icons.put(self.pins_button, "pin")
         self.pins_button.setToolTip("Pinned messages")
+        self.favorites_button = QToolButton()
+        icons.put(self.favorites_button, "favorites")
+        self.favorites_button.setToolTip("My favorite messages in this room (Ctrl+Shift+F)")
         self.invite_button = QToolButton()
         icons.put(self.invite_button, "invite")
         self.invite_button.setToolTip("Invite people")
@@ -87,7 +90,7 @@ class ChatPane(QFrame):
         self.members_button.setCheckable(True)
         self.members_button.setChecked(True)
         self.members_button.setToolTip("Show or hide the member list")
-        for b in (self.pins_button, self.invite_button, self.members_button):
+        for b in (self.pins_button, self.favorites_button, self.invite_button, self.members_button):
             hl.addWidget(b)
         return head
 

@@ -21,6 +21,7 @@ from .. import icons
 from ..services import ONLINE
 from ..state.composer import ComposerState, Completion
 from ..state.session import Session
+from ..state.shortcuts import SHORTCUTS
 from ..state.voice import DEFAULT_PTT_KEY, PTT_KEY, PTT_ON, VoiceState
 from ..theme import THEMES, Theme, apply_theme
 from .app_icon import app_icon
@@ -30,6 +31,7 @@ from .member_list import MemberList, avatar_icon
 from .member_menu import MemberMenu
 from .message_actions import MessageActions
 from .room_actions import RoomActions
+from .shortcuts_overlay import ShortcutsOverlay
 from .sidebar import ChannelPanel, RoomRail
 from .voice_controls import VoiceControls
 from .voice_settings import VoiceSettings
@@ -90,6 +92,7 @@ class MainWindow(QMainWindow):
         self.voice_controls = VoiceControls(session, self.voice, self.channels, lambda text: self.show_error(text),
                                             lambda title, body: self.notify(title, body), self._refresh_channels)
         self.member_menu = MemberMenu(session, self.rooms, self.voice_controls, self)
+        self.shortcuts_help = ShortcutsOverlay(root)
         self._wire()
         self._shortcuts()
         self._restore()
@@ -122,6 +125,7 @@ class MainWindow(QMainWindow):
         self.channels.room_menu_clicked.connect(lambda: r.show_menu(self.channels.menu_button))
         self.channels.settings_clicked.connect(self.preferences)
         self.chat.pins_button.clicked.connect(m.show_pins)
+        self.chat.favorites_button.clicked.connect(m.show_favorites)
         self.chat.invite_button.clicked.connect(r.invite)
         self.members_button.toggled.connect(self.toggle_members)
         self.composer.submitted.connect(m.submit)
@@ -139,11 +143,24 @@ class MainWindow(QMainWindow):
         self.voice.set_push_to_talk(bool(self.node.profile.settings.get(PTT_ON, False)))
 
     def _shortcuts(self) -> None:
-        QShortcut(QKeySequence("Ctrl+K"), self, self.rooms.quick_switcher)
-        QShortcut(QKeySequence("Alt+Up"), self, lambda: self.session.step_channel(-1))
-        QShortcut(QKeySequence("Alt+Down"), self, lambda: self.session.step_channel(1))
-        QShortcut(QKeySequence("Esc"), self, self.composer_state.cancel)
-        QShortcut(QKeySequence("Ctrl+Shift+M"), self, self.members_button.toggle)
+        """Bind the shortcuts of `SHORTCUTS` (the same list the Ctrl+/ overlay shows)."""
+        actions = {"switcher": self.rooms.quick_switcher, "previous_channel": lambda: self.session.step_channel(-1),
+                   "next_channel": lambda: self.session.step_channel(1), "cancel": self._escape,
+                   "members": self.members_button.toggle, "favorites": self.messages.show_favorites,
+                   "help": self.show_shortcuts}
+        for s in SHORTCUTS:
+            if s.action is not None:
+                QShortcut(QKeySequence(s.keys), self, actions[s.action])
+
+    def show_shortcuts(self) -> None:
+        ptt = self._ptt_key.toString() if self.voice.service is not None and self.voice.service.push_to_talk else None
+        self.shortcuts_help.toggle(ptt or None)
+
+    def _escape(self) -> None:
+        if self.shortcuts_help.isVisible():
+            self.shortcuts_help.hide()
+        else:
+            self.composer_state.cancel()
 
     # ----- what tests and the controllers call -------------------------------------------------------------
 

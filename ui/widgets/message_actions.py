@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 from app.errors import HubbubError
 from app.models import Message
 
+from .. import icons
 from ..state.composer import ComposerState, Mode, last_own_message
 from ..state.drafts import DraftKeeper
 from ..state.permissions import message_rights
@@ -177,6 +178,45 @@ class MessageActions:
         if room is not None:
             self.session.node.profile.store.set_favorite(room.id, msg.id, on)
             self.chat.model.set_favorite(msg.id, on)
+
+    def favorites(self) -> list[Message]:
+        """My favorite messages of the open room that still exist, oldest first."""
+        room = self.session.room
+        if room is None:
+            return []
+        found = []
+        for mid in self.session.node.profile.store.favorites(room.id):
+            msg = self.session.message(mid)
+            if msg is not None and not msg.deleted:
+                found.append(msg)
+        return sorted(found, key=lambda m: (m.ts, m.id))
+
+    def favorites_menu(self) -> QMenu:
+        """The favorites view: each favorite with its author and channel; choosing one jumps to it."""
+        s = self.session
+        menu = QMenu(self.parent)
+        menu.setObjectName("favorites")
+        favs = self.favorites()
+        if s.room is None or not favs:
+            menu.addAction("No favorites here yet: right-click a message, then Add to favorites.").setEnabled(False)
+            return menu
+        names = {c.id: c.name for c in s.room.channels()}
+        for m in favs:
+            menu.addAction(icons.icon("star", "#f0b232"), f"{s.room.name_of(m.author)} in #{names.get(m.channel, m.channel)}: "
+                           f"{one_line(m.text, 60)}", partial(self.jump_to, m.channel, m.id))
+        return menu
+
+    def show_favorites(self) -> None:
+        button = self.chat.favorites_button
+        self.favorites_menu().exec(button.mapToGlobal(QPoint(0, button.height())))
+
+    def jump_to(self, channel: str, message_id: str) -> None:
+        """Show a message of the open room: open its channel if need be, then scroll to it."""
+        if self.session.channel != channel:
+            self.session.select_channel(channel)
+            QTimer.singleShot(0, lambda: self.chat.view.jump_to(message_id))  # after the new channel's scroll to the bottom
+        else:
+            self.chat.view.jump_to(message_id)
 
     def show_pins(self) -> None:
         s = self.session

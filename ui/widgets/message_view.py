@@ -135,9 +135,17 @@ class MessageView(QListView):
         if row is None:
             return False
         self._stick = False
-        idx = self.messages.index(row)
-        self.scrollTo(idx, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self._anchor = None  # older rows came in for this: the position to keep is the message's, not the bottom's
+        self._release.stop()
+        self.doItemsLayout()
+        self.scrollTo(self.messages.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
+        QTimer.singleShot(0, lambda: self._centre_on(message_id))  # again once rows painted for the first time settle
         return True
+
+    def _centre_on(self, message_id: str) -> None:
+        row = self.messages.row_of(message_id)
+        if row is not None:
+            self.scrollTo(self.messages.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def resizeEvent(self, e: QResizeEvent) -> None:
         stick = self.at_bottom()
