@@ -71,6 +71,7 @@ class ComposerState(QObject):
         super().__init__()
         self.mode = Mode.SEND
         self.target: Message | None = None
+        self.ttl: float | None = None  # seconds after which messages sent from here disappear (None: they stay)
 
     def start_reply(self, msg: Message) -> None:
         self.mode, self.target = Mode.REPLY, msg
@@ -97,9 +98,9 @@ class ComposerState(QObject):
                 if text != self.target.text:
                     room.edit(self.target.id, text)  # type: ignore[attr-defined]
             elif self.mode is Mode.REPLY and self.target is not None:
-                room.post(channel, text, reply_to=self.target.id)  # type: ignore[attr-defined]
+                room.post(channel, text, reply_to=self.target.id, ttl=self.ttl)  # type: ignore[attr-defined]
             else:
-                room.post(channel, text)  # type: ignore[attr-defined]
+                room.post(channel, text, ttl=self.ttl)  # type: ignore[attr-defined]
         except HubbubError as exc:
             self.error.emit(str(exc))
             return False

@@ -20,6 +20,30 @@ def invite_terms(valid_seconds: float | None, uses: int) -> str:
     return f"It works {times} and never expires." if valid_seconds is None else f"It works {times} and expires in {label}."
 
 
+CHANNEL_TTL = (("Off", None), ("1 hour", 3600.0), ("1 day", 86400.0), ("1 week", 7 * 86400.0))
+MESSAGE_TTL = (("Off", None), ("5 minutes", 300.0), ("1 hour", 3600.0), ("1 day", 86400.0), ("1 week", 7 * 86400.0))
+
+
+def duration(seconds: float) -> str:
+    """A time to live as people say it: "5 minutes", "1 hour", "1 week"."""
+    for limit, unit in ((7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= limit and seconds % limit == 0:
+            return plural(int(seconds // limit), unit)
+    return plural(max(1, round(seconds)), "second")
+
+
+def countdown(ms_left: float) -> str:
+    """What is left of a disappearing message's life, short: "45s", "12m", "5h", "6d"."""
+    s = max(0.0, ms_left / 1000)
+    if s < 60:
+        return f"{int(s)}s"
+    if s < 3600:
+        return f"{int(s // 60)}m"
+    if s < 86400:
+        return f"{int(s // 3600)}h"
+    return f"{int(s // 86400)}d"
+
+
 def typing_text(names: list[str]) -> str:
     """The typing line for the names of the people typing now (a space when nobody is, so the line keeps its height)."""
     if not names:

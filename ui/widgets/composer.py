@@ -1,14 +1,17 @@
-"""The composer: a growing text box with reply/edit bar, `@` completion popup and emoji button."""
+"""The composer: a growing text box with reply/edit bar, `@` completion popup, disappearing-message timer and emoji button."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QToolButton,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPlainTextEdit, QToolButton,
                                QVBoxLayout, QWidget)
 
 from .. import icons
 from ..state.composer import ComposerState, Completion, Mode, candidates, complete_mention, mention_query
+from ..state.text import MESSAGE_TTL, duration
 from .emoji_picker import EmojiPicker
 
 
@@ -89,11 +92,21 @@ class Composer(QWidget):
         self.edit.send.connect(self._send)
         self.edit.edit_last.connect(self.edit_last_requested)
         self.edit.escape.connect(state.cancel)
+        self.timer_button = QToolButton(box)
+        self.timer_button.setCheckable(True)
+        icons.put(self.timer_button, "timer", on="timer")
+        self.timer_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        timers = QMenu(self.timer_button)
+        for label, seconds in MESSAGE_TTL:
+            timers.addAction(label, partial(self.set_ttl, seconds))
+        self.timer_button.setMenu(timers)
+        self.set_ttl(None)
         self.emoji_button = QToolButton(box)
         icons.put(self.emoji_button, "emoji")
         self.emoji_button.setToolTip("Emoji")
         self.emoji_button.clicked.connect(self._pick_emoji)
         row.addWidget(self.edit, 1)
+        row.addWidget(self.timer_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.emoji_button, 0, Qt.AlignmentFlag.AlignBottom)
         outer.addWidget(box)
         self.popup = QListWidget(self.window())
@@ -104,6 +117,13 @@ class Composer(QWidget):
         self.edit.popup = self.popup
         state.mode_changed.connect(self._on_mode)
         self._fit()
+
+    def set_ttl(self, seconds: float | None) -> None:
+        """Messages sent from now disappear after `seconds` (None: they stay)."""
+        self.state.ttl = seconds
+        self.timer_button.setChecked(seconds is not None)
+        self.timer_button.setToolTip(f"Disappearing: messages you send now vanish after {duration(seconds)}" if seconds
+                                     else "Disappearing messages: off (click to set a timer)")
 
     def set_placeholder(self, text: str) -> None:
         self.edit.setPlaceholderText(text)

@@ -22,6 +22,7 @@ from ..services import ONLINE
 from ..state.composer import ComposerState, Completion
 from ..state.session import Session
 from ..state.shortcuts import SHORTCUTS
+from ..state.text import duration
 from ..state.voice import DEFAULT_PTT_KEY, PTT_KEY, PTT_ON, VoiceState
 from ..theme import THEMES, Theme, apply_theme
 from .app_icon import app_icon
@@ -321,7 +322,11 @@ class MainWindow(QMainWindow):
         self.chat.invite_button.setVisible(not direct)
         self.composer.set_placeholder(f"Message {where}")
         self.model.set_channel(room.view, channel, read_mark=s.read_mark(room.id, channel),
-                               favorites=self.node.profile.store.favorites(room.id), name_of=room.name_of)
+                               favorites=self.node.profile.store.favorites(room.id), name_of=room.name_of,
+                               ttl=ch.ttl if ch else None)
+        if ch is not None and ch.ttl:
+            self.header_topic.setText(f"Messages disappear after {duration(ch.ttl)}" + (f"  ·  {self.header_topic.text()}"
+                                                                                         if self.header_topic.text() else ""))
         self._refresh_channels()
         self._update_typing()
         QTimer.singleShot(0, self._maybe_read)

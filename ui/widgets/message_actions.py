@@ -62,6 +62,7 @@ class MessageActions:
     def open_conversation(self, key: tuple[bytes, str] | None) -> None:
         """The window moved to another room or channel: show its own draft in the composer."""
         self.chat.composer.set_text(self.drafts.switch(key))
+        self.chat.composer.set_ttl(None)  # a timer chosen for one conversation does not follow me into the next
 
     def _typed(self) -> None:
         if self.state.mode is not Mode.EDIT:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from app.models import markdown_html
 
 from .. import icons
 from ..colours import author_colour, initials, name_colour, text_on
+from ..state.text import countdown
 from ..theme import DARK, Theme
 from .message_model import ROW_ROLE, Row
 
@@ -194,7 +196,19 @@ class MessageDelegate(QStyledItemDelegate):
         painter.translate(-BODY_X, -g.body_top)
         for r, emoji in g.chips:
             self._paint_chip(painter, r, emoji, row)
+        if row.expires is not None and not row.msg.deleted:
+            self._paint_countdown(painter, row.expires, w, top + (2 if row.grouped else 12) + (REPLY_H if row.reply else 0))
         painter.restore()
+
+    def _paint_countdown(self, p: QPainter, expires: float, w: int, y: int) -> None:
+        """A disappearing message's mark at the row's top right: a timer and what is left ("12m")."""
+        left = countdown(expires - time.time() * 1000)
+        p.setFont(self.small)
+        tw = QFontMetrics(self.small).horizontalAdvance(left)
+        x = w - RIGHT - tw - MARK - 4
+        p.drawPixmap(x, y + (HEADER_H - MARK) // 2, icons.pixmap("timer", MARK, self.theme.faint))
+        p.setPen(QColor(self.theme.faint))
+        p.drawText(QRect(x + MARK + 4, y, tw + 2, HEADER_H), Qt.AlignmentFlag.AlignVCenter, left)
 
     def _paint_day(self, p: QPainter, day: str, w: int, new: bool) -> None:
         t = self.theme

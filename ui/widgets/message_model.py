@@ -45,6 +45,7 @@ class Row:
     favorite: bool
     reply_author: str = ""  # short id of the author replied to (for the name's colour)
     heights: dict[int, int] = field(default_factory=dict)  # the painter's row height per viewport width
+    expires: float | None = None  # when a disappearing message goes (ms), by its own timer or its channel's
 
 
 def _key(m: Message) -> tuple[float, str]:
@@ -75,6 +76,7 @@ class MessageModel(QAbstractListModel):
         self.channel = ""
         self.read_mark = 0.0
         self.favorites: set[str] = set()
+        self.channel_ttl: float | None = None  # seconds: the channel's disappearing-messages setting
         self.fetch_gate: Callable[[], bool] = lambda: True
         self._msgs: list[Message] = []
         self._keys: list[tuple[float, str]] = []
@@ -92,10 +94,11 @@ class MessageModel(QAbstractListModel):
     # ----- loading ---------------------------------------------------------------------------
 
     def set_channel(self, source: MessageSource | None, channel: str, *, read_mark: float = 0.0,
-                    favorites: set[str] | None = None, name_of: Callable[[str], str] | None = None) -> None:
-        """Show a channel: load its newest page only."""
+                    favorites: set[str] | None = None, name_of: Callable[[str], str] | None = None,
+                    ttl: float | None = None) -> None:
+        """Show a channel: load its newest page only (`ttl`: the channel's disappearing-messages setting)."""
         self.beginResetModel()
-        self.source, self.channel, self.read_mark = source, channel, read_mark
+        self.source, self.channel, self.read_mark, self.channel_ttl = source, channel, read_mark, ttl
         self.favorites = favorites or set()
         if name_of is not None:
             self.name_of = name_of
@@ -190,7 +193,10 @@ class MessageModel(QAbstractListModel):
         old = self._msgs[row]
         assert self.source is not None
         new = self.source.message(old.id, now)
-        if new is None or new == old:
+        if new is None:  # it expired (or was purged): it leaves the list
+            self._remove(row)
+            return True
+        if new == old:
             return False
         self._msgs[row] = new
         self._rows.pop(old.id, None)
@@ -199,6 +205,34 @@ class MessageModel(QAbstractListModel):
         idx = self.index(row)
         self.dataChanged.emit(idx, idx)
         return True
+
+    def _remove(self, row: int) -> None:
+        gone = self._msgs[row]
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._msgs[row]
+        self._rows.pop(gone.id, None)
+        if row < len(self._msgs):
+            self._rows.pop(self._msgs[row].id, None)  # its grouping and date line depended on the one removed
+        self._reindex()
+        self.endRemoveRows()
+
+    def expiry(self, msg: Message) -> float | None:
+        """When a message disappears (ms since the epoch), or None when it stays."""
+        ttl = msg.ttl or self.channel_ttl
+        return msg.ts + ttl * 1000 if ttl else None
+
+    def drop_expired(self, now_ms: float) -> float | None:
+        """Remove the loaded messages whose time ran out; returns when the next one goes (None: none will)."""
+        soonest: float | None = None
+        for row in range(len(self._msgs) - 1, -1, -1):
+            when = self.expiry(self._msgs[row])
+            if when is None:
+                continue
+            if when <= now_ms:
+                self._remove(row)
+            elif soonest is None or when < soonest:
+                soonest = when
+        return soonest
 
     def _emit_fixed(self) -> None:
         fixed, self._fixed = self._fixed, set()
@@ -258,7 +292,7 @@ class MessageModel(QAbstractListModel):
             else:
                 reply, reply_author = (self.name_of(target.author), one_line(target.text)), target.author
         row = Row(msg, self.name_of(msg.author), grouped, day_break, new_line, self.me in msg.mentions,
-                  msg.author == self.me, reply, msg.id in self.favorites, reply_author)
+                  msg.author == self.me, reply, msg.id in self.favorites, reply_author, expires=self.expiry(msg))
         self._rows[msg.id] = row
         return row
 

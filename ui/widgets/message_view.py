@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
@@ -56,6 +58,23 @@ class MessageView(QListView):
         self.intro.hide()
         for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._place_intro)
+        self._countdown = QTimer(self)  # disappearing messages: their marks count down, and they leave when due
+        self._countdown.setSingleShot(True)
+        self._countdown.timeout.connect(self._tick_countdown)
+        model.modelReset.connect(self._tick_countdown)
+        model.rowsInserted.connect(self._start_countdown)
+
+    def _start_countdown(self, *_: object) -> None:
+        if not self._countdown.isActive():
+            self._countdown.start(0)
+
+    def _tick_countdown(self) -> None:
+        now = time.time() * 1000
+        soonest = self.messages.drop_expired(now)
+        if soonest is None:
+            return
+        self.viewport().update()
+        self._countdown.start(1000 if soonest - now < 120_000 else 15_000)
 
     def set_intro(self, html: str) -> None:
         """The line shown while the channel has no message yet ("This is the start of #general")."""
