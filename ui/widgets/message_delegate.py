@@ -174,10 +174,9 @@ class MessageDelegate(QStyledItemDelegate):
         if row.msg.forward:
             painter.setFont(self.small)
             painter.setPen(QColor(t.muted))
-            fwd = row.msg.forward
             painter.drawPixmap(BODY_X, y + (FWD_H - MARK) // 2, icons.pixmap("forward", MARK, t.muted))
             painter.drawText(QRect(BODY_X + MARK + 4, y, w - BODY_X - RIGHT - MARK - 4, FWD_H), Qt.AlignmentFlag.AlignVCenter,
-                             f"Forwarded from {fwd.get('author', '?')} in {fwd.get('room', 'another room')}")
+                             self.forward_line(row))
             y += FWD_H
         if not row.grouped:
             self._paint_avatar(painter, row, y)
@@ -209,6 +208,14 @@ class MessageDelegate(QStyledItemDelegate):
         p.drawPixmap(x, y + (HEADER_H - MARK) // 2, icons.pixmap("timer", MARK, self.theme.faint))
         p.setPen(QColor(self.theme.faint))
         p.drawText(QRect(x + MARK + 4, y, tw + 2, HEADER_H), Qt.AlignmentFlag.AlignVCenter, left)
+
+    @staticmethod
+    def forward_line(row: Row) -> str:
+        """The provenance line above a forwarded message ("" for one that was not forwarded)."""
+        fwd = row.msg.forward
+        if not fwd:
+            return ""
+        return f"Forwarded from {fwd.get('author', '?')} in {fwd.get('room', 'another room')}"
 
     def _paint_day(self, p: QPainter, day: str, w: int, new: bool) -> None:
         t = self.theme
