@@ -62,6 +62,7 @@ def style_sheet(t: Theme) -> str:
     QMainWindow, QDialog {{ background: {t.chat}; }}
     #Rail {{ background: {t.rail}; }}
     #Sidebar, #MemberPane {{ background: {t.sidebar}; }}
+    #ThreadPane {{ background: {t.chat}; border-left: 1px solid {t.border}; }}
     #Chat {{ background: {t.chat}; }}
     #RoomHeader {{ background: {t.sidebar}; border-bottom: 1px solid {t.border}; padding: 0 8px; }}
     #ChatHeader {{ background: {t.chat}; border-bottom: 1px solid {t.border}; }}

@@ -44,6 +44,24 @@ def countdown(ms_left: float) -> str:
     return f"{int(s // 86400)}d"
 
 
+def ago(then_ms: float, now_ms: float) -> str:
+    """How long ago something happened, as chat apps say it: "just now", "5 min ago", "3 h ago", "2 days ago"."""
+    s = max(0.0, (now_ms - then_ms) / 1000)
+    if s < 60:
+        return "just now"
+    if s < 3600:
+        return f"{int(s // 60)} min ago"
+    if s < 86400:
+        return f"{int(s // 3600)} h ago"
+    days = int(s // 86400)
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def thread_summary(replies: int, last_ms: float, now_ms: float) -> str:
+    """The line under a thread's root: "3 replies · last reply 5 min ago"."""
+    return f"{plural(replies, 'reply', 'replies')} · last reply {ago(last_ms, now_ms)}"
+
+
 def typing_text(names: list[str]) -> str:
     """The typing line for the names of the people typing now (a space when nobody is, so the line keeps its height)."""
     if not names:

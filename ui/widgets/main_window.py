@@ -33,6 +33,7 @@ from .member_menu import MemberMenu
 from .message_actions import MessageActions
 from .room_actions import RoomActions
 from .shortcuts_overlay import ShortcutsOverlay
+from .thread_pane import ThreadPane
 from .sidebar import ChannelPanel, RoomRail
 from .voice_controls import VoiceControls
 from .voice_settings import VoiceSettings
@@ -80,6 +81,8 @@ class MainWindow(QMainWindow):
         self.composer, self.typing_line = self.chat.composer, self.chat.typing_line
         self.header_title, self.header_topic = self.chat.header_title, self.chat.header_topic
         self.members_button = self.chat.members_button
+        self.thread_pane = ThreadPane(session.me, self.theme, root)
+        lay.addWidget(self.thread_pane)
         self.members = MemberList(self.theme, root)
         lay.addWidget(self.members)
         self.tray: QSystemTrayIcon | None = None
@@ -88,7 +91,7 @@ class MainWindow(QMainWindow):
             self.tray.setToolTip("Hubbub")
             self.tray.activated.connect(self._bring_to_front)
             self.tray.show()
-        self.messages = MessageActions(session, self.chat, self.composer_state, lambda text: self.show_error(text))
+        self.messages = MessageActions(session, self.chat, self.composer_state, lambda text: self.show_error(text), self.thread_pane)
         self.rooms = RoomActions(session, self, lambda text: self.show_error(text), self._refresh_all)
         self.voice_controls = VoiceControls(session, self.voice, self.channels, lambda text: self.show_error(text),
                                             lambda title, body: self.notify(title, body), self._refresh_channels)
@@ -137,6 +140,14 @@ class MainWindow(QMainWindow):
         self.view.reply_clicked.connect(self.view.jump_to)
         self.view.context_requested.connect(m.context_menu)
         self.view.verticalScrollBar().valueChanged.connect(self._maybe_read)
+        self.view.thread_clicked.connect(m.open_thread)
+        t = self.thread_pane
+        t.composer.submitted.connect(m.submit_in_thread)
+        t.state.error.connect(self.show_error)
+        t.view.reaction_clicked.connect(m.toggle_reaction)
+        t.view.context_requested.connect(m.thread_context_menu)
+        t.opened.connect(self.members.hide)  # the thread takes the member list's place while it is open
+        t.closed.connect(lambda: self.members.setVisible(self.members_button.isChecked()))
         self.members.member_menu_requested.connect(self.member_menu_at)
         app = QApplication.instance()
         if app is not None:
@@ -183,7 +194,7 @@ class MainWindow(QMainWindow):
         self.member_actions(key).exec(where)
 
     def toggle_members(self, on: bool) -> None:
-        self.members.setVisible(on)
+        self.members.setVisible(on and not self.thread_pane.isVisible())
 
     # ----- window state ------------------------------------------------------------------------------
 
@@ -221,6 +232,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, self.theme)
         icons.use_theme(self.theme)
         self.delegate.set_theme(self.theme)
+        self.thread_pane.delegate.set_theme(self.theme)
         self.rail.set_theme(self.theme)
         self.channels.set_theme(self.theme)
         self.members.theme = self.theme
@@ -306,6 +318,7 @@ class MainWindow(QMainWindow):
         s = self.session
         room = s.room
         self.composer_state.cancel()
+        self.thread_pane.close_thread()
         self.messages.open_conversation((room.id, channel) if room is not None and channel else None)
         if room is None or not channel:
             self.model.set_channel(None, "")
@@ -339,6 +352,8 @@ class MainWindow(QMainWindow):
         s = self.session
         if s.room is not None and s.room.id == room_id:
             self.model.refresh(self.view.visible_rows())
+            if self.thread_pane.root is not None:
+                self.thread_pane.model.refresh(self.thread_pane.view.visible_rows())
             self._refresh_members()
             self._maybe_read()
 

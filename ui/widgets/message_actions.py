@@ -21,6 +21,7 @@ from ..state.session import Session
 from .chat_pane import ChatPane
 from .emoji_picker import EmojiPicker
 from .message_model import one_line
+from .thread_pane import ThreadPane, ThreadSource
 
 QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀", "🔥"]
 TYPING_EVERY = 3.0  # seconds between "I am typing" signals while typing goes on
@@ -30,9 +31,11 @@ DRAFT_SAVE_MS = 1500  # drafts are written out this long after the last keystrok
 class MessageActions:
     """The message controller of the window: turns composer and menu actions into room operations."""
 
-    def __init__(self, session: Session, chat: ChatPane, state: ComposerState, show_error: Callable[[str], None]) -> None:
+    def __init__(self, session: Session, chat: ChatPane, state: ComposerState, show_error: Callable[[str], None],
+                 thread: ThreadPane) -> None:
         self.session = session
         self.chat = chat
+        self.thread = thread
         self.state = state
         self.show_error = show_error
         self._typing_sent = 0.0
@@ -105,15 +108,34 @@ class MessageActions:
         if msg is not None:
             self.state.start_edit(msg)
 
-    def start_reply(self, msg: Message) -> None:
+    def start_reply(self, msg: Message, in_thread: bool = False) -> None:
         room = self.session.room
-        self.chat.composer.setProperty("reply_name", room.name_of(msg.author) if room else "")
-        self.state.start_reply(msg)
+        composer, state = (self.thread.composer, self.thread.state) if in_thread else (self.chat.composer, self.state)
+        composer.setProperty("reply_name", room.name_of(msg.author) if room else "")
+        state.start_reply(msg)
+
+    # ----- threads --------------------------------------------------------------------------------
+
+    def open_thread(self, root: str) -> None:
+        """Open the thread under a message of the open channel in the pane beside it."""
+        s = self.session
+        if s.room is None or not s.channel:
+            return
+        name = next((c.name for c in s.room.channels() if c.id == s.channel), s.channel)
+        self.thread.show_thread(ThreadSource(s.room.view, self.chat.model, root), s.channel, name,
+                                name_of=s.room.name_of, favorites=self.chat.model.favorites)
+        self.thread.composer.members = self.chat.composer.members
+
+    def submit_in_thread(self, text: str) -> None:
+        s = self.session
+        if s.room is not None and s.channel and self.thread.state.submit(s.room, s.channel, text):
+            self.thread.composer.clear()
+            self.thread.view.scrollToBottom()
 
     # ----- the message menu -----------------------------------------------------------------------
 
-    def menu(self, msg: Message) -> QMenu:
-        """The right-click actions for a message (built separately so tests can trigger them)."""
+    def menu(self, msg: Message, in_thread: bool = False) -> QMenu:
+        """The right-click actions for a message, in the channel or (`in_thread`) the thread pane."""
         s = self.session
         room = s.room
         menu = QMenu(self.parent)
@@ -121,7 +143,9 @@ class MessageActions:
             return menu
         may = message_rights(room.my_role(), s.me, msg)
         if may.reply:
-            menu.addAction("Reply", lambda: self.start_reply(msg))
+            menu.addAction("Reply", lambda: self.start_reply(msg, in_thread))
+        if may.thread and not in_thread:
+            menu.addAction(icons.icon("thread"), "Reply in thread", lambda: self.open_thread(msg.id))
         if may.react:
             react = menu.addMenu("Add reaction")
             for e in QUICK_REACTIONS:
@@ -150,6 +174,9 @@ class MessageActions:
 
     def context_menu(self, msg: Message, where: QPoint) -> None:
         self.menu(msg).exec(where)
+
+    def thread_context_menu(self, msg: Message, where: QPoint) -> None:
+        self.menu(msg, in_thread=True).exec(where)
 
     def toggle_reaction(self, message_id: str, emoji: str) -> None:
         if self.session.room is not None:

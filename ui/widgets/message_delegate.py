@@ -15,7 +15,7 @@ from app.models import markdown_html
 
 from .. import icons
 from ..colours import author_colour, initials, name_colour, text_on
-from ..state.text import countdown
+from ..state.text import countdown, thread_summary
 from ..theme import DARK, Theme
 from .message_model import ROW_ROLE, Row
 
@@ -30,6 +30,7 @@ FWD_H = 20
 HEADER_H = 22
 CHIP_H = 26
 CHIP_GAP = 6
+THREAD_H = 22
 MARK = 14  # the small icons in a row's header and forward line
 @dataclass(slots=True)
 class Geometry:
@@ -37,6 +38,7 @@ class Geometry:
 
     reply: QRect | None = None
     chips: list[tuple[QRect, str]] = field(default_factory=list)
+    thread: QRect | None = None  # the "N replies" line under a thread's root
     body_top: int = 0
     height: int = 0
 
@@ -132,6 +134,9 @@ class MessageDelegate(QStyledItemDelegate):
         if row.msg.reactions:
             g.chips = self._chips(row, BODY_X, y + 4, body_w)
             y = max(r.bottom() for r, _ in g.chips) + 4 if g.chips else y
+        if row.thread:
+            g.thread = QRect(BODY_X, y + 2, min(body_w, 420), THREAD_H)
+            y += THREAD_H + 4
         g.height = y + 2
         return g
 
@@ -195,9 +200,21 @@ class MessageDelegate(QStyledItemDelegate):
         painter.translate(-BODY_X, -g.body_top)
         for r, emoji in g.chips:
             self._paint_chip(painter, r, emoji, row)
+        if row.thread and g.thread is not None:
+            self._paint_thread(painter, g.thread, *row.thread)
         if row.expires is not None and not row.msg.deleted:
             self._paint_countdown(painter, row.expires, w, top + (2 if row.grouped else 12) + (REPLY_H if row.reply else 0))
         painter.restore()
+
+    def _paint_thread(self, p: QPainter, r: QRect, replies: int, last: float) -> None:
+        """Under a thread's root: an icon and "3 replies · last reply 5 min ago", in the link colour (a click opens it)."""
+        p.drawPixmap(r.x(), r.y() + (THREAD_H - 16) // 2, icons.pixmap("thread", 16, self.theme.link))
+        f = QFont(self.small)
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(QColor(self.theme.link))
+        p.drawText(QRect(r.x() + 22, r.y(), r.width() - 22, THREAD_H), Qt.AlignmentFlag.AlignVCenter,
+                   thread_summary(replies, last, time.time() * 1000))
 
     def _paint_countdown(self, p: QPainter, expires: float, w: int, y: int) -> None:
         """A disappearing message's mark at the row's top right: a timer and what is left ("12m")."""
@@ -320,12 +337,15 @@ class MessageDelegate(QStyledItemDelegate):
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, f"{emoji}  {len(who)}")
 
     def hit(self, row: Row, width: int, pos: QPoint) -> tuple[str, str] | None:
-        """What a click at `pos` (relative to the row) lands on: ("reaction", emoji), ("reply", id) or None."""
+        """What a click at `pos` (relative to the row) lands on: ("reaction", emoji), ("reply", id), ("thread", root id)
+        or None."""
         g = self.geometry(row, width)
         for r, emoji in g.chips:
             if r.contains(pos):
                 return ("reaction", emoji)
         if g.reply is not None and g.reply.contains(pos) and row.msg.reply_to:
             return ("reply", row.msg.reply_to)
+        if g.thread is not None and g.thread.contains(pos):
+            return ("thread", row.msg.id)
         return None
 

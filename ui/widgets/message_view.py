@@ -21,6 +21,7 @@ class MessageView(QListView):
 
     reaction_clicked = Signal(str, str)  # message id, emoji
     reply_clicked = Signal(str)  # id of the message replied to
+    thread_clicked = Signal(str)  # id of a thread's root
     context_requested = Signal(object, QPoint)  # Message, global position
 
     def __init__(self, model: MessageModel, delegate: MessageDelegate, parent: QWidget | None = None) -> None:
@@ -210,6 +211,9 @@ class MessageView(QListView):
             return None
         if hit is not None and hit[0] == "reply":
             self.reply_clicked.emit(hit[1])
+            return None
+        if hit is not None and hit[0] == "thread":
+            self.thread_clicked.emit(hit[1])
             return None
         return super().mousePressEvent(e)
 
