@@ -89,6 +89,7 @@ def style_sheet(t: Theme) -> str:
     QToolButton {{ background: transparent; border: none; border-radius: 4px; padding: 4px; color: {t.muted}; font-size: 12pt; }}
     QToolButton:hover {{ background: {t.hover}; color: {t.text}; }}
     QToolButton:checked {{ color: {t.text}; }}
+    QToolButton::menu-indicator {{ image: none; width: 0; }}
     QMenu {{ background: {t.rail}; border: 1px solid {t.border}; padding: 4px; }}
     QMenu::item {{ padding: 6px 18px; border-radius: 3px; }}
     QMenu::item:selected {{ background: {t.accent}; color: white; }}
