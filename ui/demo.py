@@ -51,15 +51,17 @@ def build_demo(root: Path | None = None) -> tuple[Node, DemoService]:
     rooms = {"alice": room}
     current = "alice"
 
-    def say(who: str, text: str, reply_to: str | None = None, channel: str = "general") -> str:
+    def say(who: str, text: str, reply_to: str | None = None, channel: str = "general", thread: str | None = None) -> str:
         nonlocal current
         if who != current:
             rooms[who] = _sync(nodes[current], rooms[current], nodes[who], root)
             current = who
-        return rooms[who].post(channel, text, reply_to=reply_to)
+        return rooms[who].post(channel, text, reply_to=reply_to, thread=thread)
 
     say("alice", "Welcome everyone! Doors open **Saturday at 18:00**.", channel="announcements")
     m1 = say("bob", "Who's bringing the **switch**? I've got two spare power strips.")
+    say("dave", "I have a spare 8-port one in the car", thread=m1)
+    say("bob", "great, then we have two", thread=m1)
     m2 = say("carol", "I can bring mine, plus a bag of cat6 cables 🎉")
     m3 = say("alice", "Perfect. I'll run the _relay_ on my laptop so the folks upstairs can join too.", reply_to=m2)
     m4 = say("dave", "Server config for the game, if anyone wants to double-check:\n"

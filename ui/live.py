@@ -18,7 +18,7 @@ from app.presence import TYPING_SECONDS
 from app.room import Room
 from app.service import NodeService
 
-from .services import ChangeCallback, EntriesCallback, PublicRoom
+from .services import WEEK, ChangeCallback, EntriesCallback, PublicRoom
 
 if TYPE_CHECKING:
     from app.voice.session import VoiceService
@@ -112,8 +112,10 @@ class NetworkService:
     def create_room(self, name: str) -> Room:
         return self.service.create_room(name)
 
-    def invite_link(self, room: Room) -> str:
-        return self.service.create_invite(room).link()
+    def invite_link(self, room: Room, valid_seconds: float | None = WEEK, uses: int = 1) -> str:
+        invite = self.node.invite(room, valid_seconds, uses=uses)
+        self.service.refresh_secrets()  # offer it to joiners at once (what NodeService.create_invite does)
+        return invite.link()
 
     async def open_dm(self, peer: bytes) -> bytes:
         existing = self.service.direct_room_with(peer)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 ONLINE = "online"
 IDLE = "idle"
 OFFLINE = "offline"
+WEEK = 7 * 24 * 3600.0  # how long an invite link works unless the inviter chooses otherwise
 
 ChangeCallback = Callable[[str], None]  # called with "presence", "typing", "rooms" or "public" (the LAN's public rooms)
 EntriesCallback = Callable[[Room, list[Any]], None]  # a room stored new entries (local or from a peer)
@@ -68,8 +69,9 @@ class LiveService(Protocol):
     def create_room(self, name: str) -> Room:
         """Create a room and let peers learn of it."""
 
-    def invite_link(self, room: Room) -> str:
-        """A fresh `hubbub://` invite link for a room, offered to joiners on the LAN."""
+    def invite_link(self, room: Room, valid_seconds: float | None = WEEK, uses: int = 1) -> str:
+        """A fresh `hubbub://` invite link for a room (for `uses` joins, expiring after `valid_seconds`, None: never),
+        offered to joiners on the LAN."""
 
     async def open_dm(self, peer: bytes) -> bytes:
         """The id of my direct room with `peer` (a member of a room we share), created if needed; or HubbubError."""
@@ -120,10 +122,10 @@ class OfflineService:
             raise HubbubError("This offline service has no node to create rooms in.")
         return self.node.create_room(name)
 
-    def invite_link(self, room: Room) -> str:
+    def invite_link(self, room: Room, valid_seconds: float | None = WEEK, uses: int = 1) -> str:
         if self.node is None:
             raise HubbubError("This offline service has no node to make invites with.")
-        return self.node.invite(room).link()
+        return self.node.invite(room, valid_seconds, uses=uses).link()
 
     async def open_dm(self, peer: bytes) -> bytes:
         if self.node is not None:

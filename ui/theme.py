@@ -62,12 +62,14 @@ def style_sheet(t: Theme) -> str:
     QMainWindow, QDialog {{ background: {t.chat}; }}
     #Rail {{ background: {t.rail}; }}
     #Sidebar, #MemberPane {{ background: {t.sidebar}; }}
+    #ThreadPane {{ background: {t.chat}; border-left: 1px solid {t.border}; }}
     #Chat {{ background: {t.chat}; }}
     #RoomHeader {{ background: {t.sidebar}; border-bottom: 1px solid {t.border}; padding: 0 8px; }}
     #ChatHeader {{ background: {t.chat}; border-bottom: 1px solid {t.border}; }}
     #HeaderTitle {{ font-weight: 700; font-size: 11pt; }}
     #HeaderTopic {{ color: {t.muted}; }}
-    #Muted, #TypingLine {{ color: {t.muted}; }}
+    #Muted, #TypingLine, #ChannelIntro {{ color: {t.muted}; }}
+    #ChannelIntro {{ font-size: 11pt; }}
     #SectionLabel {{ color: {t.muted}; font-size: 8pt; font-weight: 700; letter-spacing: 0.5px; }}
     #UserBar {{ background: {t.rail}; }}
     QListView, QListWidget, QTreeWidget {{ background: transparent; border: none; outline: 0; }}
@@ -87,6 +89,7 @@ def style_sheet(t: Theme) -> str:
     QToolButton {{ background: transparent; border: none; border-radius: 4px; padding: 4px; color: {t.muted}; font-size: 12pt; }}
     QToolButton:hover {{ background: {t.hover}; color: {t.text}; }}
     QToolButton:checked {{ color: {t.text}; }}
+    QToolButton::menu-indicator {{ image: none; width: 0; }}
     QMenu {{ background: {t.rail}; border: 1px solid {t.border}; padding: 4px; }}
     QMenu::item {{ padding: 6px 18px; border-radius: 3px; }}
     QMenu::item:selected {{ background: {t.accent}; color: white; }}
@@ -99,6 +102,7 @@ def style_sheet(t: Theme) -> str:
     QTabWidget::pane {{ border: none; }}
     QTabBar::tab {{ background: transparent; padding: 6px 12px; color: {t.muted}; }}
     QTabBar::tab:selected {{ color: {t.text}; border-bottom: 2px solid {t.accent}; }}
+    #ShortcutsCard {{ background: {t.sidebar}; border: 1px solid {t.border}; border-radius: 10px; }}
     QToolTip {{ background: {t.rail}; color: {t.text}; border: 1px solid {t.border}; }}
     """
 

@@ -5,7 +5,12 @@
 
 * `ArrayBackend`: a NumPy array in, a growing list of frames out (tests, benchmarks).
 * `FileBackend`: a WAV file in, a WAV file out (bots: play a file into a channel, record one).
-* `SoundDeviceBackend`: PortAudio through sounddevice, blocksize one frame (real use).
+* `SoundDeviceBackend`: PortAudio through sounddevice, blocksize one frame (real use); duplex, or
+  playback only when there is no microphone (listen-only), or capture only when nothing plays.
+* `NullBackend`: no sound card at all: nothing captured, nothing played; the channel still works.
+
+`open_device_backend` picks among the last three by the devices there are. A backend's `has_input`
+and `has_output` say what it can do (a backend without them can do both).
 """
 
 from __future__ import annotations
@@ -218,8 +223,51 @@ def output_devices() -> list[DeviceInfo]:
     return found
 
 
+class NullBackend:
+    """No sound card: reads no frames and plays none, so voice runs with neither microphone nor speaker."""
+
+    has_input = False
+    has_output = False
+
+    def read_frame(self) -> Frame | None:
+        return None
+
+    def write_frame(self, frame: Frame) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def has_input(backend: object) -> bool:
+    """Whether a backend captures (a microphone); True for backends that do not say."""
+    return bool(getattr(backend, "has_input", True))
+
+
+def has_output(backend: object) -> bool:
+    """Whether a backend plays (a speaker or headphones); True for backends that do not say."""
+    return bool(getattr(backend, "has_output", True))
+
+
+def open_device_backend(input_device: int | None = None, output_device: int | None = None) -> AudioBackend:
+    """The sound card as a voice backend, with what it has: duplex, playback only, capture only, or nothing.
+
+    Never fails for want of a device (no microphone means listen-only, no device at all a `NullBackend`);
+    raises BackendError only when a device that exists cannot be opened.
+    """
+    try:
+        devices = list_devices()
+    except BackendError:
+        return NullBackend()
+    capture = any(d.inputs > 0 for d in devices)
+    play = any(d.outputs > 0 for d in devices)
+    if not capture and not play:
+        return NullBackend()
+    return SoundDeviceBackend(input_device if capture else None, output_device if play else None, capture=capture, play=play)
+
+
 class SoundDeviceBackend:
-    """A PortAudio duplex stream with a one-frame blocksize; thin by design.
+    """A PortAudio stream with a one-frame blocksize (duplex, or one half of it); thin by design.
 
     The PortAudio callback thread moves frames through two small queues; `read_frame` and
     `write_frame` never block. `level_db` is the input level for a meter, and with `monitor` on
@@ -228,35 +276,53 @@ class SoundDeviceBackend:
 
     QUEUE_FRAMES = 8
 
-    def __init__(self, input_device: int | None = None, output_device: int | None = None) -> None:
+    def __init__(self, input_device: int | None = None, output_device: int | None = None, *,
+                 capture: bool = True, play: bool = True) -> None:
         sd = _sounddevice()
         self._in: queue.Queue[Frame] = queue.Queue(self.QUEUE_FRAMES)
         self._out: queue.Queue[Frame] = queue.Queue(self.QUEUE_FRAMES)
         self.level_db = -120.0
         self.monitor = False
+        self.has_input, self.has_output = capture, play
+        common = {"samplerate": SAMPLE_RATE, "blocksize": FRAME_SAMPLES, "channels": 1, "dtype": "int16", "latency": "low"}
         try:
-            self._stream = sd.Stream(
-                samplerate=SAMPLE_RATE, blocksize=FRAME_SAMPLES, channels=1, dtype="int16",
-                latency="low", device=(input_device, output_device), callback=self._callback,
-            )
+            if capture and play:
+                self._stream = sd.Stream(device=(input_device, output_device), callback=self._callback, **common)
+            elif play:
+                self._stream = sd.OutputStream(device=output_device, callback=self._play_only, **common)
+            else:
+                self._stream = sd.InputStream(device=input_device, callback=self._capture_only, **common)
             self._stream.start()
         except Exception as exc:
             raise BackendError(f"cannot open the audio device: {exc}") from exc
 
     def _callback(self, indata: Any, outdata: Any, frames: int, time: Any, status: Any) -> None:
-        captured = np.array(indata[:, 0], dtype=np.int16)
+        captured = self._capture(indata)
+        play = self._next_out()
+        if self.monitor:
+            play = captured
+        outdata[:, 0] = play[:frames]
+
+    def _play_only(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
+        outdata[:, 0] = self._next_out()[:frames]
+
+    def _capture_only(self, indata: Any, frames: int, time: Any, status: Any) -> None:
+        self._capture(indata)
+
+    def _capture(self, indata: Any) -> Frame:
+        captured: Frame = np.array(indata[:, 0], dtype=np.int16)
         self.level_db = level_dbfs(captured)
         try:
             self._in.put_nowait(captured)
         except queue.Full:
             pass
+        return captured
+
+    def _next_out(self) -> Frame:
         try:
-            play = self._out.get_nowait()
+            return self._out.get_nowait()
         except queue.Empty:
-            play = silence()
-        if self.monitor:
-            play = captured
-        outdata[:, 0] = play[:frames]
+            return silence()
 
     def read_frame(self) -> Frame | None:
         try:

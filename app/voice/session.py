@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.errors import HubbubError
-from app.voice.backends import AudioBackend, BackendError, DeviceInfo, SoundDeviceBackend, input_devices, output_devices
+from app.voice.backends import (AudioBackend, BackendError, DeviceInfo, has_input, has_output, input_devices,
+                                open_device_backend, output_devices)
 from app.voice.calls import CALLEE_GRACE, RING_TIMEOUT, Call, CallBook, CallError, CallState
 from app.voice.channels import VoiceMember, VoiceRoster
 from app.voice.engine import SPEAKING_HOLD, VoiceEngine
@@ -114,7 +115,7 @@ class VoiceService:
             self.hang_up()
         self._leave_channel()
         self._start_audio()
-        self.roster.set_mine(VoiceMember(room_id, channel_id, self.muted, self.deafened))
+        self.roster.set_mine(VoiceMember(room_id, channel_id, self.muted or not self.can_speak, self.deafened))
         self._announce()
         self._participants_changed(room_id, channel_id)
         self._state_changed()
@@ -269,6 +270,26 @@ class VoiceService:
             self._close_backend()
             self.backend = self._open_backend()
 
+    @property
+    def can_speak(self) -> bool:
+        """Whether my audio has a microphone (True until audio runs: nobody knows before)."""
+        return self.backend is None or has_input(self.backend)
+
+    @property
+    def can_hear(self) -> bool:
+        """Whether my audio has a speaker or headphones (True until audio runs)."""
+        return self.backend is None or has_output(self.backend)
+
+    def audio_problem(self) -> str:
+        """A sentence on what my audio lacks while it runs ("" when it has both halves)."""
+        if not self.can_speak and not self.can_hear:
+            return "No microphone or speaker was found: you cannot speak or hear, but you can see who is here."
+        if not self.can_speak:
+            return "No microphone was found, so you are listening only."
+        if not self.can_hear:
+            return "No speaker or headphones were found, so you cannot hear the others."
+        return ""
+
     def set_mic_test(self, on: bool) -> None:
         """Loopback "test my mic": play my own input back to me (runs audio even outside a call)."""
         if on:
@@ -300,7 +321,7 @@ class VoiceService:
         try:
             if self.backend_factory is not None:
                 return self.backend_factory()
-            return SoundDeviceBackend(self.input_device, self.output_device)
+            return open_device_backend(self.input_device, self.output_device)
         except BackendError as exc:
             raise VoiceError(_sentence(exc)) from exc
 
@@ -439,7 +460,7 @@ class VoiceService:
     def _reannounce_flags(self) -> None:
         mine = self.roster.mine
         if mine is not None:
-            self.roster.set_mine(VoiceMember(mine.room_id, mine.channel_id, self.muted, self.deafened))
+            self.roster.set_mine(VoiceMember(mine.room_id, mine.channel_id, self.muted or not self.can_speak, self.deafened))
             self._announce()
             self._participants_changed(mine.room_id, mine.channel_id)
         self._state_changed()

@@ -77,3 +77,11 @@ class SyntheticChannel:
 
 def visible(widget: QWidget) -> bool:
     return widget.isVisible() and not widget.isHidden()
+
+
+def carry(src: Node, room_id: bytes, dst: Node, folder: Path) -> None:
+    """Carry a room's signed log from one profile to another, as `hubbub export --format log` / `hubbub import` do."""
+    path = folder / "carry.hubbub"
+    src.export(src.room(room_id), "log", path)
+    dst.import_log(path)
+    path.unlink()

@@ -108,3 +108,77 @@ def test_voice_without_network_or_sound_device_says_so(qtbot: object, node: Node
         assert settings.problem.text() == devices.problem
         assert not settings.input.isEnabled()
     settings.done()
+
+
+class ListenOnly(ArrayBackend):
+    """Headphones without a microphone: plays what it hears, captures nothing."""
+
+    has_input = False
+
+
+def test_without_a_microphone_i_join_listen_only_and_hear_the_others(qtbot: object,
+                                                                     qloop: Callable[[Awaitable[None]], None],
+                                                                     tmp_path: Path) -> None:
+    async def scenario() -> None:
+        w, live, bob, room, broom = await connected_pair(tmp_path, qtbot)
+        try:
+            errors: list[str] = []
+            w.show_error = errors.append  # type: ignore[method-assign]
+            alice, bobs = short_id(live.me), short_id(bob.node.profile.public_key)
+            mine = ListenOnly()
+            live.service.voice.backend_factory = lambda: mine
+            bob.voice.backend_factory = lambda: ArrayBackend(bursts(), loop=True)
+            lounge = next(c.id for c in room.channels() if c.kind == "voice")
+            w._refresh_channels()
+            w.channels.tree.itemClicked.emit(w.channels._items[lounge], 0)
+            assert errors == [] and w.voice.channel == (room.id, lounge)
+            assert "listening only" in w.channels.voice_bar.label.text()
+            assert not w.channels.mute_button.isEnabled()
+            bob.voice.join(broom.id, lounge)
+            await until(lambda: set(w.channels.voice_people(lounge)) == {alice, bobs}, "both under the voice channel")
+            await until(lambda: bobs in w.channels.speaking_now(), "Bob's speaking indicator")
+            await until(lambda: any(np.abs(f).max() > 1000 for f in mine.played[-50:]), "Bob's voice played to me")
+            assert alice not in w.channels.speaking_now()
+            await until(lambda: bool(bob.voice.member(live.me) and bob.voice.member(live.me).muted), "me shown muted at Bob")
+            w.channels.voice_bar.leave.click()
+            assert w.voice.channel is None and w.channels.mute_button.isEnabled()
+        finally:
+            await stop(w, live, bob)
+
+    qloop(scenario())
+
+
+def test_with_no_sound_device_at_all_i_still_see_who_is_in_the_channel(qtbot: object,
+                                                                        qloop: Callable[[Awaitable[None]], None],
+                                                                        tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.voice import backends
+
+    try:
+        has_devices = bool(backends.list_devices())
+    except backends.BackendError:
+        has_devices = False  # this machine has no sound card: the real sounddevice path is the one tested
+    if has_devices:  # a machine with a sound card: take it away
+        def none() -> list[backends.DeviceInfo]:
+            raise backends.BackendError("no audio devices found: is a sound card connected?")
+        monkeypatch.setattr(backends, "list_devices", none)
+
+    async def scenario() -> None:
+        w, live, bob, room, broom = await connected_pair(tmp_path, qtbot)
+        try:
+            errors: list[str] = []
+            w.show_error = errors.append  # type: ignore[method-assign]
+            bob.voice.backend_factory = lambda: ArrayBackend(bursts(), loop=True)
+            lounge = next(c.id for c in room.channels() if c.kind == "voice")
+            bob.voice.join(broom.id, lounge)
+            w._refresh_channels()
+            w.channels.tree.itemClicked.emit(w.channels._items[lounge], 0)
+            assert errors == [], errors
+            assert w.voice.channel == (room.id, lounge)
+            assert "No microphone or speaker was found" in w.channels.voice_bar.label.text()
+            await until(lambda: set(w.channels.voice_people(lounge)) == {short_id(live.me), short_id(bob.node.profile.public_key)},
+                        "both under the voice channel")
+        finally:
+            await stop(w, live, bob)
+
+    qloop(scenario())

@@ -54,9 +54,9 @@ def candidates(members: list[Completion], query: str, limit: int = 8) -> list[Co
 
 
 def last_own_message(messages: list[Message], me: str) -> Message | None:
-    """My newest message that can still be edited, among `messages` (oldest first)."""
+    """My newest message that can still be edited, among `messages` (oldest first; thread replies are not the channel's)."""
     for msg in reversed(messages):
-        if msg.author == me and not msg.deleted and not msg.forward:
+        if msg.author == me and not msg.deleted and not msg.forward and not (msg.thread and msg.thread != msg.id):
             return msg
     return None
 
@@ -71,6 +71,8 @@ class ComposerState(QObject):
         super().__init__()
         self.mode = Mode.SEND
         self.target: Message | None = None
+        self.ttl: float | None = None  # seconds after which messages sent from here disappear (None: they stay)
+        self.thread_root: str | None = None  # the root of the thread this composer answers in (None: the channel)
 
     def start_reply(self, msg: Message) -> None:
         self.mode, self.target = Mode.REPLY, msg
@@ -97,9 +99,9 @@ class ComposerState(QObject):
                 if text != self.target.text:
                     room.edit(self.target.id, text)  # type: ignore[attr-defined]
             elif self.mode is Mode.REPLY and self.target is not None:
-                room.post(channel, text, reply_to=self.target.id)  # type: ignore[attr-defined]
+                room.post(channel, text, reply_to=self.target.id, ttl=self.ttl, thread=self.thread_root)  # type: ignore[attr-defined]
             else:
-                room.post(channel, text)  # type: ignore[attr-defined]
+                room.post(channel, text, ttl=self.ttl, thread=self.thread_root)  # type: ignore[attr-defined]
         except HubbubError as exc:
             self.error.emit(str(exc))
             return False

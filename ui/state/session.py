@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.drafts import Drafts
 from app.errors import HubbubError
 from app.models import Channel, Message, short_id
 from app.node import Node
@@ -16,6 +18,8 @@ from app.room import Room
 from ..services import LiveService, OfflineService
 from .notify import notification_text, should_notify
 from .switcher import Target
+
+log = logging.getLogger(__name__)
 
 UNREAD_WINDOW = 100  # unread counts look at most this many newest messages per channel ("99+")
 LAST_ROOM = "ui_last_room"
@@ -31,6 +35,7 @@ class RoomSummary:
     unread: int
     mentions: int
     direct: bool
+    peer: str = ""  # in a direct room, the other person's short id (their avatar colour)
 
 
 class Session(QObject):
@@ -54,6 +59,7 @@ class Session(QObject):
         self.room: Room | None = None
         self.channel: str | None = None
         self.focused = True
+        self.drafts = Drafts(node.profile.path)
         self._attached: dict[bytes, Room] = {}
         self._pending: set[bytes] = set()
         self._seen: dict[tuple[bytes, str], float] = {}
@@ -108,8 +114,9 @@ class Session(QObject):
             room = self._attached.get(rid)
             unread = self._unread.get(rid, {})
             direct = room is not None and room.is_direct()
+            peer = room.direct_peer() if room is not None else None
             out.append(RoomSummary(rid, self.title(room) if room else name, sum(u for u, _ in unread.values()),
-                                   sum(m for _, m in unread.values()), direct))
+                                   sum(m for _, m in unread.values()), direct, short_id(peer) if peer else ""))
         return out
 
     def _spare_direct_rooms(self) -> set[bytes]:
@@ -312,3 +319,10 @@ class Session(QObject):
 
     def save(self) -> None:
         self.node.profile.save_settings()
+        self.save_drafts()
+
+    def save_drafts(self) -> None:
+        try:
+            self.drafts.save()
+        except OSError as exc:  # a full disk: the drafts stay in memory, and saving is tried again later
+            log.warning("drafts could not be saved: %s", exc)

@@ -105,6 +105,17 @@ class VoiceState(QObject):
         return voice is not None and voice.deafened
 
     @property
+    def can_speak(self) -> bool:
+        """False while my audio runs without a microphone (listen-only)."""
+        voice = self.service
+        return voice is None or voice.can_speak
+
+    def audio_problem(self) -> str:
+        """What my running audio lacks, as a sentence ("" when nothing, or when no audio runs)."""
+        voice = self.service
+        return voice.audio_problem() if voice is not None else ""
+
+    @property
     def current_call(self) -> Call | None:
         voice = self.service
         return voice.current_call if voice is not None else None
@@ -121,7 +132,7 @@ class VoiceState(QObject):
                 member = voice.member(key)
                 mine = key == voice.me
                 people.append(VoiceParticipant(key, short_id(key), voice.speaking(key),
-                                               voice.muted if mine else bool(member and member.muted),
+                                               (voice.muted or not voice.can_speak) if mine else bool(member and member.muted),
                                                voice.deafened if mine else bool(member and member.deafened)))
             out[channel] = people
         return out

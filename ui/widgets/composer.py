@@ -1,13 +1,17 @@
-"""The composer: a growing text box with reply/edit bar, `@` completion popup and emoji button."""
+"""The composer: a growing text box with reply/edit bar, `@` completion popup, disappearing-message timer and emoji button."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QToolButton,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPlainTextEdit, QToolButton,
                                QVBoxLayout, QWidget)
 
+from .. import icons
 from ..state.composer import ComposerState, Completion, Mode, candidates, complete_mention, mention_query
+from ..state.text import MESSAGE_TTL, duration
 from .emoji_picker import EmojiPicker
 
 
@@ -69,7 +73,7 @@ class Composer(QWidget):
         bar_layout.setContentsMargins(12, 6, 8, 6)
         self.bar_label = QLabel(self.bar)
         self.cancel_button = QToolButton(self.bar)
-        self.cancel_button.setText("✕")
+        icons.put(self.cancel_button, "close")
         self.cancel_button.setToolTip("Cancel (Esc)")
         self.cancel_button.clicked.connect(state.cancel)
         bar_layout.addWidget(self.bar_label, 1)
@@ -88,11 +92,21 @@ class Composer(QWidget):
         self.edit.send.connect(self._send)
         self.edit.edit_last.connect(self.edit_last_requested)
         self.edit.escape.connect(state.cancel)
+        self.timer_button = QToolButton(box)
+        self.timer_button.setCheckable(True)
+        icons.put(self.timer_button, "timer", on="timer")
+        self.timer_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        timers = QMenu(self.timer_button)
+        for label, seconds in MESSAGE_TTL:
+            timers.addAction(label, partial(self.set_ttl, seconds))
+        self.timer_button.setMenu(timers)
+        self.set_ttl(None)
         self.emoji_button = QToolButton(box)
-        self.emoji_button.setText("😀")
+        icons.put(self.emoji_button, "emoji")
         self.emoji_button.setToolTip("Emoji")
         self.emoji_button.clicked.connect(self._pick_emoji)
         row.addWidget(self.edit, 1)
+        row.addWidget(self.timer_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.emoji_button, 0, Qt.AlignmentFlag.AlignBottom)
         outer.addWidget(box)
         self.popup = QListWidget(self.window())
@@ -104,6 +118,13 @@ class Composer(QWidget):
         state.mode_changed.connect(self._on_mode)
         self._fit()
 
+    def set_ttl(self, seconds: float | None) -> None:
+        """Messages sent from now disappear after `seconds` (None: they stay)."""
+        self.state.ttl = seconds
+        self.timer_button.setChecked(seconds is not None)
+        self.timer_button.setToolTip(f"Disappearing: messages you send now vanish after {duration(seconds)}" if seconds
+                                     else "Disappearing messages: off (click to set a timer)")
+
     def set_placeholder(self, text: str) -> None:
         self.edit.setPlaceholderText(text)
 
@@ -114,6 +135,18 @@ class Composer(QWidget):
 
     def clear(self) -> None:
         self.edit.clear()
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Show `text` (a conversation's draft) without it counting as typing."""
+        self.edit.blockSignals(True)
+        self.edit.setPlainText(text)
+        self.edit.blockSignals(False)
+        self.edit.moveCursor(QTextCursor.MoveOperation.End)
+        self.popup.hide()
+        self._fit()
 
     def _on_mode(self) -> None:
         st = self.state

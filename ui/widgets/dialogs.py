@@ -1,20 +1,18 @@
-"""The dialogs: first run, create room, invite (link + QR), join, room browser, quick switcher, preferences."""
+"""The dialogs: first run, create room, join, quick switcher, preferences; and a confirmation box."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import qrcode
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
-from ..services import PublicRoom
 from ..state.switcher import Target, filter_targets
 
 
-def _title(text: str, sub: str = "") -> QLabel:
+def title_label(text: str, sub: str = "") -> QLabel:
     label = QLabel(f"<div style='font-size:15pt; font-weight:700'>{text}</div>"
                    + (f"<div style='margin-top:6px'>{sub}</div>" if sub else ""))
     label.setWordWrap(True)
@@ -22,7 +20,7 @@ def _title(text: str, sub: str = "") -> QLabel:
     return label
 
 
-def _buttons(dialog: QDialog, ok: str) -> QDialogButtonBox:
+def dialog_buttons(dialog: QDialog, ok: str) -> QDialogButtonBox:
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
     button = box.addButton(ok, QDialogButtonBox.ButtonRole.AcceptRole)
     button.setObjectName("Primary")
@@ -44,7 +42,7 @@ class NameDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 16)
         layout.setSpacing(12)
-        layout.addWidget(_title(title, sub))
+        layout.addWidget(title_label(title, sub))
         self.field = QLineEdit(value, self)
         self.field.setPlaceholderText(placeholder)
         self.field.setMaxLength(100)
@@ -53,7 +51,7 @@ class NameDialog(QDialog):
         self.error.setStyleSheet("color: #f23f43")
         self.error.hide()
         layout.addWidget(self.error)
-        layout.addWidget(_buttons(self, ok))
+        layout.addWidget(dialog_buttons(self, ok))
 
     @property
     def value(self) -> str:
@@ -68,65 +66,21 @@ class NameDialog(QDialog):
         super().accept()
 
 
+def confirm(parent: QWidget | None, title: str, text: str, ok: str) -> bool:
+    """Ask before something that cannot be undone; True when the person chose `ok`."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, parent)
+    button = box.addButton(ok, QMessageBox.ButtonRole.DestructiveRole)
+    button.setObjectName("Danger")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is button
+
+
 def first_run_dialog(parent: QWidget | None = None) -> NameDialog:
     """Welcome: choose the name others will see (the identity key is made silently)."""
     return NameDialog("Welcome to Hubbub", "Chat and talk with your group, peer to peer — no server needed.<br>"
                       "What should people call you?", "Your display name", "Continue", parent=parent,
                       validate=lambda v: "A display name can be at most 64 characters." if len(v) > 64 else None)
-
-
-def qr_pixmap(text: str, scale: int = 5, dark: str = "#000000", light: str = "#ffffff") -> QPixmap:
-    """A QR code of `text` painted into a pixmap (no Pillow needed)."""
-    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    qr.add_data(text)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
-    n = len(matrix)
-    img = QImage(n * scale, n * scale, QImage.Format.Format_RGB32)
-    img.fill(QColor(light))
-    p = QPainter(img)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(QColor(dark))
-    for y, line in enumerate(matrix):
-        for x, on in enumerate(line):
-            if on:
-                p.drawRect(QRect(x * scale, y * scale, scale, scale))
-    p.end()
-    return QPixmap.fromImage(img)
-
-
-class InviteDialog(QDialog):
-    """The invite link for a room, a copy button and the same link as a QR code."""
-
-    def __init__(self, room_name: str, link: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Invite to {room_name}")
-        self.link = link
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 24, 24, 16)
-        layout.addWidget(_title(f"Invite friends to {room_name}", "Send them this link, or let them scan the code. "
-                                "It works once and expires in 7 days."))
-        self.qr = QLabel(self)
-        self.qr.setPixmap(qr_pixmap(link, 4))
-        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.qr)
-        row = QHBoxLayout()
-        self.field = QLineEdit(link, self)
-        self.field.setReadOnly(True)
-        self.field.setCursorPosition(0)
-        self.copy_button = QPushButton("Copy", self)
-        self.copy_button.setObjectName("Primary")
-        self.copy_button.clicked.connect(self.copy)
-        row.addWidget(self.field, 1)
-        row.addWidget(self.copy_button)
-        layout.addLayout(row)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.reject)
-        layout.addWidget(close)
-
-    def copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.link)
-        self.copy_button.setText("Copied")
 
 
 class JoinDialog(QDialog):
@@ -140,14 +94,14 @@ class JoinDialog(QDialog):
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 16)
-        layout.addWidget(_title("Join a room", "Paste the hubbub:// invite link you were given."))
+        layout.addWidget(title_label("Join a room", "Paste the hubbub:// invite link you were given."))
         self.field = QLineEdit(link, self)
         self.field.setPlaceholderText("hubbub://join/…")
         layout.addWidget(self.field)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        self.box = _buttons(self, "Join")
+        self.box = dialog_buttons(self, "Join")
         layout.addWidget(self.box)
 
     def accept(self) -> None:
@@ -164,43 +118,6 @@ class JoinDialog(QDialog):
         self.status.setText(text)
 
     def done_joining(self) -> None:
-        super().accept()
-
-
-class RoomBrowser(QDialog):
-    """Public rooms announced on the LAN."""
-
-    join_requested = Signal(bytes)
-
-    def __init__(self, rooms: list[PublicRoom], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Public rooms on this network")
-        self.setMinimumSize(480, 380)
-        layout = QVBoxLayout(self)
-        layout.addWidget(_title("Public rooms nearby", "Rooms that members on your LAN have made public."))
-        self.list = QListWidget(self)
-        self.status = QLabel(self)
-        self.status.setWordWrap(True)
-        layout.addWidget(self.list, 1)
-        layout.addWidget(self.status)
-        box = _buttons(self, "Join")
-        layout.addWidget(box)
-        self.set_rooms(rooms)
-
-    def set_rooms(self, rooms: list[PublicRoom]) -> None:
-        self.list.clear()
-        for r in rooms:
-            tags = "  ".join("#" + t for t in r.tags)
-            item = QListWidgetItem(f"{r.name}   ·   {r.members} members   {tags}\n{r.topic}")
-            item.setData(Qt.ItemDataRole.UserRole, r.room_id)
-            self.list.addItem(item)
-        if not rooms:
-            self.status.setText("No public rooms are announced on this network right now. Rooms appear here as peers are found.")
-
-    def accept(self) -> None:
-        item = self.list.currentItem()
-        if item is not None:
-            self.join_requested.emit(item.data(Qt.ItemDataRole.UserRole))
         super().accept()
 
 
@@ -268,4 +185,4 @@ class PreferencesDialog(QDialog):
         form.addRow("Theme", self.theme)
         if extra is not None:
             form.addRow(extra)
-        form.addRow(_buttons(self, "Save"))
+        form.addRow(dialog_buttons(self, "Save"))

@@ -10,7 +10,7 @@ from app.room import MemberInfo
 
 from ..services import IDLE, ONLINE
 from ..theme import Theme
-from .message_delegate import author_colour, initials
+from ..colours import author_colour, initials, text_on
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -22,18 +22,19 @@ def avatar_icon(name: str, short: str, status: str, theme: Theme, size: int = 32
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(author_colour(short))
+    colour = author_colour(short)
+    p.setBrush(colour)
     p.drawEllipse(QRectF(0, 0, size, size))
     f = QFont()
     f.setBold(True)
     f.setPointSizeF(8.5)
     p.setFont(f)
-    p.setPen(QColor("white"))
+    p.setPen(text_on(colour))
     p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, initials(name))
-    colour = theme.online if status == ONLINE else "#f0b232" if status == IDLE else theme.faint
+    dot = theme.online if status == ONLINE else "#f0b232" if status == IDLE else theme.faint
     p.setBrush(QColor(theme.sidebar))
     p.drawEllipse(QRectF(size - 10, size - 10, 14, 14))
-    p.setBrush(QColor(colour))
+    p.setBrush(QColor(dot))
     p.drawEllipse(QRectF(size - 7, size - 7, 8, 8))
     p.end()
     return QIcon(pix)
@@ -63,13 +64,17 @@ class MemberList(QFrame):
         if isinstance(key, bytes):
             self.member_menu_requested.emit(key, self.list.viewport().mapToGlobal(pos))
 
-    def set_members(self, members: list[MemberInfo], presence: dict[str, str]) -> None:
+    def set_members(self, members: list[MemberInfo], presence: dict[str, str], direct: bool = False) -> None:
+        """List members by role (then online and offline); in a direct room just the two people, without roles."""
         self.list.clear()
         groups: dict[str, list[MemberInfo]] = {}
-        rank: dict[str, int] = {"Online": 1, "Offline": 0}
+        rank: dict[str, int] = {"Online": 1, "Offline": 0, "In this conversation": 0}
         for m in members:
             status = presence.get(m.short, "offline")
-            label = m.role.name.capitalize() + "s" if int(m.role) > 1 else ("Online" if status != "offline" else "Offline")
+            if direct:
+                label = "In this conversation"
+            else:
+                label = m.role.name.capitalize() + "s" if int(m.role) > 1 else ("Online" if status != "offline" else "Offline")
             rank[label] = int(m.role) + 1 if int(m.role) > 1 else rank[label]
             groups.setdefault(label, []).append(m)
         order = sorted(groups, key=lambda g: -rank[g])
@@ -85,7 +90,7 @@ class MemberList(QFrame):
             for m in groups[label]:
                 status = presence.get(m.short, "offline")
                 item = QListWidgetItem(avatar_icon(m.name, m.short, status, self.theme), m.name)
-                item.setToolTip(f"{m.name} · {m.short} · {m.role.name.lower()} · {status}")
+                item.setToolTip(f"{m.name} · {m.short} · {status}" if direct else f"{m.name} · {m.short} · {m.role.name.lower()} · {status}")
                 item.setData(KEY_ROLE, m.key)
                 if status == "offline":
                     item.setForeground(QColor(self.theme.faint))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +13,9 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from app.models import markdown_html, prepare_renderer
 
+from .. import icons
+from ..colours import author_colour, initials, name_colour, text_on
+from ..state.text import countdown, thread_summary
 from ..theme import DARK, Theme
 from .message_model import ROW_ROLE, Row
 
@@ -27,27 +30,15 @@ FWD_H = 20
 HEADER_H = 22
 CHIP_H = 26
 CHIP_GAP = 6
-AUTHOR_COLOURS = ("#f47fff", "#57f287", "#fee75c", "#eb459e", "#5865f2", "#3ba55c", "#faa61a", "#00b0f4", "#ed4245", "#9b84ec")
-
-
-def author_colour(short: str) -> QColor:
-    """A stable colour per author, as chat apps give each name."""
-    return QColor(AUTHOR_COLOURS[hashlib.blake2s(short.encode(), digest_size=1).digest()[0] % len(AUTHOR_COLOURS)])
-
-
-def initials(name: str) -> str:
-    parts = [p for p in name.replace("_", " ").split() if p]
-    if not parts:
-        return "?"
-    return (parts[0][0] + (parts[1][0] if len(parts) > 1 else "")).upper()
-
-
+THREAD_H = 22
+MARK = 14  # the small icons in a row's header and forward line
 @dataclass(slots=True)
 class Geometry:
     """Where the clickable parts of a painted row are, relative to the row's rectangle."""
 
     reply: QRect | None = None
     chips: list[tuple[QRect, str]] = field(default_factory=list)
+    thread: QRect | None = None  # the "N replies" line under a thread's root
     body_top: int = 0
     height: int = 0
 
@@ -61,7 +52,6 @@ class MessageDelegate(QStyledItemDelegate):
         self.me = ""
         self.hover_row = -1
         self._docs: OrderedDict[tuple[str, str, int, str], QTextDocument] = OrderedDict()
-        self._heights: dict[tuple[str, int, int], int] = {}
         self.base = QFont()
         self.bold = QFont(self.base)
         self.bold.setWeight(QFont.Weight.DemiBold)
@@ -148,19 +138,18 @@ class MessageDelegate(QStyledItemDelegate):
         if row.msg.reactions:
             g.chips = self._chips(row, BODY_X, y + 4, body_w)
             y = max(r.bottom() for r, _ in g.chips) + 4 if g.chips else y
+        if row.thread:
+            g.thread = QRect(BODY_X, y + 2, min(body_w, 420), THREAD_H)
+            y += THREAD_H + 4
         g.height = y + 2
         return g
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         row: Row = index.data(ROW_ROLE)
         width = option.rect.width() or 800  # type: ignore[attr-defined]
-        key = (row.msg.id, width, id(row))
-        h = self._heights.get(key)
-        if h is None:
-            h = self.geometry(row, width).height
-            if len(self._heights) > 200_000:
-                self._heights.clear()
-            self._heights[key] = h
+        h = row.heights.get(width)
+        if h is None:  # a changed message gets a new Row, so a cached height never outlives the content it measured
+            h = row.heights[width] = self.geometry(row, width).height
         return QSize(width, h)
 
     # ----- painting ----------------------------------------------------------------------------
@@ -194,9 +183,9 @@ class MessageDelegate(QStyledItemDelegate):
         if row.msg.forward:
             painter.setFont(self.small)
             painter.setPen(QColor(t.muted))
-            fwd = row.msg.forward
-            painter.drawText(QRect(BODY_X, y, w - BODY_X - RIGHT, FWD_H), Qt.AlignmentFlag.AlignVCenter,
-                             f"↪ Forwarded from {fwd.get('author', '?')} in {fwd.get('room', 'another room')}")
+            painter.drawPixmap(BODY_X, y + (FWD_H - MARK) // 2, icons.pixmap("forward", MARK, t.muted))
+            painter.drawText(QRect(BODY_X + MARK + 4, y, w - BODY_X - RIGHT - MARK - 4, FWD_H), Qt.AlignmentFlag.AlignVCenter,
+                             self.forward_line(row))
             y += FWD_H
         if not row.grouped:
             self._paint_avatar(painter, row, y)
@@ -215,7 +204,39 @@ class MessageDelegate(QStyledItemDelegate):
         painter.translate(-BODY_X, -g.body_top)
         for r, emoji in g.chips:
             self._paint_chip(painter, r, emoji, row)
+        if row.thread and g.thread is not None:
+            self._paint_thread(painter, g.thread, *row.thread)
+        if row.expires is not None and not row.msg.deleted:
+            self._paint_countdown(painter, row.expires, w, top + (2 if row.grouped else 12) + (REPLY_H if row.reply else 0))
         painter.restore()
+
+    def _paint_thread(self, p: QPainter, r: QRect, replies: int, last: float) -> None:
+        """Under a thread's root: an icon and "3 replies · last reply 5 min ago", in the link colour (a click opens it)."""
+        p.drawPixmap(r.x(), r.y() + (THREAD_H - 16) // 2, icons.pixmap("thread", 16, self.theme.link))
+        f = QFont(self.small)
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(QColor(self.theme.link))
+        p.drawText(QRect(r.x() + 22, r.y(), r.width() - 22, THREAD_H), Qt.AlignmentFlag.AlignVCenter,
+                   thread_summary(replies, last, time.time() * 1000))
+
+    def _paint_countdown(self, p: QPainter, expires: float, w: int, y: int) -> None:
+        """A disappearing message's mark at the row's top right: a timer and what is left ("12m")."""
+        left = countdown(expires - time.time() * 1000)
+        p.setFont(self.small)
+        tw = QFontMetrics(self.small).horizontalAdvance(left)
+        x = w - RIGHT - tw - MARK - 4
+        p.drawPixmap(x, y + (HEADER_H - MARK) // 2, icons.pixmap("timer", MARK, self.theme.faint))
+        p.setPen(QColor(self.theme.faint))
+        p.drawText(QRect(x + MARK + 4, y, tw + 2, HEADER_H), Qt.AlignmentFlag.AlignVCenter, left)
+
+    @staticmethod
+    def forward_line(row: Row) -> str:
+        """The provenance line above a forwarded message ("" for one that was not forwarded)."""
+        fwd = row.msg.forward
+        if not fwd:
+            return ""
+        return f"Forwarded from {fwd.get('author', '?')} in {fwd.get('room', 'another room')}"
 
     def _paint_day(self, p: QPainter, day: str, w: int, new: bool) -> None:
         t = self.theme
@@ -262,7 +283,7 @@ class MessageDelegate(QStyledItemDelegate):
             bold = QFont(self.small)
             bold.setBold(True)
             p.setFont(bold)
-            p.setPen(author_colour(row.reply_author or who))
+            p.setPen(name_colour(row.reply_author or who, t))
             label = "@" + who
             p.drawText(QRect(x, y, 400, REPLY_H - 2), Qt.AlignmentFlag.AlignVCenter, label)
             x += QFontMetrics(bold).horizontalAdvance(label) + 6
@@ -273,29 +294,40 @@ class MessageDelegate(QStyledItemDelegate):
     def _paint_avatar(self, p: QPainter, row: Row, y: int) -> None:
         r = QRectF(LEFT, y, AVATAR, AVATAR)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(author_colour(row.msg.author))
+        colour = author_colour(row.msg.author)
+        p.setBrush(colour)
         p.drawEllipse(r)
         f = QFont(self.bold)
         f.setPointSizeF(self.base.pointSizeF() * 1.05)
         p.setFont(f)
-        p.setPen(QColor("#ffffff"))
+        p.setPen(text_on(colour))
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, initials(row.author))
 
     def _paint_header(self, p: QPainter, row: Row, y: int, w: int) -> None:
         t = self.theme
         p.setFont(self.bold)
-        p.setPen(author_colour(row.msg.author) if not row.mine else QColor(t.text))
+        p.setPen(name_colour(row.msg.author, t) if not row.mine else QColor(t.text))
         p.drawText(QRect(BODY_X, y, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, row.author)
         x = BODY_X + QFontMetrics(self.bold).horizontalAdvance(row.author) + 8
         p.setFont(self.small)
         p.setPen(QColor(t.faint))
-        when = datetime.fromtimestamp(row.msg.ts / 1000)
-        extra = when.strftime("%H:%M")
-        if row.msg.pinned:
-            extra += "   📌 pinned"
-        if row.favorite:
-            extra += "   ★"
-        p.drawText(QRect(x, y + 1, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, extra)
+        when = datetime.fromtimestamp(row.msg.ts / 1000).strftime("%H:%M")
+        fm = QFontMetrics(self.small)
+        p.drawText(QRect(x, y + 1, w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, when)
+        x += fm.horizontalAdvance(when) + 10
+        marks = ([("pinned", "pinned")] if row.msg.pinned else []) + ([("star", "")] if row.favorite else [])
+        for icon_name, label in marks:
+            x = self._paint_mark(p, icon_name, label, x, y, t.faint if icon_name != "star" else t.mention_bar) + 10
+
+    def _paint_mark(self, p: QPainter, icon_name: str, label: str, x: int, y: int, colour: str) -> int:
+        """A small icon (and its word) in the header line; returns where the next mark may start."""
+        p.drawPixmap(x, y + (HEADER_H - MARK) // 2 + 1, icons.pixmap(icon_name, MARK, colour))
+        x += MARK + 3
+        if label:
+            p.setPen(QColor(self.theme.faint))
+            p.drawText(QRect(x, y + 1, 400, HEADER_H), Qt.AlignmentFlag.AlignVCenter, label)
+            x += QFontMetrics(self.small).horizontalAdvance(label)
+        return x
 
     def _paint_chip(self, p: QPainter, r: QRect, emoji: str, row: Row) -> None:
         t = self.theme
@@ -309,12 +341,15 @@ class MessageDelegate(QStyledItemDelegate):
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, f"{emoji}  {len(who)}")
 
     def hit(self, row: Row, width: int, pos: QPoint) -> tuple[str, str] | None:
-        """What a click at `pos` (relative to the row) lands on: ("reaction", emoji), ("reply", id) or None."""
+        """What a click at `pos` (relative to the row) lands on: ("reaction", emoji), ("reply", id), ("thread", root id)
+        or None."""
         g = self.geometry(row, width)
         for r, emoji in g.chips:
             if r.contains(pos):
                 return ("reaction", emoji)
         if g.reply is not None and g.reply.contains(pos) and row.msg.reply_to:
             return ("reply", row.msg.reply_to)
+        if g.thread is not None and g.thread.contains(pos):
+            return ("thread", row.msg.id)
         return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -44,6 +44,9 @@ class Row:
     reply: tuple[str, str] | None  # (author name, one-line snippet) of the message replied to
     favorite: bool
     reply_author: str = ""  # short id of the author replied to (for the name's colour)
+    heights: dict[int, int] = field(default_factory=dict)  # the painter's row height per viewport width
+    expires: float | None = None  # when a disappearing message goes (ms), by its own timer or its channel's
+    thread: tuple[int, float] | None = None  # a thread's root: (how many replies, when the last one came, ms)
 
 
 def _key(m: Message) -> tuple[float, str]:
@@ -65,14 +68,19 @@ class MessageModel(QAbstractListModel):
     older_loaded = Signal(int)  # rows prepended
     newer_loaded = Signal(int)  # rows appended at the bottom
 
-    def __init__(self, me: str, name_of: Callable[[str], str] = lambda s: s) -> None:
+    def __init__(self, me: str, name_of: Callable[[str], str] = lambda s: s, *, fold_threads: bool = True) -> None:
         super().__init__()
         self.me = me
+        # In a channel, replies in a thread are not rows: their root counts them ("3 replies"). They all come
+        # after the root, and the newest page is always loaded, so every reply of a loaded root is seen here.
+        self.fold_threads = fold_threads
+        self._threads: dict[str, dict[str, float]] = {}  # root id -> {reply id: its time}
         self.name_of = name_of
         self.source: MessageSource | None = None
         self.channel = ""
         self.read_mark = 0.0
         self.favorites: set[str] = set()
+        self.channel_ttl: float | None = None  # seconds: the channel's disappearing-messages setting
         self.fetch_gate: Callable[[], bool] = lambda: True
         self._msgs: list[Message] = []
         self._keys: list[tuple[float, str]] = []
@@ -90,22 +98,48 @@ class MessageModel(QAbstractListModel):
     # ----- loading ---------------------------------------------------------------------------
 
     def set_channel(self, source: MessageSource | None, channel: str, *, read_mark: float = 0.0,
-                    favorites: set[str] | None = None, name_of: Callable[[str], str] | None = None) -> None:
-        """Show a channel: load its newest page only."""
+                    favorites: set[str] | None = None, name_of: Callable[[str], str] | None = None,
+                    ttl: float | None = None) -> None:
+        """Show a channel: load its newest page only (`ttl`: the channel's disappearing-messages setting)."""
         self.beginResetModel()
-        self.source, self.channel, self.read_mark = source, channel, read_mark
+        self.source, self.channel, self.read_mark, self.channel_ttl = source, channel, read_mark, ttl
         self.favorites = favorites or set()
         if name_of is not None:
             self.name_of = name_of
         self._msgs, self._keys, self._ids, self._rows, self._stale = [], [], {}, {}, set()
+        self._threads = {}
         self._count = source.count(channel) if source is not None else 0
         self._start = self._count
         if source is not None:
             page = source.page(channel, PAGE, None, time.time() * 1000)
             self._start = max(0, self._count - len(page))
-            self._msgs = page
+            self._msgs = self._fold(page)
             self._reindex()
         self.endResetModel()
+
+    def _fold(self, page: list[Message]) -> list[Message]:
+        """The messages of `page` that are rows; thread replies are counted under their root instead."""
+        if not self.fold_threads:
+            return page
+        rows = []
+        for m in page:
+            if m.thread and m.thread != m.id:
+                self._threads.setdefault(m.thread, {})[m.id] = m.ts
+            else:
+                rows.append(m)
+        return rows
+
+    def thread_replies(self, root: str) -> list[str]:
+        """The ids of the replies in the thread under `root`, oldest first."""
+        replies = self._threads.get(root, {})
+        return sorted(replies, key=lambda mid: (replies[mid], mid))
+
+    def _thread_grew(self, roots: set[str]) -> None:
+        for root in roots:
+            row = self._ids.get(root)
+            self._rows.pop(root, None)
+            if row is not None:
+                self.dataChanged.emit(self.index(row), self.index(row))
 
     def _reindex(self) -> None:
         self._keys = [_key(m) for m in self._msgs]
@@ -126,7 +160,7 @@ class MessageModel(QAbstractListModel):
             return 0
         page = self.source.page(self.channel, n, self._start, time.time() * 1000)
         self._start = max(0, self._start - max(len(page), 1))
-        fresh = [m for m in page if m.id not in self._ids]
+        fresh = [m for m in self._fold(page) if m.id not in self._ids]
         if not fresh:
             return 0
         if self._msgs:
@@ -163,6 +197,9 @@ class MessageModel(QAbstractListModel):
 
     def _insert_new(self, page: list[Message]) -> None:
         added_at_end = 0
+        before = {root: len(replies) for root, replies in self._threads.items()}
+        page = self._fold(page)
+        self._thread_grew({root for root, replies in self._threads.items() if len(replies) != before.get(root, 0)})
         for m in page:
             if m.id in self._ids:
                 continue
@@ -188,7 +225,10 @@ class MessageModel(QAbstractListModel):
         old = self._msgs[row]
         assert self.source is not None
         new = self.source.message(old.id, now)
-        if new is None or new == old:
+        if new is None:  # it expired (or was purged): it leaves the list
+            self._remove(row)
+            return True
+        if new == old:
             return False
         self._msgs[row] = new
         self._rows.pop(old.id, None)
@@ -197,6 +237,34 @@ class MessageModel(QAbstractListModel):
         idx = self.index(row)
         self.dataChanged.emit(idx, idx)
         return True
+
+    def _remove(self, row: int) -> None:
+        gone = self._msgs[row]
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._msgs[row]
+        self._rows.pop(gone.id, None)
+        if row < len(self._msgs):
+            self._rows.pop(self._msgs[row].id, None)  # its grouping and date line depended on the one removed
+        self._reindex()
+        self.endRemoveRows()
+
+    def expiry(self, msg: Message) -> float | None:
+        """When a message disappears (ms since the epoch), or None when it stays."""
+        ttl = msg.ttl or self.channel_ttl
+        return msg.ts + ttl * 1000 if ttl else None
+
+    def drop_expired(self, now_ms: float) -> float | None:
+        """Remove the loaded messages whose time ran out; returns when the next one goes (None: none will)."""
+        soonest: float | None = None
+        for row in range(len(self._msgs) - 1, -1, -1):
+            when = self.expiry(self._msgs[row])
+            if when is None:
+                continue
+            if when <= now_ms:
+                self._remove(row)
+            elif soonest is None or when < soonest:
+                soonest = when
+        return soonest
 
     def _emit_fixed(self) -> None:
         fixed, self._fixed = self._fixed, set()
@@ -255,8 +323,11 @@ class MessageModel(QAbstractListModel):
                 reply = ("", "Original message was deleted")
             else:
                 reply, reply_author = (self.name_of(target.author), one_line(target.text)), target.author
+        replies = self._threads.get(msg.id) if self.fold_threads else None
+        thread = (len(replies), max(replies.values())) if replies else None
         row = Row(msg, self.name_of(msg.author), grouped, day_break, new_line, self.me in msg.mentions,
-                  msg.author == self.me, reply, msg.id in self.favorites, reply_author)
+                  msg.author == self.me, reply, msg.id in self.favorites, reply_author, expires=self.expiry(msg),
+                  thread=thread)
         self._rows[msg.id] = row
         return row
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
 
 from app.models import Message
 
@@ -19,6 +21,7 @@ class MessageView(QListView):
 
     reaction_clicked = Signal(str, str)  # message id, emoji
     reply_clicked = Signal(str)  # id of the message replied to
+    thread_clicked = Signal(str)  # id of a thread's root
     context_requested = Signal(object, QPoint)  # Message, global position
 
     def __init__(self, model: MessageModel, delegate: MessageDelegate, parent: QWidget | None = None) -> None:
@@ -49,6 +52,44 @@ class MessageView(QListView):
         self._release.setSingleShot(True)
         self._release.setInterval(40)
         self._release.timeout.connect(self._drop_anchor)
+        self.intro = QLabel(self.viewport())
+        self.intro.setObjectName("ChannelIntro")
+        self.intro.setWordWrap(True)
+        self.intro.setTextFormat(Qt.TextFormat.RichText)
+        self.intro.hide()
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            signal.connect(self._place_intro)
+        self._countdown = QTimer(self)  # disappearing messages: their marks count down, and they leave when due
+        self._countdown.setSingleShot(True)
+        self._countdown.timeout.connect(self._tick_countdown)
+        model.modelReset.connect(self._tick_countdown)
+        model.rowsInserted.connect(self._start_countdown)
+
+    def _start_countdown(self, *_: object) -> None:
+        if not self._countdown.isActive():
+            self._countdown.start(0)
+
+    def _tick_countdown(self) -> None:
+        now = time.time() * 1000
+        soonest = self.messages.drop_expired(now)
+        if soonest is None:
+            return
+        self.viewport().update()
+        self._countdown.start(1000 if soonest - now < 120_000 else 15_000)
+
+    def set_intro(self, html: str) -> None:
+        """The line shown while the channel has no message yet ("This is the start of #general")."""
+        self.intro.setText(html)
+        self._place_intro()
+
+    def _place_intro(self, *_: object) -> None:
+        empty = self.messages.rowCount() == 0 and not self.messages.has_older() and bool(self.intro.text())
+        self.intro.setVisible(empty)
+        if empty:
+            width = self.viewport().width() - 2 * 24
+            self.intro.setFixedWidth(max(100, width))
+            self.intro.adjustSize()
+            self.intro.move(24, max(8, self.viewport().height() - self.intro.height() - 16))
 
     # ----- scrolling -------------------------------------------------------------------------
 
@@ -114,13 +155,22 @@ class MessageView(QListView):
         if row is None:
             return False
         self._stick = False
-        idx = self.messages.index(row)
-        self.scrollTo(idx, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self._anchor = None  # older rows came in for this: the position to keep is the message's, not the bottom's
+        self._release.stop()
+        self.doItemsLayout()
+        self.scrollTo(self.messages.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
+        QTimer.singleShot(0, lambda: self._centre_on(message_id))  # again once rows painted for the first time settle
         return True
+
+    def _centre_on(self, message_id: str) -> None:
+        row = self.messages.row_of(message_id)
+        if row is not None:
+            self.scrollTo(self.messages.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def resizeEvent(self, e: QResizeEvent) -> None:
         stick = self.at_bottom()
         super().resizeEvent(e)
+        self._place_intro()
         if stick:
             QTimer.singleShot(0, self.scrollToBottom)
 
@@ -161,6 +211,9 @@ class MessageView(QListView):
             return None
         if hit is not None and hit[0] == "reply":
             self.reply_clicked.emit(hit[1])
+            return None
+        if hit is not None and hit[0] == "thread":
+            self.thread_clicked.emit(hit[1])
             return None
         return super().mousePressEvent(e)
 

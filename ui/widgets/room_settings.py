@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QPushButton, QTabWidget, QTableWidget, QTableWidgetItem,
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QTabWidget, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
 from app.errors import HubbubError
 from app.models import Role
 from app.room import Room
+
+from .. import icons
+from ..state.text import CHANNEL_TTL, duration
 
 ROLES = ["member", "moderator", "admin"]
 
@@ -56,12 +60,23 @@ class RoomSettingsDialog(QDialog):
         for w in (self.new_channel, self.new_kind, self.new_category, add_button):
             add.addWidget(w)
         cl.addLayout(add)
+        ttl_row = QHBoxLayout()
+        self.ttl = QComboBox()
+        for label, seconds in CHANNEL_TTL:
+            self.ttl.addItem(label, seconds)
+        self.ttl.setToolTip("Messages in the selected channel disappear this long after they were sent, on every "
+                            "member's device; older ones go at once")
+        self.ttl.activated.connect(self.set_channel_ttl)
+        ttl_row.addWidget(QLabel("Disappearing messages in the selected channel"))
+        ttl_row.addWidget(self.ttl)
+        cl.addLayout(ttl_row)
+        self.channel_list.currentRowChanged.connect(self._show_ttl)
         tabs.addTab(chans, "Channels")
         self.members = QTableWidget(0, 2)
         self.members.setHorizontalHeaderLabels(["Member", "Role"])
         self.members.horizontalHeader().setStretchLastSection(True)
         self.members.verticalHeader().hide()
-        tabs.addTab(self.members, "Members & roles")
+        tabs.addTab(self.members, "Members && roles")
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -74,14 +89,18 @@ class RoomSettingsDialog(QDialog):
         self._fill()
         if not self.admin:
             self.status.setText("Only admins can change the room's settings.")
-            widgets: list[QWidget] = [self.name, self.topic, self.public, self.tags, self.new_channel, add_button, self.save_button]
+            widgets: list[QWidget] = [self.name, self.topic, self.public, self.tags, self.new_channel, add_button, self.save_button,
+                                      self.ttl]
             for widget in widgets:
                 widget.setEnabled(False)
 
     def _fill(self) -> None:
         self.channel_list.clear()
         for c in self.room.channels():
-            self.channel_list.addItem(("# " if c.kind == "text" else "🔊 ") + c.name + (f"   ({c.category})" if c.category else ""))
+            item = QListWidgetItem(icons.icon("text" if c.kind == "text" else "voice"), c.name + (f"   ({c.category})" if c.category else "")
+                                   + (f"   · disappearing after {duration(c.ttl)}" if c.ttl else ""))
+            item.setData(Qt.ItemDataRole.UserRole, c.id)
+            self.channel_list.addItem(item)
         members = self.room.members()
         self.members.setRowCount(len(members))
         self._role_boxes: list[tuple[bytes, str, QComboBox]] = []
@@ -96,6 +115,29 @@ class RoomSettingsDialog(QDialog):
             box.setCurrentText(current)
             self.members.setCellWidget(i, 1, box)
             self._role_boxes.append((m.key, current, box))
+
+    def _show_ttl(self, row: int) -> None:
+        channel = next((c for c in self.room.channels() if c.id == self._channel_at(row)), None)
+        self.ttl.setEnabled(self.admin and channel is not None and channel.kind == "text")
+        self.ttl.setCurrentIndex(max(0, self.ttl.findData(channel.ttl if channel else None)))
+
+    def _channel_at(self, row: int) -> str:
+        item = self.channel_list.item(row)
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else ""
+
+    def set_channel_ttl(self, index: int) -> None:
+        """Set the selected channel's disappearing-messages timer (0 turns it off)."""
+        row = self.channel_list.currentRow()
+        cid = self._channel_at(row)
+        if not cid:
+            return
+        try:
+            self.room.update_channel(cid, ttl=self.ttl.itemData(index) or 0)
+        except HubbubError as exc:
+            self.status.setText(str(exc))
+            return
+        self._fill()
+        self.channel_list.setCurrentRow(row)
 
     def add_channel(self) -> None:
         try:

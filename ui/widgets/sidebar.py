@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from app.models import Channel
 
+from .. import icons
 from ..state.session import RoomSummary
 from ..state.voice import VoiceParticipant
 from ..theme import DARK, Theme
-from .message_delegate import author_colour, initials
+from ..colours import author_colour, initials, text_on
 
 ROOM_ROLE = Qt.ItemDataRole.UserRole + 1
 VOICE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -66,13 +67,15 @@ class RailDelegate(QStyledItemDelegate):
         y = rect.y() + 5
         icon = QRectF(x, y, ICON, ICON)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(self.theme.accent) if selected else author_colour(s.name) if s.direct else QColor(self.theme.sidebar))
+        # a direct room wears the other person's colour, as their avatar does everywhere else
+        fill = author_colour(s.peer) if s.direct else QColor(self.theme.accent) if selected else QColor(self.theme.sidebar)
+        p.setBrush(fill)
         p.drawRoundedRect(icon, 16 if selected else ICON / 2, 16 if selected else ICON / 2)
         f = QFont()
         f.setBold(True)
         f.setPointSizeF(11)
         p.setFont(f)
-        p.setPen(QColor("white") if selected or s.direct else QColor(self.theme.text))
+        p.setPen(text_on(fill) if selected or s.direct else QColor(self.theme.text))
         p.drawText(icon, Qt.AlignmentFlag.AlignCenter, initials(s.name))
         if selected or s.unread:
             p.setBrush(QColor(self.theme.text))
@@ -118,17 +121,27 @@ class RoomRail(QFrame):
         self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentItemChanged.connect(self._chosen)
         layout.addWidget(self.list, 1)
-        for text, tip, sig in (("+", "Create a room", self.create_clicked), ("⇲", "Join from an invite link", self.join_clicked),
-                               ("🧭", "Browse public rooms on the LAN", self.browse_clicked)):
+        self.buttons: list[QToolButton] = []
+        for name, tip, sig in (("add", "Create a room", self.create_clicked), ("join", "Join from an invite link", self.join_clicked),
+                               ("browse", "Browse public rooms on the LAN", self.browse_clicked)):
             b = QToolButton(self)
-            b.setText(text)
+            b.setObjectName(name)
             b.setToolTip(tip)
             b.setFixedSize(ICON, ICON)
-            b.setStyleSheet(f"QToolButton {{ background: {theme.sidebar}; border-radius: 24px; color: {theme.online}; font-size: 18pt; }}"
-                            f"QToolButton:hover {{ background: {theme.online}; color: white; }}")
+            b.setIconSize(QSize(26, 26))
             b.clicked.connect(sig)
             layout.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
+            self.buttons.append(b)
+        self.set_theme(theme)
         self._updating = False
+
+    def set_theme(self, theme: Theme) -> None:
+        """The round buttons under the rooms, in the theme's colours (the rail itself follows the style sheet)."""
+        self.delegate.theme = theme
+        for b in self.buttons:
+            icons.put(b, b.objectName(), colour=theme.online)
+            b.setStyleSheet(f"QToolButton {{ background: {theme.sidebar}; border-radius: 24px; }}"
+                            f"QToolButton:hover {{ background: {theme.selected}; }}")
 
     def set_rooms(self, rooms: list[RoomSummary], current: bytes | None) -> None:
         self._updating = True
@@ -180,7 +193,7 @@ class ChannelPanel(QFrame):
         self.title = QLabel("Hubbub", header)
         self.title.setObjectName("HeaderTitle")
         self.menu_button = QToolButton(header)
-        self.menu_button.setText("⌄")
+        icons.put(self.menu_button, "menu")
         self.menu_button.setToolTip("Room menu: invite, settings, export")
         self.menu_button.clicked.connect(self.room_menu_clicked)
         hl.addWidget(self.title, 1)
@@ -188,7 +201,7 @@ class ChannelPanel(QFrame):
         layout.addWidget(header)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
-        self.tree.setIndentation(0)
+        self.tree.setIndentation(12)
         self.tree.setRootIsDecorated(False)
         self.tree.itemClicked.connect(self._clicked)
         layout.addWidget(self.tree, 1)
@@ -202,17 +215,17 @@ class ChannelPanel(QFrame):
         ul.setContentsMargins(10, 0, 6, 0)
         self.me_label = QLabel(self.user_bar)
         self.settings_button = QToolButton(self.user_bar)
-        self.settings_button.setText("⚙")
+        icons.put(self.settings_button, "settings")
         self.settings_button.setToolTip("Preferences: display name and theme")
         self.settings_button.clicked.connect(self.settings_clicked)
         self.mute_button = QToolButton(self.user_bar)
-        self.mute_button.setText("🎙")
         self.mute_button.setCheckable(True)
+        icons.put(self.mute_button, "mic", on="mic_off")
         self.mute_button.setToolTip("Mute my microphone")
         self.mute_button.toggled.connect(self.mute_toggled)
         self.deafen_button = QToolButton(self.user_bar)
-        self.deafen_button.setText("🎧")
         self.deafen_button.setCheckable(True)
+        icons.put(self.deafen_button, "headphones", on="headphones_off")
         self.deafen_button.setToolTip("Deafen: hear nobody (also mutes)")
         self.deafen_button.toggled.connect(self.deafen_toggled)
         ul.addWidget(self.me_label, 1)
@@ -225,24 +238,43 @@ class ChannelPanel(QFrame):
         self._voice_people: dict[str, VoiceParticipant] = {}
         self._name_of: Callable[[str], str] = lambda s: s
         self.speaking_colour = QColor("#23a55a")
+        self.unread_colour = DARK.text
+
+    def set_theme(self, theme: Theme) -> None:
+        self.unread_colour = theme.text
 
     def set_voice_flags(self, muted: bool, deafened: bool) -> None:
         """Show my mute and deafen state on the buttons without re-emitting it."""
-        for button, on, off_tip, on_tip in ((self.mute_button, muted, "Mute my microphone", "Unmute"),
+        pairs = [(self.mute_button, muted, "Mute my microphone", "Unmute")] if self.mute_button.isEnabled() else []
+        for button, on, off_tip, on_tip in (*pairs,
                                             (self.deafen_button, deafened, "Deafen: hear nobody (also mutes)", "Undeafen")):
             button.blockSignals(True)
             button.setChecked(on)
             button.setToolTip(on_tip if on else off_tip)
-            button.setText(("🔇" if on else "🎙") if button is self.mute_button else ("🔕" if on else "🎧"))
             button.blockSignals(False)
+
+    def set_mic_available(self, available: bool, why: str = "") -> None:
+        """Show the microphone as unavailable (listen-only: no input device) or give the mute button back."""
+        if available == self.mute_button.isEnabled():
+            return
+        self.mute_button.setEnabled(available)
+        if available:
+            icons.put(self.mute_button, "mic", on="mic_off")
+            self.mute_button.setToolTip("Mute my microphone")
+        else:
+            icons.put(self.mute_button, "no_mic")
+            self.mute_button.setToolTip(why or "No microphone")
 
     def set_me(self, name: str, short: str, status: str) -> None:
         self.me_label.setText(f"<b>{name}</b><br><span style='font-size:8pt'>● {status} · {short}</span>")
 
     def set_room(self, title: str, channels: list[Channel], unread: dict[str, tuple[int, int]], current: str | None,
                  voice: dict[str, list[VoiceParticipant]] | None = None, name_of: Callable[[str], str] | None = None,
-                 my_voice: str | None = None) -> None:
+                 my_voice: str | None = None, person: tuple[str, QIcon] | None = None) -> None:
+        """Show a room's channels; in a direct room (`person`: the other's name and avatar) just the conversation."""
         self.title.setText(title)
+        if person is not None:  # a DM has no channels to speak of: no voice channel, no categories
+            channels = [c for c in channels if c.kind == "text"][:1]
         self.tree.clear()
         self._items = {}
         self._voice_items = {}
@@ -251,7 +283,7 @@ class ChannelPanel(QFrame):
             self._name_of = name_of
         groups: dict[str, QTreeWidgetItem] = {}
         for c in channels:
-            label = (c.category or ("Text channels" if c.kind == "text" else "Voice channels")).upper()
+            label = "DIRECT MESSAGE" if person else (c.category or ("Text channels" if c.kind == "text" else "Voice channels")).upper()
             key = f"{c.kind}:{label}"
             group = groups.get(key)
             if group is None:
@@ -264,9 +296,9 @@ class ChannelPanel(QFrame):
                 group.setSizeHint(0, QSize(200, 34))
                 groups[key] = group
             count, mentions = unread.get(c.id, (0, 0))
-            prefix = "#  " if c.kind == "text" else "🔊  "
-            text = prefix + c.name + (f"   ({mentions} @)" if mentions else "")
+            text = (person[0] if person else c.name) + (f"   ({mentions} @)" if mentions else "")
             item = QTreeWidgetItem(group, [text])
+            item.setIcon(0, person[1] if person else icons.icon("text" if c.kind == "text" else "voice"))
             item.setData(0, Qt.ItemDataRole.UserRole, c.id)
             item.setToolTip(0, c.topic or c.name)
             item.setSizeHint(0, QSize(200, 32))
@@ -274,15 +306,15 @@ class ChannelPanel(QFrame):
                 f = item.font(0)
                 f.setBold(True)
                 item.setFont(0, f)
-                item.setForeground(0, QColor("#f2f3f5"))
+                item.setForeground(0, QColor(self.unread_colour))
             if c.kind != "text":
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 item.setData(0, VOICE_ROLE, True)
                 item.setToolTip(0, ("Click to leave " if c.id == my_voice else "Click to join ") + c.name)
                 if c.id == my_voice:
                     item.setForeground(0, self.speaking_colour)
-                for person in (voice or {}).get(c.id, []):
-                    self._add_participant(item, person)
+                for someone in (voice or {}).get(c.id, []):
+                    self._add_participant(item, someone)
             self._items[c.id] = item
         self.tree.expandAll()
         if current in self._items:
@@ -299,8 +331,10 @@ class ChannelPanel(QFrame):
 
     def _paint_participant(self, short: str, speaking: bool) -> None:
         row, person = self._voice_items[short], self._voice_people[short]
-        flags = (" 🔇" if person.muted else "") + (" 🔕" if person.deafened else "")
-        row.setText(0, f"      {'🟢' if speaking else '⚪'}  {self._name_of(short)}{flags}")
+        mark = "headphones_off" if person.deafened else "mic_off" if person.muted else "speaking" if speaking else "quiet"
+        row.setText(0, self._name_of(short))
+        row.setIcon(0, icons.icon(mark, self.speaking_colour.name() if speaking else "#949ba4"))
+        row.setToolTip(0, "deafened" if person.deafened else "muted" if person.muted else "speaking" if speaking else "in the channel")
         row.setData(0, SPEAKING_ROLE, speaking)
         row.setForeground(0, self.speaking_colour if speaking else QColor("#949ba4"))
         f = row.font(0)
@@ -353,7 +387,7 @@ class VoiceBar(QFrame):
         self.decline = QPushButton("Decline", self)
         self.decline.clicked.connect(self.decline_clicked)
         self.leave = QToolButton(self)
-        self.leave.setText("📞✖")
+        icons.put(self.leave, "hang_up", colour="#f23f43")
         self.leave.clicked.connect(self.leave_clicked)
         for w in (self.accept, self.decline, self.leave):
             lay.addWidget(w)
