@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from app.invite import parse_invite
+from app.invite import NEVER, parse_invite
 from app.node import Node
-from app.room import NEVER_EXPIRES_MS, Room
+from app.room import Room
 from ui.state.text import invite_terms
 from ui.widgets.invite_dialog import InviteDialog
 from ui.widgets.main_window import MainWindow
@@ -17,7 +17,7 @@ from .conftest import answer_dialog
 
 def _invite_args(room: Room, invite_id: str) -> dict[str, Any]:
     """The arguments of the invite control operation with this id, as every member's node holds it."""
-    ops = [c.op for c in room.log.controls.values() if c.op.op == "invite" and c.op.args.get("id") == invite_id]
+    ops = [n.op for n in room.log.graph.by_idx if n.op.op == "invite" and n.op.args.get("id") == invite_id]
     assert len(ops) == 1
     return dict(ops[0].args)
 
@@ -29,8 +29,8 @@ def test_invite_terms_go_into_the_control_operation(node: Node) -> None:
     assert "uses" not in args and abs(args["expires_ms"] - (time.time() + 3600) * 1000) < 60_000
     five = node.invite(room, None, uses=5)
     args = _invite_args(room, five.invite_id)
-    assert args["uses"] == 5 and args["expires_ms"] == NEVER_EXPIRES_MS == five.expires_ms
-    assert parse_invite(five.link()).expires_ms == NEVER_EXPIRES_MS
+    assert args["uses"] == 5 and args["expires_ms"] is None and five.expires_ms == NEVER  # never: no expiry in the room
+    assert parse_invite(five.link()).expires_ms == NEVER
     assert invite_terms(None, 5) == "It works for 5 people and never expires."
     assert invite_terms(86400.0, 1) == "It works once and expires in 1 day."
 
@@ -58,5 +58,5 @@ def test_the_invite_dialog_makes_links_with_the_chosen_terms(qtbot: object, wind
     week, hour, never = (parse_invite(link) for link in made)
     now = time.time() * 1000
     assert abs(week.expires_ms - now - 7 * 86400_000) < 60_000 and abs(hour.expires_ms - now - 3600_000) < 60_000
-    assert never.expires_ms == NEVER_EXPIRES_MS
+    assert never.expires_ms == NEVER
     assert "uses" not in _invite_args(room, week.invite_id) and _invite_args(room, never.invite_id)["uses"] == 10
