@@ -24,8 +24,6 @@ from nacl.signing import SigningKey
 from app.invite import parse_invite
 from app.node import Node
 from app.profile import open_profile
-from crdt.cipher import open_payload
-from crdt.control import ControlOp
 from crdt.room import KIND_CONTROL_ROW
 from crdt.schema import short_id
 from crdt.store import Store
@@ -219,17 +217,13 @@ def test_channels(party: Party) -> None:
 
 def _invite_ops(profile: Path, room_id: bytes) -> list[dict[str, Any]]:
     """The args of every invite the room's log holds (read from the profile's database, as any reader may)."""
+    from crdt.restore import restore_log
+
     store = Store(profile / "hubbub.sqlite")
     try:
-        keys = store.keys(room_id)
-        out = []
-        for e in store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,)):
-            assert e.ciphertext is not None
-            key = keys[room_id]  # no key rotation in this room: every entry uses the genesis key
-            op = ControlOp.decode(open_payload(key, e.nonce, e.ciphertext, e.room_id, e.author, e.seq, e.epoch)[1:])
-            if op.op == "invite":
-                out.append(op.args)
-        return out
+        controls = store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,))
+        log = restore_log(room_id, store.keys(room_id), None, store.chains(room_id), controls)
+        return [dict(n.op.args) for n in log.graph.by_idx if n.op.op == "invite"]
     finally:
         store.close()
 
