@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import io
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from crdt.errors import RoomError
 
+from .control_wire import decode_request, encode_reply
 from .errors import HubbubError
 from .node import Node
 
@@ -52,19 +52,12 @@ class ControlServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = await reader.readline()
-            request = json.loads(line)
-            argv = request["argv"]
-            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-                raise ValueError("argv must be a list of strings")
-            stdin = request.get("stdin")
-            if stdin is not None and (not isinstance(stdin, list) or not all(isinstance(x, str) for x in stdin)):
-                raise ValueError("stdin must be a list of lines")
+            argv, stdin = decode_request(await reader.readline())
             code, out, err = await self.run(argv, stdin)
         except (ValueError, KeyError, asyncio.LimitOverrunError) as exc:
             code, out, err = 1, "", f"hubbub: the node could not read the command ({exc}).\n"
         try:
-            writer.write(json.dumps({"code": code, "stdout": out, "stderr": err}).encode())
+            writer.write(encode_reply(code, out, err))
             await writer.drain()
         except (ConnectionError, OSError):
             pass

@@ -64,11 +64,21 @@ class Profile:
 
     def save_settings(self) -> None:
         tmp = self.path / (SETTINGS_FILE + ".tmp")
-        tmp.write_text(json.dumps(self.settings, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.write_bytes(encode_settings(self.settings))
         os.replace(tmp, self.path / SETTINGS_FILE)
 
     def close(self) -> None:
         self.store.close()
+
+
+def decode_settings(raw: bytes) -> dict[str, Any]:
+    """The settings held in the bytes of settings.json."""
+    loaded = json.loads(raw.decode("utf-8"))
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def encode_settings(settings: dict[str, Any]) -> bytes:
+    return json.dumps(settings, indent=2, sort_keys=True).encode("utf-8")
 
 
 def profile_exists(path: Path) -> bool:
@@ -112,8 +122,7 @@ def open_profile(path: Path, *, create: bool = True, display_name: str | None = 
     settings_file = path / SETTINGS_FILE
     if settings_file.exists():
         try:
-            loaded = json.loads(settings_file.read_text(encoding="utf-8"))
-            settings = loaded if isinstance(loaded, dict) else {}
+            settings = decode_settings(settings_file.read_bytes())
         except (OSError, ValueError):
             settings = {}
     try:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 import queue
 import wave
 from dataclasses import dataclass
@@ -60,7 +61,16 @@ def resample(pcm: npt.NDArray[np.int16], rate: int, to_rate: int = SAMPLE_RATE) 
 def read_wav(path: str | Path) -> Frame:
     """Read a 16-bit PCM WAV file as 48 kHz mono int16 (channels averaged, rate converted)."""
     try:
-        with wave.open(str(path), "rb") as wf:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BackendError(f"cannot read WAV file {path}: {exc.strerror}") from exc
+    return decode_wav(data, str(path))
+
+
+def decode_wav(data: bytes, path: str = "the file") -> Frame:
+    """Decode the bytes of a WAV file (see `read_wav`); `path` names it in errors."""
+    try:
+        with wave.open(io.BytesIO(data), "rb") as wf:
             if wf.getsampwidth() != 2:
                 raise BackendError(f"{path} is not 16-bit PCM WAV")
             channels, rate = wf.getnchannels(), wf.getframerate()

@@ -90,6 +90,11 @@ def read_ogg_opus(path: str | Path) -> Frame:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise OggOpusError(f"cannot read {path}: {exc.strerror}") from exc
+    return decode_ogg_opus(data, str(path))
+
+
+def decode_ogg_opus(data: bytes, path: str = "the file") -> Frame:
+    """Decode the bytes of an Ogg Opus file (see `read_ogg_opus`); `path` names it in errors."""
     packets = _packets(data)
     if len(packets) < 2 or not packets[0].startswith(b"OpusHead") or not packets[1].startswith(b"OpusTags"):
         raise OggOpusError(f"{path} is not an Ogg Opus file")
