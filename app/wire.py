@@ -7,9 +7,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from crdt.jsonsafe import loads_capped
+
 SYNC = 0
 GRANT = 1
 MAX_LIVE = 4096
+MAX_GRANT = 256 * 1024
+MAX_GRANT_KEYS = 1000
+MAX_NAME = 100
+SEALED_KEY_SIZES = range(1, 257)  # a room key sealed to the peer's identity: 80 bytes today
+_HEX = "0123456789abcdef"
 
 
 class WireError(ValueError):
@@ -52,41 +59,50 @@ class Grant:
         return bytes((GRANT,)) + json.dumps(body).encode()
 
 
+def _hex(value: object, sizes: range, what: str) -> bytes:
+    """Bytes written as lowercase hex digits, as `bytes.hex` writes them, of a length in `sizes`."""
+    if not isinstance(value, str) or len(value) % 2 or len(value) // 2 not in sizes or value.strip(_HEX):
+        raise WireError(f"malformed grant: {what} is not hex of the right size")
+    return bytes.fromhex(value)
+
+
+def _epoch(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or len(value) > 10 or (value[0] == "0" and value != "0"):
+        raise WireError("malformed grant: a key epoch is not a number")
+    return int(value)
+
+
 def decode_sync_channel(payload: bytes) -> tuple[int, bytes | Grant]:
-    """Split a `sync` channel message into (type, body)."""
+    """Split a `sync` channel message into (type, body); raises WireError and nothing else."""
     if not payload:
         raise WireError("empty message")
     kind, body = payload[0], payload[1:]
     if kind == SYNC:
         return SYNC, body
     if kind == GRANT:
-        try:
-            obj = json.loads(body)
-            keys = {int(e): bytes.fromhex(k) for e, k in obj["keys"].items()}
-            name = str(obj.get("name", ""))[:100]
-            room = bytes.fromhex(obj["room"]) if "room" in obj else None
-            direct = obj.get("dm", False)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise WireError("malformed grant") from exc
-        if not keys or len(keys) > 1000 or not isinstance(direct, bool):
+        obj = loads_capped(body, WireError, max_size=MAX_GRANT, what="a grant")
+        if not isinstance(obj, dict) or not isinstance(obj.get("keys"), dict):
             raise WireError("malformed grant")
-        if (room is not None and len(room) != 32) or direct != (room is not None):
+        keys = {_epoch(e): _hex(k, SEALED_KEY_SIZES, "a sealed key") for e, k in obj["keys"].items()}
+        name, direct = obj.get("name", ""), obj.get("dm", False)
+        if not isinstance(name, str) or not isinstance(direct, bool):
+            raise WireError("malformed grant")
+        room = _hex(obj["room"], range(32, 33), "the room id") if "room" in obj else None
+        if not keys or len(keys) > MAX_GRANT_KEYS:
+            raise WireError("malformed grant")
+        if direct != (room is not None):
             raise WireError("malformed grant: a direct room grant names its room, and only it does")
-        return GRANT, Grant(name, keys, room, direct)
+        return GRANT, Grant(name[:MAX_NAME], keys, room, direct)
     raise WireError(f"unknown sync message type {kind}")
 
 
-def encode_live(kind: str, **fields: Any) -> bytes:
+def encode_live(kind: str, /, **fields: Any) -> bytes:
     return json.dumps({"t": kind, **fields}, separators=(",", ":")).encode()
 
 
 def decode_live(payload: bytes) -> dict[str, Any]:
-    if len(payload) > MAX_LIVE:
-        raise WireError("live message too large")
-    try:
-        obj = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError("live message is not JSON") from exc
+    """A live signal: a JSON object with a string `t`; raises WireError and nothing else."""
+    obj = loads_capped(payload, WireError, max_size=MAX_LIVE, what="a live message")
     if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
         raise WireError("live message has no type")
     return obj
