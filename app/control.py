@@ -13,13 +13,12 @@ from pathlib import Path
 
 from crdt.errors import RoomError
 
-from .control_wire import decode_request, encode_reply
+from .control_wire import MAX_REQUEST, decode_request, encode_reply
 from .errors import HubbubError
 from .node import Node
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST = 1024 * 1024
 AsyncCommand = Callable[[argparse.Namespace, io.StringIO], Awaitable[int]]
 
 
@@ -53,9 +52,10 @@ class ControlServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             argv, stdin = decode_request(await reader.readline())
-            code, out, err = await self.run(argv, stdin)
-        except (ValueError, KeyError, asyncio.LimitOverrunError) as exc:
+        except (ValueError, asyncio.LimitOverrunError, ConnectionError, OSError) as exc:  # ControlWireError is a ValueError
             code, out, err = 1, "", f"hubbub: the node could not read the command ({exc}).\n"
+        else:
+            code, out, err = await self.run(argv, stdin)
         try:
             writer.write(encode_reply(code, out, err))
             await writer.drain()

@@ -7,12 +7,11 @@ import socket
 import sys
 from pathlib import Path
 
-from .control_wire import decode_reply, encode_request
+from .control_wire import MAX_REPLY, decode_reply, encode_request
 from .profile import resolve_profile_dir
 
 SOCKET_NAME = "node.sock"
 NOT_FORWARDED = ("node",)
-MAX_REPLY = 64 * 1024 * 1024
 
 
 def socket_path(profile_dir: Path) -> Path:

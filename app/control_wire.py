@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import json
 
+from crdt.jsonsafe import loads_capped
+
+MAX_REQUEST = 1024 * 1024
+MAX_REPLY = 64 * 1024 * 1024
+
 
 class ControlWireError(ValueError):
     """A request or reply on the control socket that does not parse."""
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
 
 
 def encode_request(argv: list[str], stdin: list[str] | None = None) -> bytes:
@@ -17,15 +26,14 @@ def encode_request(argv: list[str], stdin: list[str] | None = None) -> bytes:
 
 
 def decode_request(line: bytes) -> tuple[list[str], list[str] | None]:
-    """(argv, stdin lines or None) of one request line (as app/control.py reads it)."""
-    request = json.loads(line)
-    argv = request["argv"]
-    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+    """(argv, stdin lines or None) of one request line; raises ControlWireError and nothing else."""
+    request = loads_capped(line, ControlWireError, max_size=MAX_REQUEST, what="the command")
+    if not isinstance(request, dict) or not _strings(request.get("argv")):
         raise ControlWireError("argv must be a list of strings")
     stdin = request.get("stdin")
-    if stdin is not None and (not isinstance(stdin, list) or not all(isinstance(x, str) for x in stdin)):
+    if stdin is not None and not _strings(stdin):
         raise ControlWireError("stdin must be a list of lines")
-    return argv, stdin
+    return request["argv"], stdin
 
 
 def encode_reply(code: int, out: str, err: str) -> bytes:
@@ -33,6 +41,13 @@ def encode_reply(code: int, out: str, err: str) -> bytes:
 
 
 def decode_reply(raw: bytes) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of the node's reply (as app/control_client.py reads it)."""
-    reply = json.loads(raw or b"{}")
-    return int(reply.get("code", 1)), str(reply.get("stdout", "")), str(reply.get("stderr", ""))
+    """(exit code, stdout, stderr) of the node's reply; raises ControlWireError and nothing else."""
+    if not raw:
+        raise ControlWireError("the node closed the connection without answering")
+    reply = loads_capped(raw, ControlWireError, max_size=MAX_REPLY, what="the node's answer")
+    if not isinstance(reply, dict):
+        raise ControlWireError("the node's answer is not an object")
+    code, out, err = reply.get("code"), reply.get("stdout", ""), reply.get("stderr", "")
+    if type(code) is not int or not 0 <= code <= 255 or not isinstance(out, str) or not isinstance(err, str):
+        raise ControlWireError("the node's answer is malformed")
+    return code, out, err
