@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import DecodeError
+from .jsonsafe import loads_capped
 from .schema import MAX_NAME, Role
 
 MAX_CONTROL_SIZE = 64 * 1024
@@ -24,12 +25,7 @@ class ControlOp:
 
     @classmethod
     def decode(cls, raw: bytes) -> ControlOp:
-        if len(raw) > MAX_CONTROL_SIZE:
-            raise DecodeError("control operation is too large")
-        try:
-            obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise DecodeError("control operation is not JSON") from exc
+        obj = loads_capped(raw, DecodeError, max_size=MAX_CONTROL_SIZE, what="control operation")
         if not isinstance(obj, dict) or not isinstance(obj.get("op"), str):
             raise DecodeError("control operation has no op")
         op = obj.pop("op")
