@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-SUITES = ("crdt", "lan", "ui", "voice")
+SUITES = ("crdt", "lan", "ui", "voice", "fuzz")
 
 
 def _format(value: Any) -> str:
