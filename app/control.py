@@ -15,13 +15,13 @@ from pathlib import Path
 from crdt.errors import RoomError
 
 from .cli_args import build_parser
+from .control_wire import MAX_REQUEST, decode_request, encode_reply
 from .commands import execute
 from .errors import HubbubError, as_sentence
 from .node import Node
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST = 1024 * 1024
 AsyncCommand = Callable[[argparse.Namespace, io.StringIO], Awaitable[int]]
 
 
@@ -55,19 +55,13 @@ class ControlServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = await reader.readline()
-            request = json.loads(line)
-            argv = request["argv"]
-            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-                raise ValueError("argv must be a list of strings")
-            stdin = request.get("stdin")
-            if stdin is not None and (not isinstance(stdin, list) or not all(isinstance(x, str) for x in stdin)):
-                raise ValueError("stdin must be a list of lines")
-            code, out, err = await self.run(argv, stdin)
-        except (ValueError, KeyError, asyncio.LimitOverrunError) as exc:
+            argv, stdin = decode_request(await reader.readline())
+        except (ValueError, asyncio.LimitOverrunError, ConnectionError, OSError) as exc:  # ControlWireError is a ValueError
             code, out, err = 1, "", f"hubbub: the node could not read the command ({exc}).\n"
+        else:
+            code, out, err = await self.run(argv, stdin)
         try:
-            writer.write(json.dumps({"code": code, "stdout": out, "stderr": err}).encode())
+            writer.write(encode_reply(code, out, err))
             await writer.drain()
         except (ConnectionError, OSError):
             pass

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import sys
 from pathlib import Path
 
+from .control_wire import MAX_REPLY, decode_reply, encode_request
 from .paths import SOCKET_NAME, resolve_profile_dir, socket_path
 
 NOT_FORWARDED = ("node",)
-MAX_REPLY = 64 * 1024 * 1024
 
 
 def _argv_for(args: argparse.Namespace) -> list[str]:
@@ -56,10 +55,8 @@ def forward_if_running(args: argparse.Namespace) -> int | None:
     sock.settimeout(timeout)
     try:
         with sock:
-            request: dict[str, object] = {"argv": _argv_for(args)}
-            if args.command == "send" and args.text == "-":
-                request["stdin"] = sys.stdin.read().splitlines()
-            sock.sendall(json.dumps(request).encode() + b"\n")
+            stdin = sys.stdin.read().splitlines() if args.command == "send" and args.text == "-" else None
+            sock.sendall(encode_request(_argv_for(args), stdin))
             chunks = []
             total = 0
             while True:
@@ -70,13 +67,13 @@ def forward_if_running(args: argparse.Namespace) -> int | None:
                 total += len(chunk)
                 if total > MAX_REPLY:
                     break
-        reply = json.loads(b"".join(chunks) or b"{}")
-    except (OSError, ValueError):
+        code, out, err = decode_reply(b"".join(chunks))
+    except (OSError, ValueError):  # ControlWireError is a ValueError
         print("hubbub: the running node did not answer; try again, or stop it and retry.", file=sys.stderr)
         return 1
-    sys.stdout.write(str(reply.get("stdout", "")))
-    sys.stderr.write(str(reply.get("stderr", "")))
-    return int(reply.get("code", 1))
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
 
 
 def profile_has_running_node(profile_dir: Path) -> bool:

@@ -12,6 +12,7 @@ from .errors import BadInvite
 SCHEME = "hubbub://join/"
 VERSION = 1
 NEVER = (1 << 63) - 1  # the expiry a link carries for an invite that never expires
+MAX_NAME = 200  # bytes of the room name a link carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class Invite:
 
     def link(self) -> str:
         iid = self.invite_id.encode("ascii")
-        name = self.room_name.encode("utf-8")[:200]
+        name = self.room_name.encode("utf-8")[:MAX_NAME].decode("utf-8", "ignore").encode("utf-8")  # whole characters
         body = (bytes((VERSION,)) + self.room_id + bytes((len(iid),)) + iid + self.secret
                 + struct.pack(">Q", self.expires_ms) + self.inviter + bytes((len(name),)) + name)
         body += struct.pack(">I", zlib.crc32(body))
@@ -39,8 +40,8 @@ def parse_invite(link: str) -> Invite:
         raise BadInvite("That is not a Hubbub invite link (it should start with hubbub://join/).")
     text = link[len(SCHEME):]
     try:
-        body = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
+        body = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except ValueError as exc:  # binascii.Error and non-ASCII text are ValueErrors
         raise BadInvite("The invite link is damaged; ask for a new one.") from exc
     if len(body) < 8 or struct.unpack(">I", body[-4:])[0] != zlib.crc32(body[:-4]):
         raise BadInvite("The invite link is damaged or incomplete; ask for a new one.")
@@ -61,4 +62,7 @@ def parse_invite(link: str) -> Invite:
         raise BadInvite("The invite link is damaged; ask for a new one.") from exc
     if pos != len(body) or len(room_id) != 32 or len(secret) != 32 or len(inviter) != 32:
         raise BadInvite("The invite link is damaged; ask for a new one.")
-    return Invite(room_id, invite_id, secret, expires, name, inviter)
+    invite = Invite(room_id, invite_id, secret, expires, name, inviter)
+    if invite.link() != link:  # one spelling per invite: no stray padding, bits or oversized names
+        raise BadInvite("The invite link is damaged; ask for a new one.")
+    return invite

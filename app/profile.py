@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,31 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from crdt.errors import StoreError
+from crdt.jsonsafe import loads_capped
 from crdt.private_file import write_private
 from crdt.store import Store
 
 from .errors import ProfileError
 from .paths import DATABASE_FILE, ENV_VAR, IDENTITY_FILE, SETTINGS_FILE, default_profile_dir, profile_exists, resolve_profile_dir
+
+log = logging.getLogger(__name__)
+
+MAX_SETTINGS = 1024 * 1024
+
+
+def _str_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+SETTINGS_TYPES: dict[str, Callable[[Any], bool]] = {
+    "display_name": lambda v: isinstance(v, str),
+    "ui_theme": lambda v: isinstance(v, str),
+    "ui_last_room": lambda v: isinstance(v, str),
+    "ui_last_channels": _str_map,
+}
+"""The keys the app and the UI read, with what their values must be."""
+
+
 
 
 @dataclass
@@ -45,11 +67,51 @@ class Profile:
 
     def save_settings(self) -> None:
         tmp = self.path / (SETTINGS_FILE + ".tmp")
-        tmp.write_text(json.dumps(self.settings, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.write_bytes(encode_settings(self.settings))
         os.replace(tmp, self.path / SETTINGS_FILE)
 
     def close(self) -> None:
         self.store.close()
+
+
+def decode_settings(raw: bytes) -> dict[str, Any]:
+    """The settings held in the bytes of settings.json; raises ProfileError and nothing else.
+
+    A known key whose value has the wrong type is dropped, so readers can trust the types."""
+    loaded = loads_capped(raw, ProfileError, max_size=MAX_SETTINGS, what="the settings file")
+    if not isinstance(loaded, dict):
+        raise ProfileError("the settings file does not hold an object")
+    for key, valid in SETTINGS_TYPES.items():
+        if key in loaded and not valid(loaded[key]):
+            del loaded[key]
+    return loaded
+
+
+def encode_settings(settings: dict[str, Any]) -> bytes:
+    return json.dumps(settings, indent=2, sort_keys=True).encode("utf-8")
+
+
+def _read_settings(path: Path) -> dict[str, Any]:
+    """The profile's settings; a damaged file is kept aside (never overwritten) and defaults are used."""
+    settings_file = path / SETTINGS_FILE
+    try:
+        raw = settings_file.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ProfileError(f"The settings file {settings_file} cannot be read ({exc.strerror}).") from exc
+    try:
+        return decode_settings(raw)
+    except ProfileError as exc:
+        kept = settings_file.with_name(SETTINGS_FILE + ".damaged")
+        try:
+            os.replace(settings_file, kept)
+        except OSError as move:
+            raise ProfileError(f"The settings file {settings_file} is damaged ({exc}) and cannot be moved aside "
+                               f"({move.strerror}).") from move
+        log.warning("The settings file %s was damaged (%s); it was kept as %s and the defaults are used.",
+                    settings_file, exc, kept)
+        return {}
 
 
 def _load_identity(path: Path) -> SigningKey:
@@ -85,14 +147,7 @@ def open_profile(path: Path, *, create: bool = True, display_name: str | None = 
             raise ProfileError(f"The profile folder {path} cannot be created ({exc.strerror}).") from exc
     else:
         identity = _load_identity(path)
-    settings: dict[str, Any] = {}
-    settings_file = path / SETTINGS_FILE
-    if settings_file.exists():
-        try:
-            loaded = json.loads(settings_file.read_text(encoding="utf-8"))
-            settings = loaded if isinstance(loaded, dict) else {}
-        except (OSError, ValueError):
-            settings = {}
+    settings = _read_settings(path)
     try:
         store = Store(path / DATABASE_FILE)
     except StoreError as exc:

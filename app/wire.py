@@ -104,10 +104,18 @@ def probe_secret(room_id: bytes) -> bytes:
     return hashlib.blake2b(b"hubbub-join-probe" + room_id, digest_size=32).digest()
 
 
-def _hex32(value: object) -> bytes:
-    if not isinstance(value, str) or len(value) != 64:
-        raise ValueError("not a 32-byte hex id")
+_HEX = "0123456789abcdef"
+
+
+def _hex(value: object, sizes: range) -> bytes:
+    """Bytes written as `bytes.hex` writes them (lowercase digits), of a length in `sizes`."""
+    if not isinstance(value, str) or len(value) % 2 or len(value) // 2 not in sizes or value.strip(_HEX):
+        raise ValueError("not hex of the right size")
     return bytes.fromhex(value)
+
+
+def _hex32(value: object) -> bytes:
+    return _hex(value, range(32, 33))
 
 
 SyncMessage = bytes | Grant | KeyRequest | JoinRequest | JoinRefusal
@@ -148,11 +156,11 @@ def decode_sync_channel(payload: bytes) -> tuple[int, SyncMessage]:
     if kind != GRANT:
         raise WireError(f"unknown sync message type {kind}")
     try:
-        keys = {_hex32(r): bytes.fromhex(k) for r, k in obj["keys"].items()}
+        keys = {_hex32(r): _hex(k, range(1, 257)) for r, k in obj["keys"].items()}
         name = obj.get("name", "")
         room = _hex32(obj["room"]) if "room" in obj else None
         direct = obj.get("dm", False)
-        genesis = bytes.fromhex(obj.get("genesis", ""))
+        genesis = _hex(obj["genesis"], range(1, 2048)) if "genesis" in obj else b""
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise WireError("malformed grant") from exc
     if not keys or len(keys) > 1000 or not isinstance(direct, bool) or not isinstance(name, str):
@@ -162,7 +170,7 @@ def decode_sync_channel(payload: bytes) -> tuple[int, SyncMessage]:
     return GRANT, Grant(name[:100], keys, room, direct, genesis)
 
 
-def encode_live(kind: str, **fields: Any) -> bytes:
+def encode_live(kind: str, /, **fields: Any) -> bytes:
     return json.dumps({"t": kind, **fields}, separators=(",", ":")).encode()
 
 

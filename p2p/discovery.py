@@ -68,6 +68,48 @@ def _node_id_ok(node_id: str) -> bool:
     return 0 < len(node_id) <= 32 and all(c in "0123456789abcdef" for c in node_id)
 
 
+def parse_peer_txt(props: dict[bytes, bytes | None]) -> str | None:
+    """The node id a `_hubbub._tcp` TXT record announces, or None if it is not a record of ours."""
+    if _text(props, b"v", 8) != str(PROTOCOL_VERSION):
+        return None
+    node_id = _text(props, b"id", 64)
+    return node_id if _node_id_ok(node_id) else None
+
+
+def parse_room_txt(props: dict[bytes, bytes | None]) -> tuple[PublicRoom, str] | None:
+    """(the public room, the announcing node's id) of a `_hubbub-room._tcp` TXT record, or None if it is malformed."""
+    if _text(props, b"v", 8) != str(PROTOCOL_VERSION):
+        return None
+    node_id = _text(props, b"node", 64)
+    if not _node_id_ok(node_id):
+        return None
+    rid, members = _text(props, b"rid", 128), _text(props, b"members", 8) or "0"
+    if not (rid.isascii() and members.isascii() and members.isdigit()):
+        return None
+    try:
+        room_id = bytes.fromhex(rid)
+    except ValueError:
+        return None
+    if not room_id:
+        return None
+    tags = tuple(t for t in _text(props, b"tags", MAX_TAGS).split(",") if t)
+    return PublicRoom(room_id, _text(props, b"name", MAX_NAME), tags, int(members)), node_id
+
+
+def room_txt(room: PublicRoom, node_id: str) -> dict[str, str]:
+    """The TXT properties that announce `room` from the node `node_id`."""
+    name = room.name.encode("utf-8")[:MAX_NAME].decode("utf-8", errors="ignore")
+    tags = ",".join(t.replace(",", " ") for t in room.tags).encode("utf-8")[:MAX_TAGS]
+    return {
+        "v": str(PROTOCOL_VERSION),
+        "rid": room.room_id.hex(),
+        "name": name,
+        "tags": tags.decode("utf-8", errors="ignore"),
+        "members": str(max(0, room.member_count)),
+        "node": node_id,
+    }
+
+
 class Discovery:
     """Announces this node (and its public rooms) and browses for others."""
 
@@ -160,22 +202,13 @@ class Discovery:
         return sorted(self._rooms_seen.values(), key=lambda r: (r.name, r.room_id, r.node_id))
 
     def _room_info(self, room: PublicRoom) -> AsyncServiceInfo:
-        name = room.name.encode("utf-8")[:MAX_NAME].decode("utf-8", errors="ignore")
-        tags = ",".join(t.replace(",", " ") for t in room.tags).encode("utf-8")[:MAX_TAGS]
         instance = f"{room.room_id.hex()[:32]}-{self.node_id}"
         return AsyncServiceInfo(
             ROOM_SERVICE,
             f"{instance}.{ROOM_SERVICE}",
             parsed_addresses=self.addresses,
             port=self.port,
-            properties={
-                "v": str(PROTOCOL_VERSION),
-                "rid": room.room_id.hex(),
-                "name": name,
-                "tags": tags.decode("utf-8", errors="ignore"),
-                "members": str(max(0, room.member_count)),
-                "node": self.node_id,
-            },
+            properties=dict(room_txt(room, self.node_id)),
             server=f"hubbub-{self.node_id}.local.",
         )
 
@@ -214,41 +247,35 @@ class Discovery:
             if not hosts or not info.port:
                 return
             props = info.properties
-            if _text(props, b"v", 8) != str(PROTOCOL_VERSION):
-                return
             if service_type == PEER_SERVICE:
-                self._on_peer(name, hosts[0], info.port, _text(props, b"id", 64))
+                node_id = parse_peer_txt(props)
+                if node_id is not None:
+                    self._on_peer(name, hosts[0], info.port, node_id)
             else:
-                self._on_room(name, hosts[0], info.port, props)
+                announced = parse_room_txt(props)
+                if announced is not None:
+                    self._on_room(name, hosts[0], info.port, announced)
         except asyncio.CancelledError:
             raise
         except Exception:  # hostile or broken announcements are ignored
             log.debug("ignoring unresolvable mDNS service %r", name, exc_info=True)
 
     def _on_peer(self, name: str, host: str, port: int, node_id: str) -> None:
-        if not _node_id_ok(node_id) or node_id == self.node_id:
+        if node_id == self.node_id:
             return
         hint = PeerHint(node_id, host, port)
         self._peers_seen[name] = hint
         self.on_found(hint)
 
-    def _on_room(self, name: str, host: str, port: int, props: dict[bytes, bytes | None]) -> None:
-        node_id = _text(props, b"node", 64)
-        if node_id == self.node_id or not _node_id_ok(node_id):
+    def _on_room(self, name: str, host: str, port: int, announced: tuple[PublicRoom, str]) -> None:
+        room, node_id = announced
+        if node_id == self.node_id:
             return
-        try:
-            room_id = bytes.fromhex(_text(props, b"rid", 128))
-            members = int(_text(props, b"members", 8) or "0")
-        except ValueError:
-            return
-        if not room_id:
-            return
-        tags = tuple(t for t in _text(props, b"tags", MAX_TAGS).split(",") if t)
         self._rooms_seen[name] = PublicRoomSeen(
-            room_id=room_id,
-            name=_text(props, b"name", MAX_NAME),
-            tags=tags,
-            member_count=max(0, members),
+            room_id=room.room_id,
+            name=room.name,
+            tags=room.tags,
+            member_count=room.member_count,
             host=host,
             port=port,
             node_id=node_id,

@@ -15,7 +15,9 @@ and `has_output` say what it can do (a backend without them can do both).
 
 from __future__ import annotations
 
+import io
 import queue
+import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,16 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from app.voice.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame, as_frame, silence
+from app.voice.codec import FRAME_SAMPLES, MAX_FILE_SECONDS, SAMPLE_RATE, Frame, as_frame, silence
 from app.voice.vad import level_dbfs
 
 
 class BackendError(RuntimeError):
     """An audio device or file cannot be used; the message says why, in one sentence."""
+
+
+MAX_WAV_CHANNELS = 8
+MIN_WAV_RATE, MAX_WAV_RATE = 4_000, 192_000
 
 
 class AudioBackend(Protocol):
@@ -65,14 +71,32 @@ def resample(pcm: npt.NDArray[np.int16], rate: int, to_rate: int = SAMPLE_RATE) 
 def read_wav(path: str | Path) -> Frame:
     """Read a 16-bit PCM WAV file as 48 kHz mono int16 (channels averaged, rate converted)."""
     try:
-        with wave.open(str(path), "rb") as wf:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BackendError(f"cannot read WAV file {path}: {exc.strerror}") from exc
+    return decode_wav(data, str(path))
+
+
+def decode_wav(data: bytes, path: str = "the file") -> Frame:
+    """Decode the bytes of a WAV file (see `read_wav`); `path` names it in errors.
+
+    Raises BackendError and nothing else, whatever the bytes."""
+    try:
+        with wave.open(io.BytesIO(data), "rb") as wf:
             if wf.getsampwidth() != 2:
                 raise BackendError(f"{path} is not 16-bit PCM WAV")
-            channels, rate = wf.getnchannels(), wf.getframerate()
-            raw = wf.readframes(wf.getnframes())
-    except (OSError, EOFError, wave.Error) as exc:
-        raise BackendError(f"cannot read WAV file {path}: {exc}") from exc
-    pcm = np.frombuffer(raw, dtype="<i2").astype(np.int16)
+            channels, rate, frames = wf.getnchannels(), wf.getframerate(), wf.getnframes()
+            if not 1 <= channels <= MAX_WAV_CHANNELS or not MIN_WAV_RATE <= rate <= MAX_WAV_RATE:
+                raise BackendError(f"{path} has {channels} channels at {rate} Hz, which Hubbub cannot play")
+            if frames > MAX_FILE_SECONDS * rate:
+                raise BackendError(f"{path} is longer than {MAX_FILE_SECONDS // 60} minutes")
+            raw = wf.readframes(frames)
+    except BackendError:
+        raise
+    except (OSError, EOFError, wave.Error, ValueError, struct.error, RuntimeError) as exc:  # wave's ways to say "damaged"
+        raise BackendError(f"cannot read WAV file {path}: {exc or type(exc).__name__}") from exc
+    whole = len(raw) - len(raw) % (2 * channels)  # a file cut short may end mid-frame
+    pcm = np.frombuffer(raw[:whole], dtype="<i2").astype(np.int16)
     if channels > 1:
         pcm = pcm.reshape(-1, channels).mean(axis=1).astype(np.int16)
     return resample(pcm, rate)

@@ -20,6 +20,7 @@ SAMPLE_RATE = 48_000
 CHANNELS = 1
 FRAME_MS = 10
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 480
+MAX_FILE_SECONDS = 30 * 60  # the longest audio file a voice bot reads (30 min: 170 MB of samples)
 MAX_OPUS_BYTES = 1275
 CLEAN_BITRATE = 64_000
 FEC_FLOOR_PCT = 2  # the loss the encoder always plans for, so in-band FEC is there from the start

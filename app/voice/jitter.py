@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.voice.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame, OpusDecoder, silence
+from app.voice.codec import FRAME_SAMPLES, SAMPLE_RATE, CodecError, Frame, OpusDecoder, silence
 from app.voice.packet import VoicePacket, seq_diff, ts_diff
 from app.voice.vad import MIN_DB, level_dbfs
 
@@ -42,9 +42,9 @@ RESET_FRAMES = 500  # a timestamp this far off (5 s) means the sender restarted:
 class FrameDecoder(Protocol):
     """What the jitter buffer needs from a codec: decode, FEC from the next packet, and PLC."""
 
-    def decode(self, payload: bytes) -> Frame: ...
+    def decode(self, payload: bytes) -> Frame: ...  # may raise CodecError for a damaged payload
 
-    def decode_fec(self, next_payload: bytes) -> Frame: ...
+    def decode_fec(self, next_payload: bytes) -> Frame: ...  # likewise
 
     def conceal(self) -> Frame: ...
 
@@ -75,6 +75,7 @@ class JitterStats:
     target: int = 1  # target depth in frames
     jitter_ms: float = 0.0  # the spread of transit times over the last second
     stretched: int = 0  # frames inserted in a pause to deepen the buffer to its target
+    corrupt: int = 0  # packets whose Opus payload did not decode (concealed instead)
 
     @property
     def concealed_pct(self) -> float:
@@ -227,6 +228,14 @@ class JitterBuffer:
 
     # -- playing ---------------------------------------------------------------------------
 
+    def _decode(self, payload: bytes, fec: bool = False) -> Frame:
+        """Decode a payload from the wire; one that Opus rejects is concealed, and counted."""
+        try:
+            return self.decoder.decode_fec(payload) if fec else self.decoder.decode(payload)
+        except CodecError:
+            self.stats.corrupt += 1
+            return self.decoder.conceal()
+
     def _silence(self) -> Frame:
         self.last_kind = Playout.SILENCE
         self.last_timestamp = None
@@ -235,7 +244,7 @@ class JitterBuffer:
 
     def _play(self, slot: _Slot, now: float) -> Frame:
         packet = slot.packet
-        frame = self.decoder.decode(packet.payload)
+        frame = self._decode(packet.payload)
         self._last_level = level_dbfs(frame)
         self.stats.played += 1
         self._outcomes.append(False)
@@ -259,7 +268,7 @@ class JitterBuffer:
         if next_packet is not None and next_packet.fec:
             self.stats.fec_recovered += 1
             self.last_kind = Playout.FEC
-            return self.decoder.decode_fec(next_packet.payload)
+            return self._decode(next_packet.payload, fec=True)
         self.last_kind = Playout.PLC
         return self.decoder.conceal()
 
@@ -284,7 +293,7 @@ class JitterBuffer:
         self._drain_wait += 1
         quiet = slot.packet.dtx or not slot.packet.speech or self._last_level < QUIET_DBFS
         if quiet or depth > self.max_depth + 2 or self._drain_wait > 50:
-            self.decoder.decode(slot.packet.payload)  # decoded and discarded: keeps decoder state
+            self._decode(slot.packet.payload)  # decoded and discarded: keeps decoder state
             del self._slots[self._next]
             self._last_seq = slot.packet.sequence
             self._next += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import struct
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import opuslib
 
-from .codec import SAMPLE_RATE, Frame
+from .codec import MAX_FILE_SECONDS, SAMPLE_RATE, Frame
 
 PAGE_HEADER = struct.Struct("<4sBBqIIIB")  # capture, version, flags, granule, serial, sequence, crc, segments
 FLAG_CONTINUED, FLAG_BOS, FLAG_EOS = 0x01, 0x02, 0x04
@@ -90,6 +91,13 @@ def read_ogg_opus(path: str | Path) -> Frame:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise OggOpusError(f"cannot read {path}: {exc.strerror}") from exc
+    return decode_ogg_opus(data, str(path))
+
+
+def decode_ogg_opus(data: bytes, path: str = "the file") -> Frame:
+    """Decode the bytes of an Ogg Opus file (see `read_ogg_opus`); `path` names it in errors.
+
+    Raises OggOpusError and nothing else, whatever the bytes."""
     packets = _packets(data)
     if len(packets) < 2 or not packets[0].startswith(b"OpusHead") or not packets[1].startswith(b"OpusTags"):
         raise OggOpusError(f"{path} is not an Ogg Opus file")
@@ -102,11 +110,15 @@ def read_ogg_opus(path: str | Path) -> Frame:
         raise OggOpusError(f"{path} has {channels} channels; only mono and stereo are supported")
     decoder = opuslib.Decoder(SAMPLE_RATE, channels)
     chunks = []
+    total = 0
     for packet in packets[2:]:
         try:
             pcm = decoder.decode(packet, 5760)  # up to 120 ms per packet
-        except opuslib.OpusError as exc:
+        except (opuslib.OpusError, ctypes.ArgumentError) as exc:
             raise OggOpusError(f"{path} holds a damaged Opus packet ({exc})") from exc
+        total += len(pcm) // (2 * channels)
+        if total > MAX_FILE_SECONDS * SAMPLE_RATE:  # a packet of 3 bytes can decode to 120 ms
+            raise OggOpusError(f"{path} is longer than {MAX_FILE_SECONDS // 60} minutes")
         samples = np.frombuffer(pcm, dtype="<i2")
         if channels == 2:
             samples = samples.reshape(-1, 2).mean(axis=1).astype(np.int16)

@@ -34,6 +34,7 @@ SUITES = {
                    "layout_us_per_message", "render_worst_16k_ms"}),
     "voice": (True, {"mouth_to_ear_p50_ms", "mouth_to_ear_p95_ms", "mouth_to_ear_p95_ms_loss5_jitter10",
                      "pesq_wb_clean", "pesq_wb_loss5", "cpu_pct_mesh6"}),
+    "fuzz": (False, {"fuzz_execs", "fuzz_crashes", "fuzz_execs_crdt_entry_decode_entry"}),
 }
 
 

@@ -295,3 +295,15 @@ def test_steady_jitter_does_not_drain_on_every_crest() -> None:
     st = run.receiver.stats("alice")
     assert st.target >= 2
     assert st.dropped <= 2 and st.underruns <= 4, st
+
+
+def test_a_payload_opus_rejects_is_concealed_and_counted() -> None:
+    from app.voice.engine import VoiceReceiver
+    from app.voice.packet import VoicePacket
+
+    receiver = VoiceReceiver()
+    for i in range(4):
+        receiver.receive("peer", VoicePacket(i, 480 * i, b"\x03", 0).to_bytes(), i * 0.01)  # libopus: corrupted stream
+    for i in range(10):
+        assert receiver.pull(0.005 + i * 0.01).shape == (480,)
+    assert receiver.stats("peer").corrupt >= 1

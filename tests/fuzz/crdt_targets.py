@@ -1,0 +1,252 @@
+"""Fuzz targets for crdt/: entries, sync frames, the log file, control operations, Yjs updates, ciphers."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from crdt.cipher import open_payload, open_sealed, seal_payload
+from crdt.control import ControlOp, ControlState, Invite, Member, apply_op
+from crdt.entry import NO_HASH, Entry, decode_entry, decode_one, sign_entry
+from crdt.errors import DecodeError
+from crdt.logfile import read_log, write_log
+from crdt.schema import Role, client_id, required_role, short_id, value_problem
+from crdt.sync import EntriesReceived, FrameRejected, HeadsReceived, decode_frame, encode_entries, encode_heads
+from crdt.yjs_update import UpdateSummary, encode_delete_update, encode_insert_update, summarize_update
+
+from .fixtures import ADMIN, MEMBER, ME, OWNER, ROOM_ID, ROOM_KEY, blob, pub, sealed_to
+from .harness import KnownBug, Target, noncanonical, same
+
+Seeds = dict[str, list[tuple[str, bytes]]]
+
+
+def _fresh(entry: Entry) -> bytes:
+    """The entry encoded from its fields (not from the header bytes cached at decode time)."""
+    return dataclasses.replace(entry).encode()
+
+
+# ----- entries -----------------------------------------------------------------------------------
+
+def _decode_prefix(data: bytes) -> tuple[Entry, bytes]:
+    entry, end = decode_entry(data)
+    return entry, data[end:]
+
+
+def _entry_equal(a: Any, b: Any) -> bool:
+    return _fresh(a[0] if isinstance(a, tuple) else a) == _fresh(b[0] if isinstance(b, tuple) else b)
+
+
+# ----- sync frames -------------------------------------------------------------------------------
+
+def _encode_sync(event: Any) -> bytes:
+    if isinstance(event, HeadsReceived):
+        return encode_heads(event.heads)
+    assert isinstance(event, EntriesReceived)
+    return encode_entries([_fresh(e) for e in event.entries])
+
+
+def _sync_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, EntriesReceived) and isinstance(b, EntriesReceived):
+        return [_fresh(e) for e in a.entries] == [_fresh(e) for e in b.entries]
+    return bool(a == b)
+
+
+# ----- log file ----------------------------------------------------------------------------------
+
+_SCRATCH = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+
+
+def _encode_log(log: Any) -> bytes:
+    fd, name = tempfile.mkstemp(prefix="hubbub-fuzz-", dir=_SCRATCH)
+    os.close(fd)
+    path = Path(name)
+    try:
+        path.unlink()
+        write_log(path, log.room_id, log.name, log.keys, log.entries)
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _log_equal(a: Any, b: Any) -> bool:
+    return (a.room_id, a.name, a.keys) == (b.room_id, b.name, b.keys) and b.bad_frames == 0 and (
+        [_fresh(e) for e in a.entries] == [_fresh(e) for e in b.entries])
+
+
+# ----- control operations ------------------------------------------------------------------------
+
+def _state() -> ControlState:
+    """A room with an owner, an admin and a member, an open invite, at key epoch 0."""
+    members = {pub(OWNER): Member(Role.OWNER, "owner"), pub(ADMIN): Member(Role.ADMIN, "admin"),
+               pub(MEMBER): Member(Role.MEMBER, "member")}
+    invites = {"invite-0001": Invite(blob("invite key", 32), 2_000_000_000_000, pub(ADMIN))}
+    return ControlState(name="room", owner=pub(OWNER), members=members, invites=invites)
+
+
+STATE = _state()
+AUTHORS = (pub(OWNER), pub(ADMIN), pub(MEMBER), pub(ME))
+
+
+def _apply_all(data: bytes) -> ControlOp:
+    op = ControlOp.decode(data)
+    for author in AUTHORS:
+        for seq in (0, 3):
+            try:
+                apply_op(STATE, author, seq, op, 1_700_000_000_000)
+            except DecodeError:
+                pass
+    return op
+
+
+# ----- Yjs updates -------------------------------------------------------------------------------
+
+def _encode_update(summary: UpdateSummary) -> bytes | None:
+    """The writer's form of an accepted update, or None for a shape the writer never makes."""
+    deletes = list(summary.deletes)
+    if not summary.inserts:
+        return encode_delete_update(deletes)
+    if len(summary.inserts) != 1 or summary.inserts[0].clock != 0:
+        return None
+    item = summary.inserts[0]
+    return encode_insert_update(item.client, item.root, item.key, item.value, deletes)
+
+
+def _summary_equal(a: Any, b: Any) -> bool:
+    return same(list(a.inserts), list(b.inserts)) and sorted(a.deletes) == sorted(b.deletes)
+
+
+def _check_update(data: bytes, summary: UpdateSummary) -> None:
+    """Beyond decoding: the value rules never raise, and pycrdt applies what the reader accepted."""
+    from pycrdt import Doc
+
+    for item in summary.inserts:
+        for root in ("m", "e", "x", "r", "p", "c", "s", item.root):
+            if value_problem(root, item.value) is None:
+                required_role(root, item.value, "AAAAAAAA")
+    doc: Doc[Any] = Doc()
+    try:
+        doc.apply_update(data)
+    except BaseException as exc:  # pycrdt's Rust panics are BaseExceptions
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise AssertionError(f"pycrdt cannot apply an update summarize_update accepted: {type(exc).__name__}: {exc}") from exc
+
+
+# ----- ciphers -----------------------------------------------------------------------------------
+
+def _open_payload(data: bytes) -> bytes:
+    return open_payload(ROOM_KEY, data[:8], data[8:], ROOM_ID, pub(MEMBER), 1, 0)
+
+
+def _open_sealed(data: bytes) -> bytes:
+    return open_sealed(ME, data)
+
+
+# ----- the targets -------------------------------------------------------------------------------
+
+_entry_prefix = Target(
+    "crdt.entry.decode_entry", _decode_prefix, (DecodeError,),
+    encode=lambda r: _fresh(r[0]) + r[1], canonical=True, equal=_entry_equal, max_len=8192)
+_entry_one = Target(
+    "crdt.entry.decode_one", decode_one, (DecodeError,),
+    encode=_fresh, canonical=True, equal=_entry_equal, max_len=8192)
+_sync = Target(
+    "crdt.sync.decode_frame", decode_frame, (), rejected=lambda r: isinstance(r, FrameRejected),
+    encode=_encode_sync, canonical=True, equal=_sync_equal, max_len=16384)
+
+_NONCANONICAL = (
+    "Non-canonical encodings are accepted: a padded (non-minimal) varint in an entry header or a "
+    "sync frame decodes, and re-encodes shorter (crdt/varint.py read_uint, crdt/entry.py _uint); "
+    "a heads frame also accepts authors out of order or repeated. encode(decode(b)) != b.")
+
+
+def _with_noncanonical(target: Target) -> Target:
+    return dataclasses.replace(target, known=(KnownBug("noncanonical", noncanonical(target), _NONCANONICAL),))
+
+
+TARGETS = [
+    _with_noncanonical(_entry_prefix),
+    _with_noncanonical(_entry_one),
+    _with_noncanonical(_sync),
+    Target(
+        "crdt.logfile.read_log", read_log, (DecodeError,), encode=_encode_log, equal=_log_equal, max_len=16384,
+        known=(KnownBug(
+            "header-recursion", lambda d, v: isinstance(v.exc, RecursionError),
+            "read_log's JSON header raises RecursionError when nested deeply (json.loads unguarded)."),)),
+    Target("crdt.control.ControlOp.decode", ControlOp.decode, (DecodeError,), encode=ControlOp.encode),
+    Target("crdt.control.apply_op", _apply_all, (DecodeError,),
+           no_encoder="a validator of decoded operations against a fixed room state"),
+    Target("crdt.yjs_update.summarize_update", summarize_update, (DecodeError,), encode=_encode_update,
+           equal=_summary_equal, check=_check_update),
+    Target("crdt.cipher.open_payload", _open_payload, (DecodeError,), no_encoder="decryption: no value to re-encode"),
+    Target("crdt.cipher.open_sealed", _open_sealed, (DecodeError,), no_encoder="decryption: no value to re-encode"),
+]
+
+
+# ----- seeds -------------------------------------------------------------------------------------
+
+def sample_entries() -> list[Entry]:
+    """A few signed entries: a genesis-like control entry, a message, a hollow (redacted) one."""
+    room_id = ROOM_ID
+    out = []
+    for seq, plain in enumerate((b"\x01" + ControlOp("name", {"name": "member"}).encode(),
+                                 b"\x00" + encode_insert_update(client_id(short_id(pub(MEMBER)), 1), "m", "k",
+                                                                {"c": "general", "t": "hello", "ts": 1.0}),
+                                 b"\x00" + encode_delete_update([(5, 0, 1)]))):
+        nonce = blob(f"nonce {seq}", 8)
+        ct = seal_payload(ROOM_KEY, nonce, plain, room_id, pub(MEMBER), seq, 0)
+        deps = () if seq == 0 else (blob("dep", 32),) * seq
+        out.append(sign_entry(MEMBER, room_id=room_id, seq=seq, prev=NO_HASH if seq == 0 else blob("prev", 32),
+                              epoch=0, deps=deps, nonce=nonce, ciphertext=ct))
+    out.append(out[1].without_payload())
+    return out
+
+
+def seeds() -> Seeds:
+    entries = sample_entries()
+    raw = [e.encode() for e in entries]
+    padded = bytearray(raw[1])
+    padded[65:66] = bytes((padded[65] | 0x80, 0))  # seq as a two-byte varint: the known padding bug
+    heads = encode_heads({pub(MEMBER): 3, pub(ADMIN): 0})
+    frames = encode_entries(raw)
+    log_path = _SCRATCH / f"hubbub-fuzz-seed-{os.getpid()}"
+    try:
+        write_log(log_path, ROOM_ID, "room", {0: ROOM_KEY, 1: blob("key 1", 32)}, entries)
+        log = log_path.read_bytes()
+    finally:
+        log_path.unlink(missing_ok=True)
+    ops = [ControlOp("genesis", {"name": "room", "member_name": "owner", "nonce": "00ff"}),
+           ControlOp("add", {"member": pub(ME).hex(), "role": "member", "invite": "invite-0001", "ts_ms": 5}),
+           ControlOp("remove", {"member": pub(MEMBER).hex(), "after_seq": 3,
+                                "rotate": {"epoch": 1, "keys": {pub(ADMIN).hex(): "00" * 48}}}),
+           ControlOp("role", {"member": pub(MEMBER).hex(), "role": "moderator"}),
+           ControlOp("invite", {"id": "invite-0002", "expires_ms": 10, "key": "11" * 32}),
+           ControlOp("public", {"on": True}), ControlOp("name", {"name": "x"})]
+    op_bytes = [(f"op-{op.op}", op.encode()) for op in ops] + [("op-nested", b'{"op":"name","name":[[[[1]]]]}')]
+    updates = [("insert", encode_insert_update(12345, "m", "key", {"c": "general", "t": "hi", "ts": 1.5,
+                                                                   "mn": ["a"], "f": {"x": [1, None, True]}})),
+               ("insert-bytes", encode_insert_update(7, "s", "k", {"n": "name", "tags": ["a", "b"], "b": b"\x00"})),
+               ("insert-bigint", encode_insert_update(9, "c", "k", {"id": "c1", "n": 2**60 + 1, "f": 0.1})),
+               ("delete", encode_delete_update([(1, 0, 1), (2, 5, 3)])),
+               ("empty", b"\x00\x00")]
+    nonce = blob("payload nonce", 8)
+    sealed = seal_payload(ROOM_KEY, nonce, b"\x00payload", ROOM_ID, pub(MEMBER), 1, 0)
+    return {
+        "crdt.entry.decode_entry": [("message", raw[1]), ("control", raw[0]), ("hollow", raw[3]),
+                                    ("two", raw[1] + raw[2]), ("padded-varint", bytes(padded)),
+                                    ("truncated", raw[1][:100])],
+        "crdt.entry.decode_one": [("message", raw[1]), ("deps2", raw[2]), ("hollow", raw[3]),
+                                  ("trailing", raw[0] + b"\x00")],
+        "crdt.sync.decode_frame": [("heads", heads), ("entries", frames), ("empty-heads", encode_heads({})),
+                                   ("bad-kind", b"\x01\x09\x00")],
+        "crdt.logfile.read_log": [("log", log), ("header-only", log[:log.index(b"}") + 1]),
+                                  ("damaged-frame", log[:-5])],
+        "crdt.control.ControlOp.decode": op_bytes,
+        "crdt.control.apply_op": op_bytes,
+        "crdt.yjs_update.summarize_update": updates,
+        "crdt.cipher.open_payload": [("sealed", nonce + sealed), ("short", nonce + sealed[:10])],
+        "crdt.cipher.open_sealed": [("sealed", sealed_to(pub(ME), ROOM_KEY)), ("junk", blob("junk", 80))],
+    }
