@@ -10,7 +10,8 @@ from app.control_wire import ControlWireError, decode_reply, decode_request, enc
 from app.errors import BadInvite, ProfileError
 from app.invite import Invite, parse_invite
 from app.profile import decode_settings, encode_settings
-from app.wire import GRANT, SYNC, Grant, WireError, decode_live, decode_sync_channel, encode_live, encode_sync
+from app.wire import (SYNC, Grant, JoinRefusal, JoinRequest, KeyRequest, SyncMessage, WireError, decode_live,
+                      decode_sync_channel, encode_live, encode_sync)
 
 from .fixtures import ME, PEER, ROOM_ID, ROOM_KEY, blob, pub, sealed_to
 from .harness import Target
@@ -18,12 +19,12 @@ from .harness import Target
 Seeds = dict[str, list[tuple[str, bytes]]]
 
 
-def _encode_sync_channel(result: tuple[int, bytes | Grant]) -> bytes:
+def _encode_sync_channel(result: tuple[int, SyncMessage]) -> bytes:
     kind, body = result
     if kind == SYNC:
         assert isinstance(body, bytes)
         return encode_sync(body)
-    assert kind == GRANT and isinstance(body, Grant)
+    assert isinstance(body, (Grant, KeyRequest, JoinRequest, JoinRefusal))
     return body.encode()
 
 
@@ -66,13 +67,17 @@ TARGETS = [
 
 
 def seeds() -> Seeds:
-    grant = Grant("room", {0: sealed_to(pub(ME), ROOM_KEY), 1: sealed_to(pub(ME), blob("k1", 32), "seal 1")})
-    dm = Grant("dm", {0: sealed_to(pub(ME), ROOM_KEY)}, room=ROOM_ID, direct=True)
+    grant = Grant("room", {ROOM_ID: sealed_to(pub(ME), ROOM_KEY), blob("rotation 1", 32): sealed_to(pub(ME), blob("k1", 32), "seal 1")},
+                  genesis=blob("a genesis entry", 200))
+    dm = Grant("dm", {ROOM_ID: sealed_to(pub(ME), ROOM_KEY)}, room=ROOM_ID, direct=True)
+    asks = [("key-request", KeyRequest((blob("rotation 1", 32), blob("rotation 2", 32))).encode()),
+            ("join-request", JoinRequest("invite-0001").encode()),
+            ("refusal", JoinRefusal("used", "invite-0001").encode())]
     invite = Invite(ROOM_ID, "invite-0001", blob("secret", 32), 1_900_000_000_000, "Lobby ☕", pub(PEER))
     long_name = Invite(ROOM_ID, "i" * 20, blob("secret", 32), 5, "é" * 100, pub(PEER))
     return {
         "app.wire.decode_sync_channel": [("sync", encode_sync(b"\x01\x01\x00")), ("grant", grant.encode()),
-                                         ("dm-grant", dm.encode()), ("grant-nested", b'\x01{"keys":[[[[]]]]}')],
+                                         ("dm-grant", dm.encode()), ("grant-nested", b'\x01{"keys":[[[[]]]]}'), *asks],
         "app.wire.decode_live": [("typing", encode_live("typing", c="general", on=True)),
                                  ("presence", encode_live("presence", s="online", n="me")),
                                  ("voice", encode_live("voice", c="v", on=True, m=False, d=False)),
