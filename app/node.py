@@ -46,6 +46,7 @@ class Node:
     def close(self) -> None:
         for room in self._rooms.values():
             try:
+                room.purge_expired()
                 if room._since_snapshot:
                     room.snapshot()
             except StoreError:
@@ -67,6 +68,11 @@ class Node:
             from .room import Room
 
             room = self._rooms[room_id] = Room.open(self.profile, room_id)
+            if not self.profile.store.full_disk:
+                try:  # what expired while no node ran is erased before anyone reads the room
+                    room.purge_expired()
+                except StoreError:
+                    log.warning("could not erase the expired messages of %s", room.name)
         return room
 
     def open_rooms(self) -> list[Room]:

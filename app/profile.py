@@ -66,9 +66,7 @@ class Profile:
         self.save_settings()
 
     def save_settings(self) -> None:
-        tmp = self.path / (SETTINGS_FILE + ".tmp")
-        tmp.write_bytes(encode_settings(self.settings))
-        os.replace(tmp, self.path / SETTINGS_FILE)
+        write_private(self.path / SETTINGS_FILE, encode_settings(self.settings))
 
     def close(self) -> None:
         self.store.close()

@@ -592,28 +592,34 @@ class Room:
         return invite_id, secret, expires
 
     def purge_expired(self) -> int:
-        """Remove the content of expired and deleted messages from this node: store and view; returns how many.
+        """Remove the content of expired and deleted messages (and of their edits) from this node, in every
+        file of the profile: the entries' ciphertext, the document and its snapshot, the database's free
+        pages (secure_delete) and the write-ahead log (checkpointed). Returns how many messages.
 
-        The signed headers stay, so the authors' chains still verify; the ciphertext
-        goes, and an expired message's value is deleted from the local view too.
+        The signed headers stay, so the authors' chains still verify.
         """
-        count = 0
         expired = set(self.view.newly_expired(now_ms()))
-        targets = expired | set(self.view.newly_deleted())
+        targets = (expired | set(self.view.newly_deleted())) - self._purged
+        if not targets:
+            return 0
         local_deletes = []
-        for key in targets - self._purged:
-            parts = split_eid(key)
-            author = self._author_of(parts[0]) if parts else None
-            if parts is None or author is None:
-                continue
-            self.profile.store.redact(self.id, author, parts[1])
+        count = 0
+        for key in targets:
+            edits = list(self.view._tables.get(EDITS, {}).get(key, ()))
+            for eid_ in [key, *edits]:
+                parts = split_eid(eid_)
+                author = self._author_of(parts[0]) if parts else None
+                if parts is None or author is None:
+                    continue
+                self.profile.store.redact(self.id, author, parts[1])
+                if key in expired:
+                    local_deletes.append((client_id(parts[0], parts[1]), 0, 1))
             self._purged.add(key)
             count += 1
-            if key in expired:
-                local_deletes.append((client_id(parts[0], parts[1]), 0, 1))
         if local_deletes:
             apply_updates(self.log.doc, [encode_delete_update(local_deletes)])
-            self.snapshot()
+        self.snapshot()  # the old snapshot held the text; secure_delete zeroes the pages it leaves
+        self.profile.store.checkpoint_truncate()
         return count
 
     def _author_of(self, short: str) -> bytes | None:

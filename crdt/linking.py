@@ -273,6 +273,13 @@ class Linking(RoomState):
             self._link(e, staged, result, KIND_REDACTED, HOLLOW, 0, info.deps_id)
             self.hollow.add((e.author, e.seq))
             self.hollow_hashes[e.hash] = (e.author, e.seq)
+            # Only messages are hollowed legitimately (deleted or expired): the deletion that names this
+            # entry's item must still learn whose it was.
+            client = client_id(self.short(e.author), e.seq)
+            if client not in self.cid_owner:
+                self.cid_owner[client] = (e.author, ROOTS[0], eid(e.author, e.seq))
+                if self.pending:
+                    self._wake(("cid", client), work)
             return
         key = self.keys.key_for(ctx)
         if key is None:

@@ -49,6 +49,14 @@ CREATE TABLE IF NOT EXISTS read_marks(room INTEGER NOT NULL, channel TEXT NOT NU
 """
 
 
+def _private(path: Path) -> None:
+    """The database and its -wal and -shm files readable by the owner only (SQLite gives new -wal and -shm
+    files the database file's mode)."""
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):
+            os.chmod(p, 0o600)
+
+
 def _disk_full(folder: Path) -> bool:
     """Whether the file system holding `folder` has (next to) no room left for SQLite's files."""
     try:
@@ -110,6 +118,7 @@ class Store:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA secure_delete=ON")  # what is deleted (expired, deleted messages) is overwritten
             # Keep SQLite's default WAL auto-checkpoint (1000 pages): a WAL that keeps growing makes
             # every commit's fsync also write file-size metadata, which measured 2.7x slower here.
             db.execute("PRAGMA foreign_keys=OFF")
@@ -122,6 +131,7 @@ class Store:
                 raise StoreError(f"the database {self.path} was written by a {'newer' if newer else 'older'} Hubbub "
                                  f"(format {row[0]}), which this version cannot read")
             db.execute("PRAGMA quick_check").fetchone()
+            _private(self.path)
         except BaseException:
             db.close()
             raise
@@ -456,6 +466,15 @@ class Store:
             if row is None or row[0] is None:
                 return
             self._run("UPDATE entries SET ct=NULL, phash=? WHERE room=? AND author=? AND seq=?", (digest(bytes(row[0])), rid, aid, seq))
+
+    def checkpoint_truncate(self) -> None:
+        """Fold the write-ahead log into the database and empty it, so no old page (with text since
+        deleted) stays in it. Best effort: a reader holding the log open makes it wait for the next time."""
+        if self.full_disk:
+            return
+        with self.lock:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database (call when idle)."""

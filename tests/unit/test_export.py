@@ -291,3 +291,20 @@ def test_html_lists_are_bulleted_and_code_is_styled(fx: Fixture, tmp_path: Path)
     rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{([^}]*)\}", css.group(1))}
     assert "background" in rules["code"] and "monospace" in rules["code,pre"]
     assert "disc" in rules[".text ul"] and "background" in rules["pre"]
+
+
+def test_importing_a_log_keeps_the_tombstone_of_a_message_erased_before_the_export(fx: Fixture, tmp_path: Path) -> None:
+    """Issue 11, defect 8: an entry hollowed by a legitimate delete is not a problem, and the deletion stays."""
+    assert fx.room.purge_expired() >= 1  # the deleted message's content is erased, as a running node does
+    out = tmp_path / "room.hubbub"
+    fx.node.export(fx.room, "log", out)
+    bob = Node(open_profile(tmp_path / "bob", display_name="bob"))
+    try:
+        report = bob.import_log(out)
+        assert report.problems == [] and report.skipped == 0
+        copy = bob.room(fx.room.id)
+        gone = copy.message(fx.deleted)
+        assert gone.deleted and gone.text == ""
+        assert [m.id for m in copy.history()] == [m.id for m in fx.room.history()]
+    finally:
+        bob.close()
