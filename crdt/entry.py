@@ -23,6 +23,9 @@ MAX_ENTRY_SIZE = MAX_CIPHERTEXT + 1024
 SIGN_CONTEXT = b"hubbub-entry-v1"
 
 
+_blake2b = hashlib.blake2b
+
+
 def digest(data: bytes) -> bytes:
     """The 32-byte BLAKE2b hash used for entry ids, chains and payload hashes."""
     return hashlib.blake2b(data, digest_size=HASH_SIZE).digest()
@@ -75,8 +78,9 @@ class Entry:
         """The entry id: the hash of the signed header and its signature."""
         h = self._hash
         if h is None:
-            h = digest(self.header() + self.signature)
-            object.__setattr__(self, "_hash", h)
+            header = self._header
+            h = self._hash = _blake2b((self.header() if header is None else header) + self.signature,
+                                      digest_size=HASH_SIZE).digest()
         return h
 
     @property
@@ -112,7 +116,8 @@ class Entry:
 
     def payload_intact(self) -> bool:
         """True when the ciphertext (if present) matches the signed payload hash."""
-        return self.ciphertext is None or digest(self.ciphertext) == self.payload_hash
+        ct = self.ciphertext
+        return ct is None or _blake2b(ct, digest_size=HASH_SIZE).digest() == self.payload_hash
 
 
 def sign_entry(
@@ -143,14 +148,13 @@ def sign_entry(
     return replace(unsigned, signature=signature)
 
 
-def _uint(buf: bytes, pos: int, n: int) -> tuple[int, int]:
-    if pos < n and buf[pos] < 0x80:
-        return buf[pos], pos + 1
-    return read_uint(buf, pos)
-
-
 def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
-    """Parse one entry at `pos`; returns it and the position after it. Raises only DecodeError."""
+    """Parse one entry at `pos`; returns it and the position after it. Raises only DecodeError.
+
+    On the path of every entry a sync brings in, so written flat: one-byte varints are read inline.
+    """
+    if type(buf) is not bytes:
+        buf = bytes(buf)
     n = len(buf)
     if pos >= n:
         raise DecodeError("entry is empty")
@@ -158,30 +162,45 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
         raise DecodeError(f"unknown entry version {buf[pos]}")
     start = pos
     p = pos + 1 + 2 * KEY_SIZE
-    if p > n:
+    if p >= n:
         raise DecodeError("entry is truncated")
-    room_id = bytes(buf[pos + 1 : pos + 1 + KEY_SIZE])
-    author = bytes(buf[pos + 1 + KEY_SIZE : p])
-    seq, p = _uint(buf, p, n)
-    prev = bytes(buf[p : p + HASH_SIZE])
-    epoch, p = _uint(buf, p + HASH_SIZE, n)
-    ndeps, p = _uint(buf, p, n)
+    room_id = buf[pos + 1 : pos + 1 + KEY_SIZE]
+    author = buf[pos + 1 + KEY_SIZE : p]
+    seq = buf[p]
+    if seq < 0x80:
+        p += 1
+    else:
+        seq, p = read_uint(buf, p)
+    prev = buf[p : p + HASH_SIZE]
+    p += HASH_SIZE
+    if p + 1 >= n:
+        raise DecodeError("entry is truncated")
+    epoch = buf[p]
+    if epoch < 0x80:
+        p += 1
+    else:
+        epoch, p = read_uint(buf, p)
+    ndeps = buf[p] if p < n else 0x80
+    if ndeps < 0x80:
+        p += 1
+    else:
+        ndeps, p = read_uint(buf, p)
     if ndeps > MAX_DEPS:
         raise DecodeError("entry has too many dependencies")
     if ndeps == 1:  # the usual case: one control-frontier entry
-        deps: tuple[bytes, ...] = (bytes(buf[p : p + HASH_SIZE]),)
+        deps: tuple[bytes, ...] = (buf[p : p + HASH_SIZE],)
     else:
-        deps = tuple(bytes(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE]) for i in range(ndeps))
+        deps = tuple(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE] for i in range(ndeps))
     p += ndeps * HASH_SIZE
     if p > n:
         raise DecodeError("entry is truncated")
     if ndeps > 1 and any(a >= b for a, b in zip(deps, deps[1:])):
         raise DecodeError("entry's dependencies are not sorted")
-    nonce = bytes(buf[p : p + NONCE_SIZE])
-    payload_hash = bytes(buf[p + NONCE_SIZE : p + NONCE_SIZE + HASH_SIZE])
+    nonce = buf[p : p + NONCE_SIZE]
+    payload_hash = buf[p + NONCE_SIZE : p + NONCE_SIZE + HASH_SIZE]
     p += NONCE_SIZE + HASH_SIZE
-    header = bytes(buf[start:p])
-    signature = bytes(buf[p : p + SIG_SIZE])
+    header = buf[start:p]
+    signature = buf[p : p + SIG_SIZE]
     p += SIG_SIZE
     if p >= n:
         raise DecodeError("entry is truncated")
@@ -191,19 +210,23 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     if flag == 0:
         ciphertext = None
     elif flag == 1:
-        length, p = _uint(buf, p, n)
+        length = buf[p] if p < n else 0x80
+        if length < 0x80:
+            p += 1
+        else:
+            length, p = read_uint(buf, p)
         if length > MAX_CIPHERTEXT:
             raise DecodeError("entry payload is too large")
         if p + length > n:
             raise DecodeError("entry is truncated")
-        ciphertext = bytes(buf[p : p + length])
+        ciphertext = buf[p : p + length]
         p += length
     else:
         raise DecodeError("bad payload flag")
     if seq >= 1 << 62 or epoch >= 1 << 31:
         raise DecodeError("entry counter out of range")
     entry = Entry(room_id, author, seq, prev, epoch, deps, nonce, payload_hash, signature, ciphertext)
-    object.__setattr__(entry, "_header", header)
+    entry._header = header
     return entry, p
 
 
