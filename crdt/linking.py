@@ -60,7 +60,7 @@ class Linking(RoomState):
             result.wanted.append((e.author, e.seq))  # ask other peers for a genuine copy
         slot = work.setdefault(e.author, {})
         other = slot.get(e.seq)
-        held = self.pending.take((e.author, e.seq)) if other is None else None
+        held = self.pending.take((e.author, e.seq)) if other is None and self.pending.bytes else None
         if held is not None:
             other = held
         if other is not None and other[0].hash != e.hash:
@@ -194,7 +194,7 @@ class Linking(RoomState):
                 continue
             try:
                 self._link_one(e, origin, staged, result, now, work)
-                if i == trusted - 1 and self.pending:
+                if i == trusted - 1 and self.pending.bytes:
                     self._wake(("prev", author, e.seq), work)  # later entries of the author that came early
             except Wait as wait:
                 self._park(e, wait.key, origin, now, result, wait.due_ms)
@@ -268,7 +268,9 @@ class Linking(RoomState):
         if fork is not None and e.seq >= fork:
             self._side_node(e, work, origin, now, result)  # a control others may name in their deps stays placeable
             raise InvalidEntry("author equivocated: two entries with one sequence number")
-        info = self._deps_info(e)
+        info = self._deps_cache.get(e.deps)
+        if info is None or e.epoch != info.gen or member_of(e.author) not in info.admitted:
+            info = self._deps_info(e)  # works it out, or says what is wrong
         ctx = info.ctx
         if e.ciphertext is None:
             self._link(e, staged, result, KIND_REDACTED, HOLLOW, 0, info.deps_id)
@@ -282,7 +284,7 @@ class Linking(RoomState):
         if not plain:
             raise InvalidEntry("empty payload")
         kind, body = plain[0], plain[1:]
-        genesis = is_genesis(e)
+        genesis = e.seq == 0 and is_genesis(e)
         if kind == KIND_CONTROL:
             p = parse_op(ControlOp.decode(body))
             if genesis != (p.op == "genesis"):
@@ -302,14 +304,14 @@ class Linking(RoomState):
         if kind != KIND_YJS or genesis:
             raise InvalidEntry("unknown payload kind")
         try:
-            check = check_content(e, body, self.short(e.author), self._owner_of)
+            check = check_content(e, body, self._shorts.get(e.author) or self.short(e.author), self._owner_of)
         except UnknownItem as unknown:
             raise Wait(("cid", unknown.client)) from None
         if check.ts is not None:
             self._check_time(check.ts, info.bound, now)
         if self.void_counts and self._void_capped(e.author):
             raise InvalidEntry("too many entries from someone who is not a member")
-        waiting = bool(self.pending)
+        waiting = self.pending.bytes  # 0 exactly when nothing waits
         for item in check.summary.inserts:
             self.cid_owner[item.client] = (e.author, item.root, item.key)
             if waiting:
@@ -336,13 +338,14 @@ class Linking(RoomState):
 
     def _link(self, e: Entry, staged: list[Staged], result: IngestResult, kind: int, flags: int, need: int,
               deps_id: int, check: ContentCheck | None = None, body: bytes = b"") -> None:
-        chain = self.chains.get(e.author)
+        author, h = e.author, e.hash
+        chain = self.chains.get(author)
         if chain is None:
-            chain = self.chains[e.author] = []
-        chain.append(e.hash)
-        meta = self.meta.get(e.author)
+            chain = self.chains[author] = []
+        chain.append(h)
+        meta = self.meta.get(author)
         if meta is None:
-            meta = self.meta[e.author] = AuthorMeta(e.seq)
+            meta = self.meta[author] = AuthorMeta(e.seq)
         meta.append(e.seq, deps_id if deps_id >= 0 else self.interner.id(e.deps), need, flags)
         self.entry_count += 1
         result.accepted.append(e)
@@ -350,7 +353,8 @@ class Linking(RoomState):
         result.needs.append(need)
         result.flags.append(flags)
         staged.append(Staged(e, check, body))
-        self.verified.discard(e.hash)
+        if self.verified:
+            self.verified.discard(h)
 
     def _set_meta(self, e: Entry, need: int, flags: int) -> None:
         meta = self._meta(e.author, e.seq)
