@@ -32,6 +32,9 @@ ROOT_NAMES = {"m": "messages", "e": "edits", "x": "deletions", "r": "reactions",
               "c": "channels", "s": "room settings"}
 
 
+_MEMBER = Role.MEMBER  # an enum member looked up on its class costs more than the rest of a field check
+
+
 class UnknownItem(Exception):
     """The update deletes an item whose author is not known yet (the entry must wait for it)."""
 
@@ -58,7 +61,7 @@ def check_content(e: Entry, body: bytes, writer: str,
     On the path of every entry a sync brings in, so written flat.
     """
     summary = summarize_update(body)
-    need = Role.MEMBER
+    need = _MEMBER
     flags = 0
     kind = KIND_DELETE_ONLY
     ts: float | None = None

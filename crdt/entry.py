@@ -169,6 +169,9 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     seq = buf[p]
     if seq < 0x80:
         p += 1
+    elif p + 1 < n and 0 < buf[p + 1] < 0x80:  # two bytes: up to 16383
+        seq = (seq & 0x7F) | buf[p + 1] << 7
+        p += 2
     else:
         seq, p = read_uint(buf, p)
     prev = buf[p : p + HASH_SIZE]

@@ -307,8 +307,9 @@ class Linking(RoomState):
             check = check_content(e, body, self._shorts.get(e.author) or self.short(e.author), self._owner_of)
         except UnknownItem as unknown:
             raise Wait(("cid", unknown.client)) from None
-        if check.ts is not None:
-            self._check_time(check.ts, info.bound, now)
+        ts = check.ts
+        if ts is not None and not info.bound <= ts <= now + FUTURE_SLACK_MS:
+            self._check_time(ts, info.bound, now)
         if self.void_counts and self._void_capped(e.author):
             raise InvalidEntry("too many entries from someone who is not a member")
         waiting = self.pending.bytes  # 0 exactly when nothing waits
