@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 
+from .chain import Chain
 from .cipher import open_payload, open_sealed
 from .content import CONTROL, HOLLOW, ContentCheck, UnknownItem, check_content
 from .control import ControlOp, key_commitment, member_of, parse_op
@@ -42,7 +43,7 @@ class Linking(RoomState):
             reject(result, e, "entry belongs to another room")
             return
         chain = self.chains.get(e.author)
-        if chain is not None and e.seq < len(chain):
+        if chain is not None and e.seq < len(chain.hashes):
             if chain[e.seq] != e.hash:
                 self._conflict(e, chain[e.seq], result, work)
             elif e.ciphertext is not None and e.payload_intact() and (
@@ -342,8 +343,8 @@ class Linking(RoomState):
         author, h = e.author, e.hash
         chain = self.chains.get(author)
         if chain is None:
-            chain = self.chains[author] = []
-        chain.append(h)
+            chain = self.chains[author] = Chain()
+        chain.hashes.append(h)
         meta = self.meta.get(author)
         if meta is None:
             meta = self.meta[author] = AuthorMeta(e.seq)

@@ -358,14 +358,6 @@ class Store:
             signature=bytes(sig), ciphertext=ct_b,
         )
 
-    def chains(self, room_id: bytes) -> dict[bytes, list[bytes]]:
-        with self.lock:
-            rid = self.room_rowid(room_id)
-            out: dict[bytes, list[bytes]] = {}
-            for aid, h in self._run("SELECT author, hash FROM entries WHERE room=? ORDER BY author, seq", (rid,)):
-                out.setdefault(self._stored(self._author_keys, aid), []).append(bytes(h))
-            return out
-
     def entry_kinds(self, room_id: bytes) -> Iterator[tuple[bytes, int, int]]:
         with self.lock:
             rid = self.room_rowid(room_id)
@@ -413,13 +405,6 @@ class Store:
 
     def all_entries(self, room_id: bytes) -> list[Entry]:
         return self.entries_where(room_id, "1")
-
-    def hollow(self, room_id: bytes) -> set[tuple[bytes, int]]:
-        """(author, seq) of the entries held without their content."""
-        with self.lock:
-            rid = self.room_rowid(room_id)
-            rows = self._run("SELECT author, seq FROM entries WHERE room=? AND ct IS NULL", (rid,)).fetchall()
-        return {(self._stored(self._author_keys, a), int(s)) for a, s in rows}
 
     def fill_payload(self, room_id: bytes, entries: list[Entry]) -> None:
         """Store the content of entries that were held hollow."""

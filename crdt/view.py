@@ -74,6 +74,27 @@ def _seq(eid_value: str) -> int:
     return parts[1] if parts else 0
 
 
+_PLAIN = frozenset((dict, str, float, int, bool, type(None), list, bytes))
+
+
+def map_items(m: Map[Any]) -> list[tuple[str, Any]]:
+    """Every (key, value) of a root map, read in one transaction straight from pycrdt's native map (half the
+    cost of `Map.items()`, which opens a transaction and checks the key twice per value). A value that is not
+    plain data (it never is in a room, whose updates are checked) is read the usual way."""
+    try:
+        integrated = m.integrated
+        with m.doc.transaction() as txn:
+            raw = txn._txn
+            get = integrated.get
+            out = [(k, get(raw, k)) for k in integrated.keys(raw)]
+    except (AttributeError, RuntimeError, TypeError):  # a pycrdt that looks different: its public way
+        return list(m.items())
+    for i, (k, v) in enumerate(out):
+        if type(v) not in _PLAIN:
+            out[i] = (k, m[k])
+    return out
+
+
 def _order(values: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     return sorted(values.items(), key=lambda kv: (float(kv[1].get("ts", 0) or 0), kv[0]))
 
@@ -103,12 +124,17 @@ class RoomView:
     def _rebuild(self) -> None:
         index: dict[str, list[tuple[float, str]]] = {}
         seen: set[str] = set()
-        for key, value in self.maps[MESSAGES].items():
-            if isinstance(value, dict):
+        for key, value in map_items(self.maps[MESSAGES]):
+            if type(value) is dict or isinstance(value, dict):
                 seen.add(key)
-                index.setdefault(str(value.get("c")), []).append((float(value.get("ts", 0)), key))
-                self._track_ttl(key, value)
-        for value in self.maps[DELETES].values():
+                c = value.get("c")
+                lst = index.get(c) if type(c) is str else None
+                if lst is None:
+                    lst = index.setdefault(str(c), [])
+                lst.append((float(value.get("ts", 0)), key))
+                if "ttl" in value:
+                    self._track_ttl(key, value)
+        for _key, value in map_items(self.maps[DELETES]):
             # A deleted message's item is gone; its deletion marker keeps its place as a tombstone.
             if isinstance(value, dict) and value.get("m") not in seen and "c" in value:
                 seen.add(str(value["m"]))
@@ -220,11 +246,11 @@ class RoomView:
         self._channels = None
         self._tables = {EDITS: {}, REACTIONS: {}, PINS: {}}
         for root, table in self._tables.items():
-            for key, value in self.maps[root].items():
+            for key, value in map_items(self.maps[root]):
                 if isinstance(value, dict) and self._visible_eid(key):
                     table.setdefault(str(value.get("m")), []).append(key)
         deleted: dict[str, str] = {}
-        for key, value in self.maps[DELETES].items():
+        for key, value in map_items(self.maps[DELETES]):
             if isinstance(value, dict) and self._visible_eid(key):
                 deleted[str(value.get("m"))] = key
         self._deleted = deleted
