@@ -514,15 +514,19 @@ class Store:
             row = self._run("SELECT stale_snapshot FROM rooms WHERE id=?", (self.room_rowid(room_id),)).fetchone()
         return bool(row and row[0])
 
-    def entry_meta(self, room_id: bytes, author: bytes, below: int) -> list[tuple[int, tuple[bytes, ...], int, int]]:
-        """(seq, deps, need, flags) of `author`'s entries before seq `below`, in order."""
+    def author_rows(self, room_id: bytes, author: bytes, columns: str, below: int) -> list[Any]:
+        """The given columns of `author`'s stored entries before seq `below`, in order."""
         with self.lock:
             rid = self.room_rowid(room_id)
             aid = self._known_author_id(author)
             if aid is None:
                 return []
-            rows = self._run("SELECT seq, deps, need, flags FROM entries WHERE room=? AND author=? AND seq<? ORDER BY seq",
+            return self._run(f"SELECT {columns} FROM entries WHERE room=? AND author=? AND seq<? ORDER BY seq",
                              (rid, aid, below)).fetchall()
+
+    def entry_meta(self, room_id: bytes, author: bytes, below: int) -> list[tuple[int, tuple[bytes, ...], int, int]]:
+        """(seq, deps, need, flags) of `author`'s entries before seq `below`, in order."""
+        rows = self.author_rows(room_id, author, "seq, deps, need, flags", below)
         out = []
         for seq, deps, need, flags in rows:
             blob = self._stored(self._deps_blobs, int(deps))

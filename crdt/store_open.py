@@ -32,14 +32,7 @@ def chain_heads(store: Store, room_id: bytes) -> dict[bytes, tuple[int, bytes]]:
 
 def chain_hashes(store: Store, room_id: bytes, author: bytes, count: int) -> list[bytes]:
     """The hashes of `author`'s first `count` stored entries, in order (seq 0 on)."""
-    with store.lock:
-        rid = store.room_rowid(room_id)
-        aid = store._known_author_id(author)
-        if aid is None:
-            return []
-        rows = store._run("SELECT hash FROM entries WHERE room=? AND author=? AND seq<? ORDER BY seq",
-                          (rid, aid, count)).fetchall()
-    return [bytes(h) for (h,) in rows]
+    return [bytes(h) for (h,) in store.author_rows(room_id, author, "hash", count)]
 
 
 def controls_and_hollow(store: Store, room_id: bytes) -> tuple[list[Entry], list[tuple[bytes, int, bytes]]]:

@@ -3,6 +3,8 @@ behaves as the room that wrote them: duplicates told by hash, a second entry at 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,40 +31,41 @@ def _stored_room(tmp_path: Path, posts: int) -> tuple[bytes, bytes, list[bytes]]
         profile.close()
 
 
-def test_an_opened_room_reads_older_hashes_on_first_use(tmp_path: Path) -> None:
-    room_id, me, stored = _stored_room(tmp_path, 30)
+@contextmanager
+def _reopened(tmp_path: Path, room_id: bytes) -> Iterator[Room]:
     profile = open_profile(tmp_path / "p")
     try:
-        opened = Room.open(profile, room_id)
+        yield Room.open(profile, room_id)
+    finally:
+        profile.close()
+
+
+def test_an_opened_room_reads_older_hashes_on_first_use(tmp_path: Path) -> None:
+    room_id, me, stored = _stored_room(tmp_path, 30)
+    with _reopened(tmp_path, room_id) as opened:
         chain = opened.log.chains[me]
         assert len(chain) == len(stored) and opened.log.head(me) == len(stored) - 1
         assert chain.hashes[0] is None, "opening read every hash of the chain"
         assert chain[-1] == stored[-1] and opened.log.hash_at(me, len(stored) - 1) == stored[-1]
         assert opened.log.hash_at(me, 3) == stored[3]  # an older one: the stored part is read now
         assert list(chain) == stored and chain.hashes[0] == stored[0]
-        again = profile.store.author_entries(room_id, me, 0, 10)
+        again = opened.profile.store.author_entries(room_id, me, 0, 10)
         result = opened.log.ingest(again)
         assert result.duplicates == len(again) and not result.rejected and not result.equivocations
         opened.post("general", "after opening")
         assert chain[len(stored) - 1] == stored[-1] and len(chain) == len(stored) + 1
-    finally:
-        profile.close()
 
 
 def test_a_second_entry_at_an_old_place_of_an_opened_room_is_a_fork(tmp_path: Path) -> None:
     room_id, me, stored = _stored_room(tmp_path, 12)
-    profile = open_profile(tmp_path / "p")
-    try:
-        opened = Room.open(profile, room_id)
+    with _reopened(tmp_path, room_id) as opened:
         assert opened.log.chains[me].hashes[5] is None
         seq = 5
         body = encode_insert_update(client_id(short_id(me), seq), "m", short_id(me) + str(seq), {"c": "general", "t": "other", "ts": 1.0})
-        forged = craft_entry(opened.log, profile.identity, KIND_YJS, body, seq=seq, prev=stored[seq - 1])
+        forged = craft_entry(opened.log, opened.profile.identity, KIND_YJS, body, seq=seq, prev=stored[seq - 1])
         assert forged.hash != stored[seq]
         result = opened.log.ingest([forged])
         assert [(q.author, q.seq, q.first_hash) for q in result.equivocations] == [(me, seq, stored[seq])]
-    finally:
-        profile.close()
 
 
 def test_a_chain_whose_stored_part_does_not_match_says_so() -> None:
