@@ -120,4 +120,3 @@ class Judging(RoomState):
                 log.info("void entry %s/%d: %s", e.author.hex()[:12], e.seq, reason)
                 result.void.append((e, reason))
                 self.void_counts[e.author] = self.void_counts.get(e.author, 0) + 1
-

@@ -16,7 +16,6 @@ deletion, the document rebuilt from the valid entries (`crdt/docsync.py`).
 
 from __future__ import annotations
 
-import gc
 import heapq
 import time
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from . import docsync, writes
 from .cipher import new_nonce, seal_payload
 from .control import ControlOp
 from .entry import NO_HASH, Entry, sign_entry
+from .gcpause import CollectorPaused
 from .judging import Judging
 from .linking import FUTURE_SLACK_MS, KIND_CONTROL, KIND_CONTROL_ROW, KIND_REDACTED, KIND_YJS, VOID_CAP, Linking
 from .pending import WaitKey
@@ -46,19 +46,9 @@ class RoomLog(Linking, Judging):
 
     def ingest(self, entries: Iterable[Entry], origin: object = None, now_ms: float | None = None) -> IngestResult:
         """Check and hold entries from anywhere (`origin`: who sent them); never raises for bad input.
-
-        Python's cycle collector is paused meanwhile: a batch allocates a few objects per entry that all live
-        until it ends, and each full collection they set off walks the whole heap (a fifth of the time of a
-        100k-entry catch-up). Ingest makes no reference cycles; the collector runs again as soon as it returns.
-        """
-        paused = gc.isenabled()
-        if paused:
-            gc.disable()
-        try:
+        Python's cycle collector is paused meanwhile (`crdt/gcpause.py`)."""
+        with CollectorPaused():
             return self._ingest(entries, origin, now_ms)
-        finally:
-            if paused:
-                gc.enable()
 
     def _ingest(self, entries: Iterable[Entry], origin: object, now_ms: float | None) -> IngestResult:
         now = time.time() * 1000.0 if now_ms is None else now_ms

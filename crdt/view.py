@@ -11,6 +11,7 @@ from typing import Any
 
 from pycrdt import Doc, Map
 
+from .gcpause import CollectorPaused
 from .schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, split_eid
 
 DEFAULT_CHANNEL = "general"
@@ -136,6 +137,11 @@ class RoomView:
     # ----- index maintenance ---------------------------------------------------------
 
     def _rebuild(self) -> None:
+        with CollectorPaused():  # an object or two per message, all kept: see crdt/gcpause.py
+            self._rebuild_index()
+            self.rebuild_children()
+
+    def _rebuild_index(self) -> None:
         index: dict[str, list[tuple[float, str]]] = {}
         seen: set[str] = set()
         mark = seen.add
@@ -158,7 +164,6 @@ class RoomView:
             _sort_index(lst)
         self._index = index
         self._indexed = seen
-        self.rebuild_children()
 
     def apply_changes(self, inserts: Iterable[Any], removed: Iterable[tuple[str, str, Any]]) -> None:
         """Update the indexes from what an ingest inserted and deleted (`IngestResult.inserts/.removed`).
