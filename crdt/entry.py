@@ -90,14 +90,18 @@ class Entry:
 
     def encode(self) -> bytes:
         """Wire and file form: header, signature, then the ciphertext if present."""
-        out = bytearray(self.header())
+        header = self._header if self._header is not None else self.header()
+        ct = self.ciphertext
+        if ct is None:
+            return header + self.signature + b"\x00"
+        size = len(ct)
+        if 0x80 <= size < 0x4000:  # the usual length: two varint bytes, written inline
+            return b"".join((header, self.signature, bytes((1, (size & 0x7F) | 0x80, size >> 7)), ct))
+        out = bytearray(header)
         out += self.signature
-        if self.ciphertext is None:
-            out.append(0)
-        else:
-            out.append(1)
-            write_uint(out, len(self.ciphertext))
-            out += self.ciphertext
+        out.append(1)
+        write_uint(out, size)
+        out += ct
         return bytes(out)
 
     def without_payload(self) -> Entry:

@@ -89,7 +89,11 @@ def encode_entries(entries: list[bytes]) -> bytes:
     out = bytearray((SYNC_VERSION, FRAME_ENTRIES))
     write_uint(out, len(entries))
     for raw in entries:
-        write_uint(out, len(raw))
+        size = len(raw)
+        if 0x80 <= size < 0x4000:
+            out += bytes(((size & 0x7F) | 0x80, size >> 7))
+        else:
+            write_uint(out, size)
         out += raw
     return bytes(out)
 
