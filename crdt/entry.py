@@ -206,6 +206,8 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     if ndeps > MAX_DEPS:
         raise DecodeError("entry has too many dependencies")
     if ndeps == 1:  # the usual case: one control-frontier entry
+        if p + HASH_SIZE > n:
+            raise DecodeError("entry is truncated")  # (and a cut-off dependency must not be remembered)
         deps: tuple[bytes, ...] = recent[2]
         if not buf.startswith(deps[0], p):
             deps = recent[2] = (buf[p : p + HASH_SIZE],)
