@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from crdt.chain import Chain
 from crdt.cipher import new_room_key, open_payload, seal_to_member
 from crdt.content import VALID
 from crdt.control import ControlOp, key_commitment
 from crdt.docsync import apply_updates
 from crdt.entry import Entry
 from crdt.errors import DecodeError, NotAMember, PermissionDenied, RoomError, StoreError
-from crdt.chain import Chain
 from crdt.restore import restore_log
-from crdt.store_open import chain_hashes, chain_heads, controls_and_hollow
 from crdt.room import KIND_DELETE_ONLY, IngestResult, RoomLog, genesis_entry
 from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, client_id, short_id, split_eid
+from crdt.store_open import chain_hashes, chain_heads, controls_and_hollow
 from crdt.yjs_update import encode_delete_update
 from crdt.view import Channel, Message
 
