@@ -6,13 +6,13 @@ import bisect
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from pycrdt import Doc, Map
 
 from .gcpause import CollectorPaused
 from .schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, split_eid
+from .viewindex import map_items, sort_index
 
 DEFAULT_CHANNEL = "general"
 
@@ -76,40 +76,6 @@ def _seq(eid_value: str) -> int:
     return parts[1] if parts else 0
 
 
-_PLAIN = frozenset((dict, str, float, int, bool, type(None), list, bytes))
-
-
-def map_items(m: Map[Any]) -> list[tuple[str, Any]]:
-    """Every (key, value) of a root map, read in one transaction straight from pycrdt's native map (half the
-    cost of `Map.items()`, which opens a transaction and checks the key twice per value). A value that is not
-    plain data (it never is in a room, whose updates are checked) is read the usual way."""
-    try:
-        integrated = m.integrated
-        with m.doc.transaction() as txn:
-            raw = txn._txn
-            get = integrated.get
-            out = [(k, get(raw, k)) for k in integrated.keys(raw)]
-    except (AttributeError, RuntimeError, TypeError):  # a pycrdt that looks different: its public way
-        return list(m.items())
-    for i, (k, v) in enumerate(out):
-        if type(v) not in _PLAIN:
-            out[i] = (k, m[k])
-    return out
-
-
-_TIME = itemgetter(0)
-
-
-def _sort_index(lst: list[tuple[float, str]]) -> None:
-    """Sort a channel's (time, id) pairs, as `lst.sort()` does, in half its time: by time alone (floats compare
-    fast), then, only when two times are equal (or one is not a number), by the whole pair."""
-    lst.sort(key=_TIME)
-    times = set(map(_TIME, lst))
-    total = sum(times)
-    if len(times) != len(lst) or total != total:
-        lst.sort()
-
-
 def _order(values: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     return sorted(values.items(), key=lambda kv: (float(kv[1].get("ts", 0) or 0), kv[0]))
 
@@ -161,7 +127,7 @@ class RoomView:
                 seen.add(str(value["m"]))
                 index.setdefault(str(value["c"]), []).append((float(value.get("ots", 0)), str(value["m"])))
         for lst in index.values():
-            _sort_index(lst)
+            sort_index(lst)
         self._index = index
         self._indexed = seen
 
