@@ -9,8 +9,10 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from crdt.chain import Chain
 from crdt.cipher import new_room_key, open_payload, seal_to_member
 from crdt.content import VALID
 from crdt.control import ControlOp, key_commitment
@@ -18,8 +20,9 @@ from crdt.docsync import apply_updates
 from crdt.entry import Entry
 from crdt.errors import DecodeError, NotAMember, PermissionDenied, RoomError, StoreError
 from crdt.restore import restore_log
-from crdt.room import KIND_CONTROL_ROW, KIND_DELETE_ONLY, IngestResult, RoomLog, genesis_entry
+from crdt.room import KIND_DELETE_ONLY, IngestResult, RoomLog, genesis_entry
 from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, Role, client_id, short_id, split_eid
+from crdt.store_open import chain_hashes, chain_heads, controls_and_hollow
 from crdt.yjs_update import encode_delete_update
 from crdt.view import Channel, Message
 
@@ -126,10 +129,11 @@ class Room:
         if room_id not in names:
             raise RoomNotFound("There is no such room in this profile.")
         keys = store.keys(room_id)
-        controls = store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,))
-        room_log = restore_log(room_id, keys, profile.identity, store.chains(room_id), controls,
-                               hollow=store.hollow(room_id), forks=store.forks(room_id),
-                               fork_entries=store.fork_entries(room_id))
+        controls, hollow = controls_and_hollow(store, room_id)
+        chains = {author: Chain(stored=seq + 1, last=h, loader=partial(chain_hashes, store, room_id, author))
+                  for author, (seq, h) in chain_heads(store, room_id).items()}  # older hashes read when needed
+        room_log = restore_log(room_id, keys, profile.identity, chains, controls, hollow=hollow,
+                               forks=store.forks(room_id), fork_entries=store.fork_entries(room_id))
         snap = store.snapshot(room_id)
         stale = store.snapshot_stale(room_id)
         upto = 0

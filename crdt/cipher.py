@@ -35,6 +35,9 @@ def _nonce(salt: bytes, aad: bytes) -> bytes:
     return hashlib.blake2b(salt + aad, digest_size=24).digest()
 
 
+_blake2b = hashlib.blake2b
+
+
 def seal_payload(key: bytes, nonce: bytes, plaintext: bytes, room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
     """Encrypt a payload with the room key, bound to its place in the log; `nonce` is the entry's salt."""
     aad = _aad(room_id, author, seq, epoch)
@@ -50,19 +53,20 @@ except ImportError:  # pragma: no cover - an older or repackaged PyNaCl
 def _decrypt(ciphertext: bytes, aad: bytes, nonce: bytes, key: bytes) -> bytes:
     if _lib is None or len(ciphertext) < 16 or len(key) != 32:
         return crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
-    out = _ffi.new("unsigned char[]", len(ciphertext) - 16 or 1)
-    out_len = _ffi.new("unsigned long long *")
-    rc = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt(out, out_len, _ffi.NULL, ciphertext, len(ciphertext), aad, len(aad), nonce, key)
+    out = bytearray(len(ciphertext) - 16)  # the plaintext is exactly the ciphertext less its tag
+    rc = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt(_ffi.from_buffer(out) if out else _ffi.new("unsigned char[]", 1),
+                                                         _ffi.NULL, _ffi.NULL, ciphertext, len(ciphertext), aad, len(aad),
+                                                         nonce, key)
     if rc != 0:
         raise CryptoError("decryption failed")
-    return bytes(_ffi.buffer(out, out_len[0]))
+    return bytes(out)
 
 
 def open_payload(key: bytes, nonce: bytes, ciphertext: bytes, room_id: bytes, author: bytes, seq: int, epoch: int) -> bytes:
     """Decrypt a payload; raises DecodeError when the key or the bytes are wrong."""
-    aad = _aad(room_id, author, seq, epoch)
     try:
-        return _decrypt(ciphertext, aad, _nonce(nonce, aad), key)
+        aad = room_id + author + seq.to_bytes(8, "big") + epoch.to_bytes(4, "big")  # as _aad and _nonce, inline
+        return _decrypt(ciphertext, aad, _blake2b(nonce + aad, digest_size=24).digest(), key)
     except (CryptoError, ValueError) as exc:
         raise DecodeError("payload does not decrypt with the room key") from exc
 

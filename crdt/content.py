@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .entry import Entry
 from .errors import InvalidEntry
-from .schema import ADMIN_ROOTS, ROOTS, Role, b36, client_id, required_role, value_problem
+from .schema import ADMIN_ROOTS, ROOT_INDEX, Role, b36, client_id, required_role, value_problem
 from .yjs_update import UpdateSummary, summarize_update
 
 KIND_DELETE_ONLY = 7  # an update that only deletes (the other content kinds are the index of their root)
@@ -30,6 +30,9 @@ INSERTS = 64     # its update inserts a value
 
 ROOT_NAMES = {"m": "messages", "e": "edits", "x": "deletions", "r": "reactions", "p": "pins",
               "c": "channels", "s": "room settings"}
+
+
+_MEMBER = Role.MEMBER  # an enum member looked up on its class costs more than the rest of a field check
 
 
 class UnknownItem(Exception):
@@ -58,7 +61,7 @@ def check_content(e: Entry, body: bytes, writer: str,
     On the path of every entry a sync brings in, so written flat.
     """
     summary = summarize_update(body)
-    need = Role.MEMBER
+    need = _MEMBER
     flags = 0
     kind = KIND_DELETE_ONLY
     ts: float | None = None
@@ -72,7 +75,8 @@ def check_content(e: Entry, body: bytes, writer: str,
         if item.key != writer + b36(e.seq):
             raise InvalidEntry("update writes under a key that is not its own")
         root = item.root
-        if root not in ROOTS:
+        kind = ROOT_INDEX.get(root, -1)
+        if kind < 0:
             raise InvalidEntry(f"update writes to unknown root {root!r}")
         value = item.value
         problem = value_problem(root, value)
@@ -81,7 +85,6 @@ def check_content(e: Entry, body: bytes, writer: str,
         if root != "m":
             need = required_role(root, value, writer)
         flags = INSERTS
-        kind = ROOTS.index(root)
         claimed = value.get("ts")
         if claimed is not None and type(claimed) in (int, float):
             ts = float(claimed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
@@ -21,6 +22,9 @@ MAX_DEPS = 64
 MAX_CIPHERTEXT = 256 * 1024
 MAX_ENTRY_SIZE = MAX_CIPHERTEXT + 1024
 SIGN_CONTEXT = b"hubbub-entry-v1"
+
+
+_blake2b = hashlib.blake2b
 
 
 def digest(data: bytes) -> bytes:
@@ -75,8 +79,9 @@ class Entry:
         """The entry id: the hash of the signed header and its signature."""
         h = self._hash
         if h is None:
-            h = digest(self.header() + self.signature)
-            object.__setattr__(self, "_hash", h)
+            header = self._header
+            h = self._hash = _blake2b((self.header() if header is None else header) + self.signature,
+                                      digest_size=HASH_SIZE).digest()
         return h
 
     @property
@@ -85,14 +90,18 @@ class Entry:
 
     def encode(self) -> bytes:
         """Wire and file form: header, signature, then the ciphertext if present."""
-        out = bytearray(self.header())
+        header = self._header if self._header is not None else self.header()
+        ct = self.ciphertext
+        if ct is None:
+            return header + self.signature + b"\x00"
+        size = len(ct)
+        if 0x80 <= size < 0x4000:  # the usual length: two varint bytes, written inline
+            return b"".join((header, self.signature, bytes((1, (size & 0x7F) | 0x80, size >> 7)), ct))
+        out = bytearray(header)
         out += self.signature
-        if self.ciphertext is None:
-            out.append(0)
-        else:
-            out.append(1)
-            write_uint(out, len(self.ciphertext))
-            out += self.ciphertext
+        out.append(1)
+        write_uint(out, size)
+        out += ct
         return bytes(out)
 
     def without_payload(self) -> Entry:
@@ -112,7 +121,8 @@ class Entry:
 
     def payload_intact(self) -> bool:
         """True when the ciphertext (if present) matches the signed payload hash."""
-        return self.ciphertext is None or digest(self.ciphertext) == self.payload_hash
+        ct = self.ciphertext
+        return ct is None or _blake2b(ct, digest_size=HASH_SIZE).digest() == self.payload_hash
 
 
 def sign_entry(
@@ -143,14 +153,18 @@ def sign_entry(
     return replace(unsigned, signature=signature)
 
 
-def _uint(buf: bytes, pos: int, n: int) -> tuple[int, int]:
-    if pos < n and buf[pos] < 0x80:
-        return buf[pos], pos + 1
-    return read_uint(buf, pos)
+# The room id, author and single-dependency list decoded last: the entries of a frame come in runs that share them,
+# so they share these objects too (one allocation fewer each, and hashes that are already computed).
+_RECENT: list[Any] = [NO_HASH, NO_HASH, (NO_HASH,)]
 
 
 def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
-    """Parse one entry at `pos`; returns it and the position after it. Raises only DecodeError."""
+    """Parse one entry at `pos`; returns it and the position after it. Raises only DecodeError.
+
+    On the path of every entry a sync brings in, so written flat: one-byte varints are read inline.
+    """
+    if type(buf) is not bytes:
+        buf = bytes(buf)
     n = len(buf)
     if pos >= n:
         raise DecodeError("entry is empty")
@@ -158,30 +172,57 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
         raise DecodeError(f"unknown entry version {buf[pos]}")
     start = pos
     p = pos + 1 + 2 * KEY_SIZE
-    if p > n:
+    if p >= n:
         raise DecodeError("entry is truncated")
-    room_id = bytes(buf[pos + 1 : pos + 1 + KEY_SIZE])
-    author = bytes(buf[pos + 1 + KEY_SIZE : p])
-    seq, p = _uint(buf, p, n)
-    prev = bytes(buf[p : p + HASH_SIZE])
-    epoch, p = _uint(buf, p + HASH_SIZE, n)
-    ndeps, p = _uint(buf, p, n)
+    recent = _RECENT
+    room_id = recent[0]
+    if not buf.startswith(room_id, pos + 1):
+        room_id = recent[0] = buf[pos + 1 : pos + 1 + KEY_SIZE]
+    author = recent[1]
+    if not buf.startswith(author, pos + 1 + KEY_SIZE):
+        author = recent[1] = buf[pos + 1 + KEY_SIZE : p]
+    seq = buf[p]
+    if seq < 0x80:
+        p += 1
+    elif p + 1 < n and 0 < buf[p + 1] < 0x80:  # two bytes: up to 16383
+        seq = (seq & 0x7F) | buf[p + 1] << 7
+        p += 2
+    else:
+        seq, p = read_uint(buf, p)
+    prev = buf[p : p + HASH_SIZE]
+    p += HASH_SIZE
+    if p + 1 >= n:
+        raise DecodeError("entry is truncated")
+    epoch = buf[p]
+    if epoch < 0x80:
+        p += 1
+    else:
+        epoch, p = read_uint(buf, p)
+    ndeps = buf[p] if p < n else 0x80
+    if ndeps < 0x80:
+        p += 1
+    else:
+        ndeps, p = read_uint(buf, p)
     if ndeps > MAX_DEPS:
         raise DecodeError("entry has too many dependencies")
     if ndeps == 1:  # the usual case: one control-frontier entry
-        deps: tuple[bytes, ...] = (bytes(buf[p : p + HASH_SIZE]),)
+        if p + HASH_SIZE > n:
+            raise DecodeError("entry is truncated")  # (and a cut-off dependency must not be remembered)
+        deps: tuple[bytes, ...] = recent[2]
+        if not buf.startswith(deps[0], p):
+            deps = recent[2] = (buf[p : p + HASH_SIZE],)
     else:
-        deps = tuple(bytes(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE]) for i in range(ndeps))
+        deps = tuple(buf[p + i * HASH_SIZE : p + (i + 1) * HASH_SIZE] for i in range(ndeps))
     p += ndeps * HASH_SIZE
     if p > n:
         raise DecodeError("entry is truncated")
     if ndeps > 1 and any(a >= b for a, b in zip(deps, deps[1:])):
         raise DecodeError("entry's dependencies are not sorted")
-    nonce = bytes(buf[p : p + NONCE_SIZE])
-    payload_hash = bytes(buf[p + NONCE_SIZE : p + NONCE_SIZE + HASH_SIZE])
+    nonce = buf[p : p + NONCE_SIZE]
+    payload_hash = buf[p + NONCE_SIZE : p + NONCE_SIZE + HASH_SIZE]
     p += NONCE_SIZE + HASH_SIZE
-    header = bytes(buf[start:p])
-    signature = bytes(buf[p : p + SIG_SIZE])
+    header = buf[start:p]
+    signature = buf[p : p + SIG_SIZE]
     p += SIG_SIZE
     if p >= n:
         raise DecodeError("entry is truncated")
@@ -191,19 +232,23 @@ def decode_entry(buf: bytes, pos: int = 0) -> tuple[Entry, int]:
     if flag == 0:
         ciphertext = None
     elif flag == 1:
-        length, p = _uint(buf, p, n)
+        length = buf[p] if p < n else 0x80
+        if length < 0x80:
+            p += 1
+        else:
+            length, p = read_uint(buf, p)
         if length > MAX_CIPHERTEXT:
             raise DecodeError("entry payload is too large")
         if p + length > n:
             raise DecodeError("entry is truncated")
-        ciphertext = bytes(buf[p : p + length])
+        ciphertext = buf[p : p + length]
         p += length
     else:
         raise DecodeError("bad payload flag")
     if seq >= 1 << 62 or epoch >= 1 << 31:
         raise DecodeError("entry counter out of range")
     entry = Entry(room_id, author, seq, prev, epoch, deps, nonce, payload_hash, signature, ciphertext)
-    object.__setattr__(entry, "_header", header)
+    entry._header = header
     return entry, p
 
 

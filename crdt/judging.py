@@ -75,36 +75,46 @@ class Judging(RoomState):
         timelines = self.resolution.timelines
         effective = self.resolution.effective
         graph = self.graph
-        index = {id(e): i for i, e in enumerate(result.accepted)}
-        cache: dict[tuple[bytes, tuple[bytes, ...]], tuple[Role | None, bool]] = {}
+        accepted, flags = result.accepted, result.flags
+        metas = self.meta
+        at = 0  # staged entries that are not repairs were accepted in this same order
+        cache: dict[tuple[bytes, tuple[bytes, ...]], Role | None] = {}
         for s in staged:
             e = s.entry
-            meta = self.meta[e.author]
-            f = meta.get_flags(e.seq)
+            meta = metas[e.author]
+            slot = e.seq - meta.base
+            f = meta.flags[slot]
+            reason = ""
             if f & CONTROL:
                 valid = e.hash in effective
-                reason = self.resolution.reasons.get(e.hash, "")
+                if not valid:
+                    reason = self.resolution.reasons.get(e.hash, "")
             elif f & HOLLOW:
+                if not s.repair:
+                    at += 1
                 continue
             else:
-                assert s.check is not None
+                check = s.check
+                assert check is not None
                 key = (e.author, e.deps)
-                hit = cache.get(key)
-                timeline = timelines.get(member_of(e.author), ())
-                if hit is None or not hit[1]:
-                    role = role_for(timeline, graph.closure_bits(e.deps), e.seq, self.forks.get(e.author))
-                    plain = not any(t.restricting for t in timeline) and e.author not in self.forks
-                    cache[key] = (role, plain)
+                if key in cache:
+                    role = cache[key]
                 else:
-                    role = hit[0]
-                valid = role is not None and role >= s.check.need
-                reason = "" if valid else refusal(s.check.need, s.check.summary) if role is not None else "author is not a member"
+                    timeline = timelines.get(member_of(e.author), ())
+                    role = role_for(timeline, graph.closure_bits(e.deps), e.seq, self.forks.get(e.author))
+                    if not any(t.restricting for t in timeline) and e.author not in self.forks:
+                        cache[key] = role  # the same for every entry of the author with these deps
+                valid = role is not None and role >= check.need
+                if not valid:
+                    reason = refusal(check.need, check.summary) if role is not None else "author is not a member"
             f = (f & ~VALID) | (VALID if valid else 0)
-            meta.set_flags(e.seq, f)
-            i = index.get(id(e))
-            if i is not None:
-                result.flags[i] = f
-            elif s.repair:
+            meta.flags[slot] = f
+            if not s.repair:
+                if at >= len(accepted) or accepted[at] is not e:  # not expected: find it
+                    at = next(i for i, a in enumerate(accepted) if a is e)
+                flags[at] = f
+                at += 1
+            else:
                 result.flipped.append((e.author, e.seq, f))
             if not valid:
                 log.info("void entry %s/%d: %s", e.author.hex()[:12], e.seq, reason)

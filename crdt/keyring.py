@@ -30,7 +30,7 @@ class KeyRing:
 
     def __init__(self, keys: dict[bytes, bytes] | None = None) -> None:
         self._keys: dict[bytes, bytes] = dict(keys or {})
-        self._merged: dict[Context, bytes] = {}
+        self._merged: dict[Context, bytes] = {}  # keys by context: merged ones, and single ones once looked up
 
     def __contains__(self, rotation: object) -> bool:
         return rotation in self._keys
@@ -67,12 +67,15 @@ class KeyRing:
 
     def key_for(self, context: Context) -> bytes | None:
         """The key of `context`, or None when a rotation's key in it is not held."""
-        if len(context) == 1:
-            (only,) = context
-            return self._keys.get(only)
-        cached = self._merged.get(context)
+        cached = self._merged.get(context)  # once found, by the context itself: one lookup per entry
         if cached is not None:
             return cached
+        if len(context) == 1:
+            (only,) = context
+            key = self._keys.get(only)
+            if key is not None:
+                self._merged[context] = key
+            return key
         parts = []
         for rotation in context:
             key = self._keys.get(rotation)

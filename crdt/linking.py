@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 
+from .chain import Chain
 from .cipher import open_payload, open_sealed
 from .content import CONTROL, HOLLOW, ContentCheck, UnknownItem, check_content
 from .control import ControlOp, key_commitment, member_of, parse_op
@@ -42,7 +43,7 @@ class Linking(RoomState):
             reject(result, e, "entry belongs to another room")
             return
         chain = self.chains.get(e.author)
-        if chain is not None and e.seq < len(chain):
+        if chain is not None and e.seq < len(chain.hashes):
             if chain[e.seq] != e.hash:
                 self._conflict(e, chain[e.seq], result, work)
             elif e.ciphertext is not None and e.payload_intact() and (
@@ -60,7 +61,7 @@ class Linking(RoomState):
             result.wanted.append((e.author, e.seq))  # ask other peers for a genuine copy
         slot = work.setdefault(e.author, {})
         other = slot.get(e.seq)
-        held = self.pending.take((e.author, e.seq)) if other is None else None
+        held = self.pending.take((e.author, e.seq)) if other is None and self.pending.bytes else None
         if held is not None:
             other = held
         if other is not None and other[0].hash != e.hash:
@@ -193,7 +194,7 @@ class Linking(RoomState):
                 continue
             try:
                 self._link_one(e, origin, staged, result, now, work)
-                if i == trusted - 1 and self.pending:
+                if i == trusted - 1 and self.pending.bytes:
                     self._wake(("prev", author, e.seq), work)  # later entries of the author that came early
             except Wait as wait:
                 self._park(e, wait.key, origin, now, result, wait.due_ms)
@@ -267,7 +268,9 @@ class Linking(RoomState):
         if fork is not None and e.seq >= fork:
             self._side_node(e, work, origin, now, result)  # a control others may name in their deps stays placeable
             raise InvalidEntry("author equivocated: two entries with one sequence number")
-        info = self._deps_info(e)
+        info = self._deps_cache.get(e.deps)
+        if info is None or e.epoch != info.gen or member_of(e.author) not in info.admitted:
+            info = self._deps_info(e)  # works it out, or says what is wrong
         ctx = info.ctx
         if e.ciphertext is None:
             self._link(e, staged, result, KIND_REDACTED, HOLLOW, 0, info.deps_id)
@@ -288,7 +291,7 @@ class Linking(RoomState):
         if not plain:
             raise InvalidEntry("empty payload")
         kind, body = plain[0], plain[1:]
-        genesis = is_genesis(e)
+        genesis = e.seq == 0 and is_genesis(e)
         if kind == KIND_CONTROL:
             p = parse_op(ControlOp.decode(body))
             if genesis != (p.op == "genesis"):
@@ -308,14 +311,15 @@ class Linking(RoomState):
         if kind != KIND_YJS or genesis:
             raise InvalidEntry("unknown payload kind")
         try:
-            check = check_content(e, body, self.short(e.author), self._owner_of)
+            check = check_content(e, body, self._shorts.get(e.author) or self.short(e.author), self._owner_of)
         except UnknownItem as unknown:
             raise Wait(("cid", unknown.client)) from None
-        if check.ts is not None:
-            self._check_time(check.ts, info.bound, now)
+        ts = check.ts
+        if ts is not None and not info.bound <= ts <= now + FUTURE_SLACK_MS:
+            self._check_time(ts, info.bound, now)
         if self.void_counts and self._void_capped(e.author):
             raise InvalidEntry("too many entries from someone who is not a member")
-        waiting = bool(self.pending)
+        waiting = self.pending.bytes  # 0 exactly when nothing waits
         for item in check.summary.inserts:
             self.cid_owner[item.client] = (e.author, item.root, item.key)
             if waiting:
@@ -342,13 +346,14 @@ class Linking(RoomState):
 
     def _link(self, e: Entry, staged: list[Staged], result: IngestResult, kind: int, flags: int, need: int,
               deps_id: int, check: ContentCheck | None = None, body: bytes = b"") -> None:
-        chain = self.chains.get(e.author)
+        author, h = e.author, e.hash
+        chain = self.chains.get(author)
         if chain is None:
-            chain = self.chains[e.author] = []
-        chain.append(e.hash)
-        meta = self.meta.get(e.author)
+            chain = self.chains[author] = Chain()
+        chain.hashes.append(h)
+        meta = self.meta.get(author)
         if meta is None:
-            meta = self.meta[e.author] = AuthorMeta(e.seq)
+            meta = self.meta[author] = AuthorMeta(e.seq)
         meta.append(e.seq, deps_id if deps_id >= 0 else self.interner.id(e.deps), need, flags)
         self.entry_count += 1
         result.accepted.append(e)
@@ -356,7 +361,8 @@ class Linking(RoomState):
         result.needs.append(need)
         result.flags.append(flags)
         staged.append(Staged(e, check, body))
-        self.verified.discard(e.hash)
+        if self.verified:
+            self.verified.discard(h)
 
     def _set_meta(self, e: Entry, need: int, flags: int) -> None:
         meta = self._meta(e.author, e.seq)

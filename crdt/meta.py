@@ -52,7 +52,7 @@ class AuthorMeta:
         return self.base <= seq < self.end
 
     def append(self, seq: int, deps_id: int, need: int, flags: int) -> None:
-        if seq != self.end:
+        if seq - self.base != len(self.flags):
             raise ValueError(f"entry {seq} does not extend the author's entries held ({self.end})")
         self.deps.append(deps_id)
         self.need.append(need)

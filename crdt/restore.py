@@ -9,10 +9,11 @@ changes (`RoomLog.meta_loader`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from nacl.signing import SigningKey
 
+from .chain import Chain
 from .cipher import open_payload
 from .control import ControlOp, parse_op
 from .entry import Entry
@@ -23,14 +24,16 @@ from .room import RoomLog, is_genesis
 
 
 def restore_log(room_id: bytes, keys: dict[bytes, bytes], identity: SigningKey | None,
-                chains: dict[bytes, list[bytes]], controls: Iterable[Entry], *,
-                hollow: Iterable[tuple[bytes, int]] = (), forks: dict[bytes, int] | None = None,
+                chains: Mapping[bytes, Chain], controls: Iterable[Entry], *,
+                hollow: Iterable[tuple[bytes, int, bytes]] = (), forks: dict[bytes, int] | None = None,
                 fork_entries: Iterable[Entry] = ()) -> RoomLog:
-    """A RoomLog over stored state; `controls` are the stored control entries in the order they were held, and
-    `fork_entries` the second entries of recorded equivocations (control ones go back in the graph, void)."""
+    """A RoomLog over stored state; `chains` may read their stored hashes later (`crdt/chain.py`), `controls` are
+    the stored control entries in the order they were held, `hollow` (author, seq, hash) of the entries held
+    without content, and `fork_entries` the second entries of recorded equivocations (control ones go back in
+    the graph, void)."""
     room = RoomLog(room_id, keys, identity)
-    room.chains = {a: list(h) for a, h in chains.items()}
-    room.entry_count = sum(len(h) for h in chains.values())
+    room.chains = dict(chains)
+    room.entry_count = sum(len(c) for c in chains.values())
     room.forks = dict(forks or {})
     for author, chain in room.chains.items():
         room.meta[author] = AuthorMeta(len(chain))
@@ -50,9 +53,7 @@ def restore_log(room_id: bytes, keys: dict[bytes, bytes], identity: SigningKey |
     for e in fork_entries:
         room._side_node(e, {})
     room.resolution = resolve(room.graph, room.forks)
-    for author, seq in hollow:
+    for author, seq, h in hollow:
         room.hollow.add((author, seq))
-        h = room.hash_at(author, seq)
-        if h is not None:
-            room.hollow_hashes[h] = (author, seq)
+        room.hollow_hashes[h] = (author, seq)
     return room

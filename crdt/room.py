@@ -27,6 +27,7 @@ from . import docsync, writes
 from .cipher import new_nonce, seal_payload
 from .control import ControlOp
 from .entry import NO_HASH, Entry, sign_entry
+from .gcpause import CollectorPaused
 from .judging import Judging
 from .linking import FUTURE_SLACK_MS, KIND_CONTROL, KIND_CONTROL_ROW, KIND_REDACTED, KIND_YJS, VOID_CAP, Linking
 from .pending import WaitKey
@@ -44,7 +45,12 @@ class RoomLog(Linking, Judging):
     # ----- ingest ---------------------------------------------------------------------
 
     def ingest(self, entries: Iterable[Entry], origin: object = None, now_ms: float | None = None) -> IngestResult:
-        """Check and hold entries from anywhere (`origin`: who sent them); never raises for bad input."""
+        """Check and hold entries from anywhere (`origin`: who sent them); never raises for bad input.
+        Python's cycle collector is paused meanwhile (`crdt/gcpause.py`)."""
+        with CollectorPaused():
+            return self._ingest(entries, origin, now_ms)
+
+    def _ingest(self, entries: Iterable[Entry], origin: object, now_ms: float | None) -> IngestResult:
         now = time.time() * 1000.0 if now_ms is None else now_ms
         result = IngestResult()
         work: dict[bytes, dict[int, tuple[Entry, object]]] = {}

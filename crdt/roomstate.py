@@ -10,6 +10,7 @@ from nacl.signing import SigningKey
 from pycrdt import Doc, Map
 
 from .authority import role_for
+from .chain import Chain
 from .content import VALID
 from .control import ControlState, member_of
 from .entry import Entry
@@ -32,7 +33,7 @@ class RoomState:
         self.graph = ControlGraph()
         self.resolution = Resolution()
         self.forks: dict[bytes, int] = {}
-        self.chains: dict[bytes, list[bytes]] = {}
+        self.chains: dict[bytes, Chain] = {}
         self.meta: dict[bytes, AuthorMeta] = {}
         self.interner = Interner()
         self.pending = PendingPool()

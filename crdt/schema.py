@@ -42,6 +42,7 @@ PINS = "p"       # eid -> {m: target eid, ts}
 CHANNELS = "c"   # eid -> {id, n: name, k: text|voice, g?: category, ttl?, pos?, del?}
 SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two)}
 ROOTS = (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)
+ROOT_INDEX = {root: i for i, root in enumerate(ROOTS)}
 ADMIN_ROOTS = frozenset((CHANNELS, SETTINGS))
 TARGETED = frozenset((EDITS, DELETES, PINS))
 
@@ -51,16 +52,21 @@ def short_id(author: bytes) -> str:
     return base64.urlsafe_b64encode(author[:SHORT_SIZE]).decode("ascii")
 
 
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]  # every two-digit group, "00" to "zz"
+
+
 def b36(n: int) -> str:
-    """`n` in base 36, the sequence part of an eid."""
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    if n == 0:
-        return "0"
-    out = []
-    while n:
-        n, r = divmod(n, 36)
-        out.append(digits[r])
-    return "".join(reversed(out))
+    """`n` (>= 0) in base 36, the sequence part of an eid (on the path of every entry: two digits a step)."""
+    if n < 36:
+        return _DIGITS[n]
+    if n < 1296:
+        return _PAIRS[n]
+    out = ""
+    while n >= 1296:
+        n, r = divmod(n, 1296)
+        out = _PAIRS[r] + out
+    return (_DIGITS[n] if n < 36 else _PAIRS[n]) + out if n else out
 
 
 def eid(author: bytes, seq: int) -> str:

@@ -368,14 +368,6 @@ class Store:
             signature=bytes(sig), ciphertext=ct_b,
         )
 
-    def chains(self, room_id: bytes) -> dict[bytes, list[bytes]]:
-        with self.lock:
-            rid = self.room_rowid(room_id)
-            out: dict[bytes, list[bytes]] = {}
-            for aid, h in self._run("SELECT author, hash FROM entries WHERE room=? ORDER BY author, seq", (rid,)):
-                out.setdefault(self._stored(self._author_keys, aid), []).append(bytes(h))
-            return out
-
     def entry_kinds(self, room_id: bytes) -> Iterator[tuple[bytes, int, int]]:
         with self.lock:
             rid = self.room_rowid(room_id)
@@ -423,13 +415,6 @@ class Store:
 
     def all_entries(self, room_id: bytes) -> list[Entry]:
         return self.entries_where(room_id, "1")
-
-    def hollow(self, room_id: bytes) -> set[tuple[bytes, int]]:
-        """(author, seq) of the entries held without their content."""
-        with self.lock:
-            rid = self.room_rowid(room_id)
-            rows = self._run("SELECT author, seq FROM entries WHERE room=? AND ct IS NULL", (rid,)).fetchall()
-        return {(self._stored(self._author_keys, a), int(s)) for a, s in rows}
 
     def fill_payload(self, room_id: bytes, entries: list[Entry]) -> None:
         """Store the content of entries that were held hollow."""
@@ -548,15 +533,19 @@ class Store:
             row = self._run("SELECT stale_snapshot FROM rooms WHERE id=?", (self.room_rowid(room_id),)).fetchone()
         return bool(row and row[0])
 
-    def entry_meta(self, room_id: bytes, author: bytes, below: int) -> list[tuple[int, tuple[bytes, ...], int, int]]:
-        """(seq, deps, need, flags) of `author`'s entries before seq `below`, in order."""
+    def author_rows(self, room_id: bytes, author: bytes, columns: str, below: int) -> list[Any]:
+        """The given columns of `author`'s stored entries before seq `below`, in order."""
         with self.lock:
             rid = self.room_rowid(room_id)
             aid = self._known_author_id(author)
             if aid is None:
                 return []
-            rows = self._run("SELECT seq, deps, need, flags FROM entries WHERE room=? AND author=? AND seq<? ORDER BY seq",
+            return self._run(f"SELECT {columns} FROM entries WHERE room=? AND author=? AND seq<? ORDER BY seq",
                              (rid, aid, below)).fetchall()
+
+    def entry_meta(self, room_id: bytes, author: bytes, below: int) -> list[tuple[int, tuple[bytes, ...], int, int]]:
+        """(seq, deps, need, flags) of `author`'s entries before seq `below`, in order."""
+        rows = self.author_rows(room_id, author, "seq, deps, need, flags", below)
         out = []
         for seq, deps, need, flags in rows:
             blob = self._stored(self._deps_blobs, int(deps))

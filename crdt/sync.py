@@ -89,7 +89,11 @@ def encode_entries(entries: list[bytes]) -> bytes:
     out = bytearray((SYNC_VERSION, FRAME_ENTRIES))
     write_uint(out, len(entries))
     for raw in entries:
-        write_uint(out, len(raw))
+        size = len(raw)
+        if 0x80 <= size < 0x4000:
+            out += bytes(((size & 0x7F) | 0x80, size >> 7))
+        else:
+            write_uint(out, size)
         out += raw
     return bytes(out)
 
@@ -134,9 +138,14 @@ def _decode_heads(frame: bytes) -> HeadsReceived:
 def _decode_entries(frame: bytes) -> EntriesReceived:
     count, pos = read_uint(frame, 2)
     entries = []
+    n = len(frame)
     for _ in range(count):
-        length, pos = read_uint(frame, pos)
-        if length > MAX_ENTRY_SIZE or pos + length > len(frame):
+        if pos + 1 < n and frame[pos] >= 0x80 and 0 < frame[pos + 1] < 0x80:  # the usual two-byte length, inline
+            length = (frame[pos] & 0x7F) | frame[pos + 1] << 7
+            pos += 2
+        else:
+            length, pos = read_uint(frame, pos)
+        if length > MAX_ENTRY_SIZE or pos + length > n:
             raise DecodeError("entry overruns the frame")
         entry, end = decode_entry(frame, pos)
         if end != pos + length:

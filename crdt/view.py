@@ -10,7 +10,9 @@ from typing import Any
 
 from pycrdt import Doc, Map
 
+from .gcpause import CollectorPaused
 from .schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, split_eid
+from .viewindex import map_items, sort_index
 
 DEFAULT_CHANNEL = "general"
 
@@ -101,23 +103,33 @@ class RoomView:
     # ----- index maintenance ---------------------------------------------------------
 
     def _rebuild(self) -> None:
+        with CollectorPaused():  # an object or two per message, all kept: see crdt/gcpause.py
+            self._rebuild_index()
+            self.rebuild_children()
+
+    def _rebuild_index(self) -> None:
         index: dict[str, list[tuple[float, str]]] = {}
         seen: set[str] = set()
-        for key, value in self.maps[MESSAGES].items():
-            if isinstance(value, dict):
-                seen.add(key)
-                index.setdefault(str(value.get("c")), []).append((float(value.get("ts", 0)), key))
-                self._track_ttl(key, value)
-        for value in self.maps[DELETES].values():
+        mark = seen.add
+        for key, value in map_items(self.maps[MESSAGES]):
+            if type(value) is dict or isinstance(value, dict):
+                mark(key)
+                c = value.get("c")
+                lst = index.get(c) if type(c) is str else None
+                if lst is None:
+                    lst = index.setdefault(str(c), [])
+                lst.append((float(value.get("ts", 0)), key))
+                if "ttl" in value:
+                    self._track_ttl(key, value)
+        for _key, value in map_items(self.maps[DELETES]):
             # A deleted message's item is gone; its deletion marker keeps its place as a tombstone.
             if isinstance(value, dict) and value.get("m") not in seen and "c" in value:
                 seen.add(str(value["m"]))
                 index.setdefault(str(value["c"]), []).append((float(value.get("ots", 0)), str(value["m"])))
         for lst in index.values():
-            lst.sort()
+            sort_index(lst)
         self._index = index
         self._indexed = seen
-        self.rebuild_children()
 
     def apply_changes(self, inserts: Iterable[Any], removed: Iterable[tuple[str, str, Any]]) -> None:
         """Update the indexes from what an ingest inserted and deleted (`IngestResult.inserts/.removed`).
@@ -220,11 +232,11 @@ class RoomView:
         self._channels = None
         self._tables = {EDITS: {}, REACTIONS: {}, PINS: {}}
         for root, table in self._tables.items():
-            for key, value in self.maps[root].items():
+            for key, value in map_items(self.maps[root]):
                 if isinstance(value, dict) and self._visible_eid(key):
                     table.setdefault(str(value.get("m")), []).append(key)
         deleted: dict[str, str] = {}
-        for key, value in self.maps[DELETES].items():
+        for key, value in map_items(self.maps[DELETES]):
             if isinstance(value, dict) and self._visible_eid(key):
                 deleted[str(value.get("m"))] = key
         self._deleted = deleted

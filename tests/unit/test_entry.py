@@ -108,6 +108,18 @@ def test_decode_one_reports_malformed_input(raw: bytes, problem: str) -> None:
         decode_one(raw)
 
 
+def test_an_entry_cut_off_anywhere_changes_nothing_decoded_after_it() -> None:
+    """Decoding shares the room id, author and dependency objects of consecutive entries: a cut-off one,
+    wherever it is cut, must leave no partial value behind for the next entry to pick up."""
+    other = _entry(b"next", seq=9, deps=(b"e" * 32,))
+    whole = other.encode()
+    for cut in range(len(SAMPLE)):
+        with pytest.raises(DecodeError):
+            decode_one(SAMPLE[:cut])
+        back = decode_one(whole)
+        assert back == other and back.deps == (b"e" * 32,) and back.encode() == whole, cut
+
+
 def test_decode_caps_sizes_before_reading() -> None:
     too_many_deps = _entry(deps=tuple(bytes([i]) * 32 for i in range(65)))
     with pytest.raises(DecodeError, match="dependencies"):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map, merge_updates
 
 from crdt.errors import DecodeError
-from crdt.yjs_update import encode_delete_update, encode_insert_update, summarize_update
+from crdt.yjs_update import _summarize_any, _summarize_one_insert, encode_delete_update, encode_insert_update, summarize_update
 
 INT64 = 1 << 63
 
@@ -94,3 +94,45 @@ def test_the_reader_refuses_what_the_writer_never_makes() -> None:
     update[4] = 0x28 | 0x80  # claim a left origin
     with pytest.raises(DecodeError):
         summarize_update(bytes(update))
+
+
+flat_scalars = (
+    st.none() | st.booleans() | st.integers(min_value=-(2**40), max_value=2**40)
+    | st.floats(allow_nan=False) | st.text(max_size=300)
+)
+flat_values = st.dictionaries(st.text(max_size=6), flat_scalars, max_size=6)
+
+
+def _same_reading(raw: bytes) -> bool:
+    """Whether the fast reader of the common shape agrees with the general one on `raw` (True when it takes it)."""
+    fast = _summarize_one_insert(raw)
+    if fast is None:
+        return False
+    slow = _summarize_any(raw)  # must not raise on anything the fast reader accepted
+    assert [(i.client, i.clock, i.root, i.key) for i in fast.inserts] == [(i.client, i.clock, i.root, i.key) for i in slow.inserts]
+    assert [_comparable(i.value) for i in fast.inserts] == [_comparable(i.value) for i in slow.inserts]
+    assert fast.deletes == slow.deletes
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=flat_values, client=st.integers(0, 2**53 - 1), key=st.text(min_size=1, max_size=12),
+       root=st.sampled_from("mexrpcs"), edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=3),
+       cut=st.integers(0, 3))
+def test_the_fast_reader_agrees_with_the_general_one(value: dict[str, Any], client: int, key: str, root: str,
+                                                     edits: list[tuple[int, int]], cut: int) -> None:
+    raw = encode_insert_update(client, root, key, value)
+    if all(len(k.encode()) < 128 for k in value) and len(key.encode()) < 128:
+        assert _same_reading(raw)  # the common shape takes the fast path
+    broken = bytearray(raw)
+    for at, byte in edits:
+        broken[at % len(broken)] = byte
+    broken = broken[: len(broken) - cut]
+    _same_reading(bytes(broken))
+    try:
+        whole = summarize_update(bytes(broken))
+    except DecodeError:
+        assert _summarize_one_insert(bytes(broken)) is None
+    else:
+        assert _comparable(whole.inserts[0].value if whole.inserts else None) == _comparable(
+            _summarize_any(bytes(broken)).inserts[0].value if whole.inserts else None)
