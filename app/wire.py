@@ -150,8 +150,8 @@ def decode_sync_channel(payload: bytes) -> tuple[int, SyncMessage]:
             want = tuple(_hex32(r) for r in obj["want"])
         except (ValueError, KeyError, TypeError) as exc:
             raise WireError("malformed key request") from exc
-        if not want or len(want) > 256:
-            raise WireError("malformed key request")
+        if not want or len(want) > 256 or list(want) != sorted(set(want)):
+            raise WireError("malformed key request")  # (sorted and distinct: the one encoding)
         return KEYREQ, KeyRequest(want)
     if kind != GRANT:
         raise WireError(f"unknown sync message type {kind}")
