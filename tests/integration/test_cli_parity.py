@@ -222,7 +222,7 @@ def _invite_ops(profile: Path, room_id: bytes) -> list[dict[str, Any]]:
     store = Store(profile / "hubbub.sqlite")
     try:
         controls = store.entries_where(room_id, "e.kind=?", (KIND_CONTROL_ROW,))
-        log = restore_log(room_id, store.keys(room_id), None, store.chains(room_id), controls)
+        log = restore_log(room_id, store.keys(room_id), None, {}, controls)
         return [dict(n.op.args) for n in log.graph.by_idx if n.op.op == "invite"]
     finally:
         store.close()
