@@ -61,7 +61,6 @@ class NodeService:
         self.node = node
         self.peer = PeerNode(node.profile.identity, bind_host=bind_host, port=port, mdns=mdns, timings=timings,
                              queue_events=False)
-        self.peer.add_listener(lambda event: self.router.on_event(event))
         self.listeners = ServiceListeners()
         self.disk = DurabilityGate(node.profile.store)
         self.rooms_sync = RoomSync(node, self.peer, self.disk, control_changed=self._control_changed,
@@ -75,6 +74,7 @@ class NodeService:
         self.chores = Housekeeping(node, self.peer, self.presence_book, self.public, self.refresh_secrets)
         self.router = EventRouter(node, self.peer, self.listeners, self.rooms_sync, self.joins, self.direct,
                                   self.presence_book)
+        self.peer.add_listener(self.router.on_event)
         self._tasks: list[asyncio.Task[None]] = []
         self._hooked: set[bytes] = set()
         self._control_seen: dict[bytes, object] = {}

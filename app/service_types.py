@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from crdt.entry import Entry
 
 from .room import Room
+
+log = logging.getLogger(__name__)
 
 
 class StoreSource:
@@ -45,10 +48,8 @@ class ServiceListeners:
 
 def call_all(callbacks: list[Callable[..., None]], *args: Any) -> None:
     """Call every listener; one that fails is logged and does not stop the others."""
-    import logging
-
-    for cb in list(callbacks):
+    for cb in list(callbacks) if callbacks else ():
         try:
             cb(*args)
         except Exception:
-            logging.getLogger(__name__).exception("listener failed")
+            log.exception("listener failed")
