@@ -23,12 +23,18 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import nacl.signing
-from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 
 from p2p.config import Timings
 from p2p.control import (
@@ -42,6 +48,7 @@ from p2p.control import (
 from p2p.errors import AuthError, FrameError, NotConnectedError
 from p2p.frames import MAX_PAYLOAD_SIZE, FrameType, decode_frame, encode_frame, expect
 from p2p.rooms import RoomSecret
+from p2p.routes import IceServer, Route
 from p2p.signal_message import sdp_fingerprint
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,13 @@ class SessionOwner(Protocol):
 
 
 class Session:
-    """One peer connection; created by the dialer (offer) or the listener (answer)."""
+    """One peer connection; created by the dialer (offer) or the listener (answer).
+
+    `ice_servers` is passed to aiortc as it is (an empty list means host candidates only).
+    `route` is what the signaling path says the session is ("lan", "direct"); `Session.route`
+    reports "turn" instead once ICE picked a relayed candidate. `handshake_timeout` may be set
+    right after construction (before the loop runs again) to shorten the watchdog.
+    """
 
     def __init__(
         self,
@@ -90,12 +103,17 @@ class Session:
         secrets: list[RoomSecret],
         owner: SessionOwner,
         timings: Timings,
+        *,
+        ice_servers: Sequence[IceServer] = (),
+        route: Route = "lan",
     ) -> None:
         self.identity = identity
         self.role = role
         self.peer_key = peer_key
         self.owner = owner
         self.timings = timings
+        self.handshake_timeout = timings.handshake_timeout
+        self.base_route: Route = route
         self.authenticated = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_reason = ""
@@ -103,7 +121,8 @@ class Session:
         self._secrets = list(secrets)
         self._control: ControlProtocol | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        servers = [RTCIceServer(s.urls, s.username, s.credential) for s in ice_servers]
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self.channels: dict[str, RTCDataChannel] = {}
         for name, spec in CHANNELS.items():
             channel = self.pc.createDataChannel(
@@ -161,6 +180,18 @@ class Session:
             for waiter in waits:
                 waiter.cancel()
         return self.is_authenticated
+
+    @property
+    def route(self) -> Route:
+        """"lan", "direct" or "turn": how this session reaches its peer (display and metrics only)."""
+        try:
+            ice = self.pc.sctp.transport.transport  # type: ignore[union-attr]
+            pair = ice._connection._nominated.get(1)
+            if pair is not None and "relay" in (pair.local_candidate.type, pair.remote_candidate.type):
+                return "turn"
+        except AttributeError:  # not connected yet, or aiortc internals moved
+            pass
+        return self.base_route
 
     def shared_room_ids(self) -> set[bytes]:
         """Rooms the peer proved it holds a secret for."""
@@ -302,7 +333,7 @@ class Session:
 
     async def _async_watchdog(self) -> None:
         try:
-            await asyncio.wait_for(self.authenticated.wait(), self.timings.handshake_timeout)
+            await asyncio.wait_for(self.authenticated.wait(), self.handshake_timeout)
         except asyncio.TimeoutError:
             await self.async_close("handshake timeout")
 
