@@ -649,6 +649,8 @@ class NodeService:
         for peer in self.peer.peers():
             if room_id is not None and room_id not in self.peer.shared_rooms(peer):
                 continue
+            if room_id is None and not self.shared_with(peer):
+                continue  # presence and our name only to members of a room we share
             with contextlib.suppress(P2PError, ValueError):
                 self.peer.send(peer, "live", room_id, payload)
 
@@ -718,11 +720,12 @@ class NodeService:
                     voice_cb(event.peer, event.room_id, event.payload)
         elif isinstance(event, RoomMatched):
             self._on_match(event)
+            if event.my_label == event.their_label == "room":  # it proved the room: presence and our name
+                with contextlib.suppress(P2PError, ValueError):
+                    self.peer.send(event.peer, "live", None, encode_live("presence", s=self._status, n=self.node.profile.display_name))
         elif isinstance(event, PeerConnected):
             log.info("connected to %s", event.peer.hex()[:12])
             self._set_presence(event.peer, "online")
-            with contextlib.suppress(P2PError, ValueError):
-                self.peer.send(event.peer, "live", None, encode_live("presence", s=self._status, n=self.node.profile.display_name))
             for cb in self.listeners.peers:
                 cb()
         elif isinstance(event, (PeerDisconnected, PeerBanned)):
