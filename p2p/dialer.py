@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 DialFn = Callable[[Address, "bytes | None"], Awaitable[bytes]]
 KNOWN, ROOM_MATE, UNKNOWN = 0, 1, 2
 """Dial priorities, lowest first."""
+UNVOUCHED_ROUNDS = 10
 
 
 @dataclass(eq=False)
@@ -59,7 +60,9 @@ class Target:
     working: Address | None = None
     passive: bool = False
     unvouched: bool = False
-    """The source stopped vouching for the pinned address: dropped after a full backoff."""
+    """The source stopped vouching for the pinned address: the target goes after failing for
+    `UNVOUCHED_ROUNDS` full backoffs (a goodbye may be forged; a real peer that left is gone)."""
+    failing_since: float | None = None
     seen_at: float = field(default_factory=time.monotonic)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -88,6 +91,8 @@ class Dialer:
         self.dial_times: deque[float] = deque(maxlen=4096)
         """When each budgeted dial began (time.monotonic()), for the dial-rate figures."""
         self.dials = 0
+        self.wrong_keys = 0
+        """Addresses dropped because another key than the target's answered there."""
 
     # -- targets ------------------------------------------------------------------------------------
     def add_explicit(self, address: Address, key: bytes | None) -> None:
@@ -207,8 +212,11 @@ class Dialer:
                     return
                 if await self._dial_round(target, candidates):
                     delay = t.backoff_initial
+                    target.failing_since = None
                     continue
-                if target.unvouched and delay >= t.backoff_max:
+                now = time.monotonic()
+                target.failing_since = target.failing_since or now
+                if target.unvouched and now - target.failing_since > UNVOUCHED_ROUNDS * t.backoff_max:
                     log.info("dropping %s: no longer announced and not answering", target.name)
                     self._remove(target)
                     return
@@ -227,7 +235,8 @@ class Dialer:
             try:
                 key = await self._dial(address, target.peer_key)
             except WrongKeyError:
-                log.info("%s at %s answered with another key; dropped", target.name, address)
+                self.wrong_keys += 1
+                log.warning("%s at %s answered with another key; address dropped", target.name, address)
                 if target.node is not None:
                     self.hints.remove(*target.node, address)
                     if target.working == address:
@@ -300,7 +309,7 @@ class Dialer:
 
     def stats(self) -> dict[str, int]:
         return {"targets": len(self.targets), "dials": self.dials, "dials_in_flight": self._in_flight,
-                "dials_waiting": len(self._queue)}
+                "dials_waiting": len(self._queue), "wrong_keys": self.wrong_keys}
 
 
 def _jitter(delay: float) -> float:

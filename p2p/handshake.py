@@ -113,7 +113,7 @@ class Signaling:
                 raise SignalingError("answer for another session")
             await session.async_accept_answer(answer.sdp, answer.fingerprint)
             await conv.async_close()
-            if not await session.async_wait_authenticated(session.handshake_timeout):
+            if not await session.async_wait_authenticated(session.handshake_limit()):
                 reason = session.close_reason or "timed out"
                 raise SignalingError(f"session did not authenticate: {reason}")
             return peer
@@ -180,6 +180,7 @@ class Signaling:
             session.base_route = conv.route
             if lane is Lane.STRANGER:
                 session.handshake_timeout = self.timings.stranger_handshake_timeout
+                session.patient = False
             sdp = await session.async_accept_offer(offer.sdp, offer.fingerprint)
             conv.send(sign_signal(self.identity, FrameType.ANSWER, peer, offer.session_id, sdp))
             await conv.async_flush()
