@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from ..services import PublicRoom
+from ..state.public_rooms import browser_lines
 from ..state.switcher import Target, filter_targets
 
 
@@ -189,10 +190,11 @@ class RoomBrowser(QDialog):
 
     def set_rooms(self, rooms: list[PublicRoom]) -> None:
         self.list.clear()
-        for r in rooms:
-            tags = "  ".join("#" + t for t in r.tags)
-            item = QListWidgetItem(f"{r.name}   ·   {r.members} members   {tags}\n{r.topic}")
-            item.setData(Qt.ItemDataRole.UserRole, r.room_id)
+        for line in browser_lines(rooms):
+            item = QListWidgetItem(line.text())
+            item.setData(Qt.ItemDataRole.UserRole, line.room_id)
+            if line.warning:
+                item.setForeground(QColor("#f0b232"))
             self.list.addItem(item)
         if not rooms:
             self.status.setText("No public rooms are announced on this network right now. Rooms appear here as peers are found.")
