@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-SUITES = ("crdt", "lan", "ui", "voice")
+SUITES = ("crdt", "hostile", "lan", "ui", "voice")
 
 
 def _format(value: Any) -> str:
