@@ -34,7 +34,7 @@ from p2p.dialer import Dialer, spawn
 from p2p.discovery import MdnsDiscovery, PeerHint, lan_addresses
 from p2p.errors import NotConnectedError, NotSharedError, SignalingError
 from p2p.events import PeerEvent
-from p2p.fdlimit import raise_fd_limit
+from p2p.resources import raise_fd_limit
 from p2p.handshake import Signaling
 from p2p.hints import HintTable
 from p2p.lan_path import LAN, LanPath
@@ -255,7 +255,7 @@ class PeerNode:
         """What the node holds now: sessions, admission counters, hints, targets, dials (probes, bench)."""
         out: dict[str, Any] = {"sessions": len(self._table.sessions), "pending": len(self._table.pending),
                                "hints": len(self._hints), "hints_evicted": self._hints.evicted,
-                               "fd_limit": self.fd_limit}
+                               "fd_limit": self.fd_limit, "heap_trims": self._table.heap_trims}
         out.update(self._admission.stats())
         out.update(self._dialer.stats())
         if self._mdns is not None:

@@ -26,10 +26,15 @@ from p2p.events import (
     RoomUnmatched,
 )
 from p2p.peer_score import PeerScore
+from p2p.resources import trim_heap
 from p2p.rooms import RoomSecret
 from p2p.session import Session
 
 log = logging.getLogger(__name__)
+
+TRIM_AFTER = 8
+"""Sessions closed since the last trim after which, a second after none is left half-open (a
+flood's end), freed heap is handed back."""
 
 Listener = Callable[[PeerEvent], None]
 
@@ -52,6 +57,9 @@ class SessionTable:
                                ban_seconds=timings.ban_seconds)
         self.stopping = False
         self._queue_events = queue_events
+        self._closed_since_trim = 0
+        self._trim: asyncio.TimerHandle | None = None
+        self.heap_trims = 0
 
     # -- queries -------------------------------------------------------------------------------------
     def peers(self) -> list[bytes]:
@@ -144,6 +152,15 @@ class SessionTable:
         if self.sessions.get(peer) is session:
             del self.sessions[peer]
             self.emit(PeerDisconnected(peer, reason))
+        self._closed_since_trim += 1
+        if self._closed_since_trim >= TRIM_AFTER and not self.pending and self._trim is None:
+            self._trim = asyncio.get_running_loop().call_later(1.0, self._trim_heap)
+
+    def _trim_heap(self) -> None:
+        self._trim = None
+        if not self.pending:
+            self._closed_since_trim = 0
+            self.heap_trims += trim_heap()
 
     def report_invalid(self, peer: bytes, reason: str) -> None:
         session = self.sessions.get(peer)
