@@ -60,3 +60,10 @@ def connected_to(peer: str, after: float = 0.0) -> Any:
 def numbers(results: dict[str, Any]) -> dict[str, float]:
     """Only the numeric figures (what `python -m bench` prints and writes as JSON)."""
     return {k: float(v) for k, v in results.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def cpu_pct(stats: Sequence[Event]) -> float:
+    """The probe's CPU use over a run of its `stats` events, in percent of one core."""
+    if len(stats) < 2 or stats[-1]["t"] <= stats[0]["t"]:
+        return float("nan")
+    return 100.0 * float(stats[-1]["cpu_s"] - stats[0]["cpu_s"]) / float(stats[-1]["t"] - stats[0]["t"])

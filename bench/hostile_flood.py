@@ -26,7 +26,7 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from nacl.signing import SigningKey
 
-from bench.hostile_common import PORT, ROOM, ROOM_SECRET, latencies_ms, numbers, percentile, stats_between
+from bench.hostile_common import PORT, ROOM, ROOM_SECRET, cpu_pct, latencies_ms, numbers, percentile, stats_between
 from p2p.errors import P2PError
 from p2p.frames import FrameType, encode_frame, stream_prefix
 from p2p.signal_message import sign_signal
@@ -155,6 +155,7 @@ def measure(lan: NetnsLan, *, offers: int, seconds: float, sources: int = 8, sam
         "flood_rss_growth_mb": max(e["rss_mb"] for e in flood_stats) - rss_before,
         "flood_rss_after_mb": statistics.median(e["rss_mb"] for e in after) - rss_before,
         "flood_fds_max": float(max(e["fds"] for e in flood_stats)),
+        "flood_victim_cpu_pct": cpu_pct(flood_stats),
         "flood_fd_limit": float(last["fd_limit"]),
         "flood_half_open_max": float(max(e["half_open_strangers"] + e["half_open_members"] for e in flood_stats)),
         "flood_refused_conversations": float(last["refused_conversations"]),

@@ -28,7 +28,7 @@ import time
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncZeroconf
 
-from bench.hostile_common import ROOM_SECRET, connected_to, numbers, peak_rate, stats_between
+from bench.hostile_common import ROOM_SECRET, connected_to, cpu_pct, numbers, peak_rate, stats_between
 from bench.mdns_forge import FakeService, announce
 from tests.integration.netns import NetnsLan, Probe
 
@@ -111,6 +111,7 @@ def measure(lan: NetnsLan, *, services: int, seconds: float, baseline: bool = Tr
         "sybil_zeroconf_cache_max": most("zeroconf_cache_records"),
         "sybil_rss_growth_mb": max(e["rss_mb"] for e in during) - rss_before,
         "sybil_fds_max": most("fds"),
+        "sybil_victim_cpu_pct": cpu_pct(during),
     }
 
 

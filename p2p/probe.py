@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import signal
 import struct
 import sys
@@ -47,7 +48,9 @@ def describe(event: PeerEvent) -> dict[str, Any]:
 
 
 def process_stats() -> dict[str, float]:
-    """This process's resident memory (MB) and open file descriptors (Linux /proc)."""
+    """This process's resident memory (MB), open file descriptors (Linux /proc) and CPU seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
     rss = 0.0
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
@@ -57,7 +60,7 @@ def process_stats() -> dict[str, float]:
         fds = float(len(os.listdir("/proc/self/fd")))
     except OSError:
         fds = -1.0
-    return {"rss_mb": rss, "fds": fds}
+    return {"rss_mb": rss, "fds": fds, "cpu_s": cpu}
 
 
 async def async_main(args: argparse.Namespace, factory: NodeFactory = PeerNode) -> None:
