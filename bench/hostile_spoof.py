@@ -144,9 +144,9 @@ def measure(lan: NetnsLan, *, down_s: float = 6.0, attack_s: float = 25.0, basel
                                             stdout=-1, stderr=-3, text=True)
             time.sleep(4.0)  # it has read both announcements and spoofed them several times
             spoofed = _pull_cable(lan, a, b, keys, down_s)
-            wrong_keys = sum(r.ask({"cmd": "stats"}, "stats")["wrong_keys"] for r in (a, b))
             out_text, _ = attacker.communicate(timeout=attack_s + 60)
             result: dict[str, Any] = json.loads(out_text.strip().splitlines()[-1])
+            wrong_keys = sum(r.ask({"cmd": "stats"}, "stats")["wrong_keys"] for r in (a, b))  # the attack is over
         finally:
             for runner in (a, b):
                 runner.stop()
