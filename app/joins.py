@@ -81,21 +81,21 @@ class Joins:
         if state.role_of(room.me) is None:
             return []
         now = now_ms()
-        out = [RoomSecret(room.id, probe_secret(room.id), "probe")]
+        out = [RoomSecret(room.id, probe_secret(room.id), "probe", open=True)]
         for iid, inv in state.invites.items():
             usable = not inv.exhausted and (inv.expires_ms is None or inv.expires_ms > now)
             out.append(RoomSecret(room.id, inv.key, f"invite:{iid}" if usable else f"spent:{iid}"))
-        if state.public:
-            out.append(RoomSecret(room.id, public_secret(room.id), "public"))
+        if state.public:  # anyone can derive it: the strangers' lane in signaling, not the members'
+            out.append(RoomSecret(room.id, public_secret(room.id), "public", open=True))
         return out
 
     def join_secrets(self) -> list[RoomSecret]:
         out = []
         for join in self.joins.values():
             if not join.granted:
-                out.append(RoomSecret(join.room_id, join.secret, join.label))
-            if join.invite is not None:
-                out.append(RoomSecret(join.room_id, probe_secret(join.room_id), "probe"))
+                out.append(RoomSecret(join.room_id, join.secret, join.label, open=join.invite is None))
+            if join.invite is not None:  # derived from the room id alone: anyone may know it
+                out.append(RoomSecret(join.room_id, probe_secret(join.room_id), "probe", open=True))
         return out
 
     # ----- joining --------------------------------------------------------------------------------

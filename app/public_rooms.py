@@ -26,7 +26,9 @@ class PublicRooms:
         if not state.public or state.role_of(room.me) is None:
             return None
         tags = tuple(str(t) for t in room.view.settings().get("tags", []) or [])[:8]
-        return PublicRoom(room.id, room.name, tags, len(state.active_members()))
+        owner = state.members.get(state.owner) or state.former.get(state.owner)
+        return PublicRoom(room.id, room.name, tags, len(state.active_members()), owner_key=state.owner,
+                          owner_name=owner.name if owner is not None else "")
 
     def seen(self) -> list[PublicRoomSeen]:
         """Public rooms announced on the LAN that this profile does not hold."""

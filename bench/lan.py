@@ -44,10 +44,10 @@ Event = dict[str, Any]
 class Runner:
     """One `bench.lan_node` in a namespace; its JSON-line events gathered by a thread."""
 
-    def __init__(self, host: Host, profile: Path, room_id: bytes, expect: int, log: Path) -> None:
+    def __init__(self, host: Host, profile: Path, room_id: bytes, expect: int, log: Path, *extra: str) -> None:
         self.log = log.open("w")
         self.proc = host.python("-m", "bench.lan_node", "--profile", str(profile), "--room", room_id.hex(),
-                                "--expect", str(expect), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                "--expect", str(expect), *extra, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=self.log, text=True)
         self.stream = JsonLineEvents(self.proc)
 

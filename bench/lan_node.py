@@ -1,16 +1,17 @@
 """A NodeService for `bench lan`, driven by JSON lines on stdin and reporting timings as JSON lines on stdout.
 
-    python -m bench.lan_node --profile DIR --room ROOM_ID_HEX [--expect N]
+    python -m bench.lan_node --profile DIR --room ROOM_ID_HEX [--expect N] [--test-timings]
 
 Every line it prints is a JSON object with `event` and `t` (`time.time()`: hosts in network
 namespaces share the machine's clock, so times from two processes compare directly).
 
 events: starting, started, discovered (first mDNS hint of another node), connected (first
-authenticated session), caught_up (the room holds `--expect` entries), posted (ids with their
+authenticated session), peer_up / peer_down (every session that opens or ends), caught_up (the room holds `--expect` entries), posted (ids with their
 post times), arrivals (for the ids asked for: when they were stored and shown, and when the fsync
 that covers them completed), stopped.
 commands: {"cmd": "post", "n": N, "interval": S} posts N messages S seconds apart (0: all at
-once, one loop turn); {"cmd": "arrivals", "ids": [...]}; {"cmd": "stop"}.
+once, one loop turn); {"cmd": "arrivals", "ids": [...]}; {"cmd": "stats"} (`PeerNode.stats()`);
+{"cmd": "stop"}.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from app.room import Room
 from app.service import NodeService
 from crdt.entry import Entry
 from crdt.schema import eid
-from p2p.events import PeerConnected, PeerEvent
+from p2p.config import Timings
+from p2p.events import PeerConnected, PeerDisconnected, PeerEvent
 
 TEXT = "a forty-character message for the bench"
 
@@ -42,7 +44,7 @@ def emit(event: str, **fields: Any) -> None:
 async def _async_main(args: argparse.Namespace) -> None:
     node = Node(open_profile(Path(args.profile)))
     room: Room = node.room(bytes.fromhex(args.room))
-    service = NodeService(node)
+    service = NodeService(node, timings=Timings.for_tests() if args.test_timings else None)
     arrived: dict[str, float] = {}
     on_disk: dict[str, float] = {}
     state = {"connected": False, "caught_up": room.log.entry_count >= args.expect}
@@ -64,9 +66,13 @@ async def _async_main(args: argparse.Namespace) -> None:
             emit("caught_up", entries=r.log.entry_count)
 
     def on_peer(event: PeerEvent) -> None:
-        if isinstance(event, PeerConnected) and not state["connected"]:
-            state["connected"] = True
-            emit("connected", peer=event.peer.hex())
+        if isinstance(event, PeerConnected):
+            emit("peer_up", peer=event.peer.hex())
+            if not state["connected"]:
+                state["connected"] = True
+                emit("connected", peer=event.peer.hex())
+        elif isinstance(event, PeerDisconnected):
+            emit("peer_down", peer=event.peer.hex(), reason=event.reason)
 
     service.listeners.entries.append(on_entries)
     service.peer.add_listener(on_peer)
@@ -110,6 +116,8 @@ async def _async_main(args: argparse.Namespace) -> None:
                 while any(i not in on_disk for i in wanted) and time.monotonic() < deadline:
                     await asyncio.sleep(0.01)
                 emit("arrivals", ids={i: arrived.get(i) for i in wanted}, durable={i: on_disk.get(i) for i in wanted})
+            elif cmd["cmd"] == "stats":
+                emit("stats", **service.peer.stats())
             elif cmd["cmd"] == "stop":
                 break
     finally:
@@ -124,6 +132,7 @@ def main() -> None:
     parser.add_argument("--profile", required=True)
     parser.add_argument("--room", required=True)
     parser.add_argument("--expect", type=int, default=0, help="entries the room holds once caught up")
+    parser.add_argument("--test-timings", action="store_true", help="Timings.for_tests() (short backoff, keepalive)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     asyncio.run(_async_main(args))

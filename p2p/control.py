@@ -4,7 +4,7 @@ Runs on the `control` data channel once DTLS is up. Bytes go in through `receive
 come out of `data_to_send`, and events out of `next_event`; no I/O, no clock. See docs/p2p.md
 for the state machine::
 
-    NEW --start--> CHALLENGED --their CHALLENGE / send PROOF--> PROVING
+    NEW --start (or their CHALLENGE first)--> CHALLENGED --their CHALLENGE / send PROOF--> PROVING
     PROVING --their valid PROOF / send TOKENS--> AUTHENTICATED --BYE either way--> CLOSED
 
 Each side signs the transcript (both identity keys, both nonces, both DTLS fingerprints) plus its
@@ -160,6 +160,8 @@ class ControlProtocol:
         kind = frame.type
         if self.state is ControlState.CLOSED:
             return
+        if kind is FrameType.CHALLENGE and self.state is ControlState.NEW:
+            self.start()  # theirs came before our channel-open event: challenge first, then answer
         if kind is FrameType.CHALLENGE and self.state is ControlState.CHALLENGED:
             self._on_challenge(exact_size(frame.fields[0], NONCE_SIZE, "nonce"))
         elif kind is FrameType.PROOF and self.state is ControlState.PROVING:

@@ -1,49 +1,51 @@
-"""LAN discovery over mDNS (python-zeroconf, asyncio API): node endpoints and public rooms.
+"""LAN discovery over mDNS (python-zeroconf, asyncio API): a `DiscoverySource`, and public rooms.
 
 Two service types:
 
-* `_hubbub._tcp.local.`: one per running node. TXT carries only what is needed to connect:
-  `v` (protocol version) and `id` (a random node id, new at every start, not the identity key).
-  The host and port are the node's signaling endpoint.
-* `_hubbub-room._tcp.local.`: one per room the app marked public. TXT: `v`, `rid` (room id hex),
-  `name`, `tags` (comma separated), `members`, `node`. Private rooms are never announced.
+* `_hubbub._tcp.local.`: one per running node. TXT: `v` (protocol version, 2), `id` (a random
+  node id, new at every start, not the identity key) and `b` (room beacons, base64; see
+  p2p.room_tokens.make_beacons). Host and port are the node's signaling endpoint.
+* `_hubbub-room._tcp.local.`: one per room the app marked public, signed (p2p.public_rooms).
+  Private rooms are never announced.
 
-mDNS is a hint: it never grants trust. Everything read from the network is parsed defensively.
+mDNS is a hint: it never grants trust. Everything read from the network is parsed defensively,
+and everything it feeds is bounded (`Limits`): look-ups run at most `max_resolves` at once from a
+queue of `resolve_queue` (oldest dropped); the names tracked and the public rooms kept are capped
+and evicted least recently seen first. A goodbye does not remove a peer outright: the name is
+looked up again, and only the addresses that no longer answer are reported lost. zeroconf's own
+record cache is bounded by zeroconf (10,000 records, a compiled constant we cannot lower).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
 
 import ifaddr
+import nacl.signing
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf._utils.net import InterfacesType
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from p2p.config import Limits
+from p2p.lan_path import LAN
+from p2p.public_rooms import parse_room, room_properties
 from p2p.rooms import PublicRoom, PublicRoomSeen
+from p2p.routes import Address, Hint, HintSink
 
 log = logging.getLogger(__name__)
 
 PEER_SERVICE = "_hubbub._tcp.local."
 ROOM_SERVICE = "_hubbub-room._tcp.local."
-PROTOCOL_VERSION = 1
-MAX_NAME = 64
-MAX_TAGS = 200
-
-
-@dataclass(frozen=True)
-class PeerHint:
-    """A node seen on the LAN: where its signaling endpoint claims to be."""
-
-    node_id: str
-    host: str
-    port: int
-    seen_at: float = field(default_factory=time.monotonic, compare=False)
-    """When it was resolved (time.monotonic())."""
+PROTOCOL_VERSION = 2
+GOODBYE_SETTLE = 1.2
+"""Seconds to wait after a goodbye before looking the name up again (goodbye records live 1 s)."""
+MAX_ADDRESSES = 4
+PeerHint = Hint
+"""What `PeerNode.lan_peers()` returns (node_id, host, port, seen_at)."""
 
 
 def lan_addresses() -> list[str]:
@@ -68,97 +70,49 @@ def _node_id_ok(node_id: str) -> bool:
     return 0 < len(node_id) <= 32 and all(c in "0123456789abcdef" for c in node_id)
 
 
-def parse_peer_txt(props: dict[bytes, bytes | None]) -> str | None:
-    """The node id a `_hubbub._tcp` TXT record announces, or None if it is not a record of ours."""
-    if _text(props, b"v", 8) != str(PROTOCOL_VERSION):
-        return None
-    node_id = _text(props, b"id", 64)
-    return node_id if _node_id_ok(node_id) else None
+class MdnsDiscovery:
+    """Announces this node (and its public rooms) and browses for others, within bounds."""
 
+    name = "mdns"
 
-def parse_room_txt(props: dict[bytes, bytes | None]) -> tuple[PublicRoom, str] | None:
-    """(the public room, the announcing node's id) of a `_hubbub-room._tcp` TXT record, or None if it is malformed."""
-    if _text(props, b"v", 8) != str(PROTOCOL_VERSION):
-        return None
-    node_id = _text(props, b"node", 64)
-    if not _node_id_ok(node_id):
-        return None
-    rid, members = _text(props, b"rid", 128), _text(props, b"members", 8) or "0"
-    if not (rid.isascii() and members.isascii() and members.isdigit()):
-        return None
-    try:
-        room_id = bytes.fromhex(rid)
-    except ValueError:
-        return None
-    if not room_id:
-        return None
-    tags = tuple(t for t in _text(props, b"tags", MAX_TAGS).split(",") if t)
-    return PublicRoom(room_id, _text(props, b"name", MAX_NAME), tags, int(members)), node_id
-
-
-def room_txt(room: PublicRoom, node_id: str) -> dict[str, str]:
-    """The TXT properties that announce `room` from the node `node_id`."""
-    name = room.name.encode("utf-8")[:MAX_NAME].decode("utf-8", errors="ignore")
-    tags = ",".join(t.replace(",", " ") for t in room.tags).encode("utf-8")[:MAX_TAGS]
-    return {
-        "v": str(PROTOCOL_VERSION),
-        "rid": room.room_id.hex(),
-        "name": name,
-        "tags": tags.decode("utf-8", errors="ignore"),
-        "members": str(max(0, room.member_count)),
-        "node": node_id,
-    }
-
-
-class Discovery:
-    """Announces this node (and its public rooms) and browses for others."""
-
-    def __init__(
-        self,
-        *,
-        node_id: str,
-        port: int,
-        addresses: list[str],
-        on_found: Callable[[PeerHint], None],
-        on_lost: Callable[[str], None],
-        interfaces: InterfacesType = InterfaceChoice.All,
-        request_timeout: float = 3.0,
-    ) -> None:
+    def __init__(self, *, identity: nacl.signing.SigningKey, node_id: str, port: int,
+                 addresses: list[str], interfaces: InterfacesType = InterfaceChoice.All,
+                 request_timeout: float = 3.0, limits: Limits | None = None) -> None:
+        self.identity = identity
         self.node_id = node_id
         self.port = port
         self.addresses = addresses
-        self.on_found = on_found
-        self.on_lost = on_lost
         self.interfaces = interfaces
         self.request_timeout = request_timeout
+        self.limits = limits or Limits()
+        self._sink: HintSink | None = None
         self._azc: AsyncZeroconf | None = None
         self._browser: AsyncServiceBrowser | None = None
-        self._peer_info: AsyncServiceInfo | None = None
+        self._beacons = b""
+        self._announce_task: asyncio.Task[None] | None = None
+        self._announce_again = False
         self._room_infos: dict[bytes, tuple[PublicRoom, AsyncServiceInfo]] = {}
-        self._rooms_seen: dict[str, PublicRoomSeen] = {}
-        self._peers_seen: dict[str, PeerHint] = {}  # by service name
+        self._rooms_seen: OrderedDict[str, tuple[bytes, str, PublicRoomSeen | None]] = OrderedDict()
+        self._names: OrderedDict[str, str] = OrderedDict()  # peer service name -> node id
+        self._queue: deque[tuple[str, str, bool]] = deque()
+        self._queued: set[tuple[str, str]] = set()
+        self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._rooms_lock = asyncio.Lock()
+        self.dropped_lookups = 0
 
-    async def async_start(self) -> None:
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def async_start(self, sink: HintSink) -> None:
         """Start zeroconf, announce this node, and browse for nodes and public rooms."""
+        self._sink = sink
         self._azc = AsyncZeroconf(interfaces=self.interfaces, ip_version=IPVersion.V4Only)
         self._browser = AsyncServiceBrowser(
-            self._azc.zeroconf, [PEER_SERVICE, ROOM_SERVICE], handlers=[self._on_change]
-        )
-        self._peer_info = AsyncServiceInfo(
-            PEER_SERVICE,
-            f"{self.node_id}.{PEER_SERVICE}",
-            parsed_addresses=self.addresses,
-            port=self.port,
-            properties={"v": str(PROTOCOL_VERSION), "id": self.node_id},
-            server=f"hubbub-{self.node_id}.local.",
-        )
-        await await_registration(self._azc, self._peer_info)
+            self._azc.zeroconf, [PEER_SERVICE, ROOM_SERVICE], handlers=[self._on_change])
+        await await_registration(self._azc, self._peer_info())
 
     async def async_stop(self) -> None:
         """Withdraw every announcement and stop zeroconf."""
-        for task in list(self._tasks):
+        for task in list(self._tasks) + ([self._announce_task] if self._announce_task else []):
             task.cancel()
         if self._azc is None:
             return
@@ -170,6 +124,37 @@ class Discovery:
         except Exception:
             log.debug("error withdrawing mDNS services", exc_info=True)
         await azc.async_close()
+
+    def _peer_info(self) -> AsyncServiceInfo:
+        props = {"v": str(PROTOCOL_VERSION), "id": self.node_id}
+        if self._beacons:
+            props["b"] = base64.b64encode(self._beacons).decode()
+        return AsyncServiceInfo(PEER_SERVICE, f"{self.node_id}.{PEER_SERVICE}",
+                                parsed_addresses=self.addresses, port=self.port, properties=props,
+                                server=f"hubbub-{self.node_id}.local.")
+
+    def set_beacons(self, beacons: bytes) -> None:
+        """Announce these room beacons from now on (re-announced at most once a second)."""
+        if beacons == self._beacons:
+            return
+        self._beacons = beacons
+        if self._azc is None:
+            return
+        if self._announce_task is not None and not self._announce_task.done():
+            self._announce_again = True
+            return
+        self._announce_task = asyncio.ensure_future(self._async_reannounce())
+
+    async def _async_reannounce(self) -> None:
+        while self._azc is not None:
+            self._announce_again = False
+            try:
+                await (await self._azc.async_update_service(self._peer_info()))
+            except Exception:
+                log.debug("could not update the mDNS announcement", exc_info=True)
+            await asyncio.sleep(1.0)
+            if not self._announce_again:
+                return
 
     async def async_set_public_rooms(self, rooms: list[PublicRoom]) -> None:
         """Announce exactly `rooms` as public rooms: register new ones, update or withdraw others."""
@@ -186,100 +171,149 @@ class Discovery:
                 current = self._room_infos.get(room_id)
                 if current is not None and current[0] == room:
                     continue
-                info = self._room_info(room)
+                info = AsyncServiceInfo(
+                    ROOM_SERVICE, f"{room.room_id.hex()[:32]}-{self.node_id}.{ROOM_SERVICE}",
+                    parsed_addresses=self.addresses, port=self.port,
+                    properties=room_properties(self.identity, room, self.node_id),
+                    server=f"hubbub-{self.node_id}.local.")
                 if current is None:
                     await await_registration(azc, info)
                 else:
                     await (await azc.async_update_service(info))
                 self._room_infos[room_id] = (room, info)
 
-    def peers(self) -> list[PeerHint]:
-        """Nodes currently announced on the LAN (hints, not verified)."""
-        return list(self._peers_seen.values())
-
+    # -- what was seen --------------------------------------------------------------------------------
     def public_rooms(self) -> list[PublicRoomSeen]:
-        """Public rooms currently announced by other nodes, sorted by name."""
-        return sorted(self._rooms_seen.values(), key=lambda r: (r.name, r.room_id, r.node_id))
+        """Public rooms other nodes announce (signatures verified), sorted by name."""
+        rooms = [seen for _, _, seen in self._rooms_seen.values() if seen is not None]
+        return sorted(rooms, key=lambda r: (r.name, r.room_id, r.node_id))
 
-    def _room_info(self, room: PublicRoom) -> AsyncServiceInfo:
-        instance = f"{room.room_id.hex()[:32]}-{self.node_id}"
-        return AsyncServiceInfo(
-            ROOM_SERVICE,
-            f"{instance}.{ROOM_SERVICE}",
-            parsed_addresses=self.addresses,
-            port=self.port,
-            properties=dict(room_txt(room, self.node_id)),
-            server=f"hubbub-{self.node_id}.local.",
-        )
+    def stats(self) -> dict[str, int]:
+        zc = self._azc.zeroconf if self._azc is not None else None
+        cache = sum(len(v) for v in zc.cache.cache.values()) if zc is not None else 0
+        return {"mdns_names": len(self._names), "mdns_rooms": len(self._rooms_seen),
+                "mdns_lookups": self._running, "mdns_lookups_queued": len(self._queue),
+                "mdns_lookups_dropped": self.dropped_lookups, "zeroconf_cache_records": cache}
 
-    # -- browsing --------------------------------------------------------------------------------
-    def _on_change(
-        self,
-        zeroconf: Zeroconf,
-        service_type: str,
-        name: str,
-        state_change: ServiceStateChange,
-    ) -> None:
-        if state_change is ServiceStateChange.Removed:
-            self._on_removed(service_type, name)
+    # -- browsing ----------------------------------------------------------------------------------------
+    def _on_change(self, zeroconf: Zeroconf, service_type: str, name: str,
+                   state_change: ServiceStateChange) -> None:
+        if self._azc is None:
             return
-        task = asyncio.ensure_future(self._async_resolve(service_type, name))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if state_change is ServiceStateChange.Removed:
+            if name in self._names or name in self._rooms_seen:
+                loop = asyncio.get_running_loop()
+                loop.call_later(GOODBYE_SETTLE, self._look_up, service_type, name, True)
+            return
+        self._look_up(service_type, name, False)
 
-    def _on_removed(self, service_type: str, name: str) -> None:
-        if service_type == ROOM_SERVICE:
-            self._rooms_seen.pop(name, None)
-        else:
-            hint = self._peers_seen.pop(name, None)
-            if hint is not None:
-                self.on_lost(hint.node_id)
+    def _look_up(self, service_type: str, name: str, verify: bool) -> None:
+        """Resolve `name` from the cache at once, or queue a network look-up (bounded)."""
+        azc = self._azc
+        if azc is None:
+            return
+        if not verify:
+            info = AsyncServiceInfo(service_type, name)
+            if info.load_from_cache(azc.zeroconf):
+                self._on_info(service_type, name, info, verify)
+                return
+        key = (service_type, name)
+        if key in self._queued:
+            return
+        if len(self._queue) >= self.limits.resolve_queue:
+            old = self._queue.popleft()
+            self._queued.discard(old[:2])
+            self.dropped_lookups += 1
+        self._queue.append((service_type, name, verify))
+        self._queued.add(key)
+        self._pump()
 
-    async def _async_resolve(self, service_type: str, name: str) -> None:
+    def _pump(self) -> None:
+        while self._running < self.limits.max_resolves and self._queue:
+            service_type, name, verify = self._queue.popleft()
+            self._queued.discard((service_type, name))
+            self._running += 1
+            task = asyncio.ensure_future(self._async_resolve(service_type, name, verify))
+            self._tasks.add(task)
+            task.add_done_callback(self._resolved)
+
+    def _resolved(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._running -= 1
+        if self._azc is not None:
+            self._pump()
+
+    async def _async_resolve(self, service_type: str, name: str, verify: bool) -> None:
         azc = self._azc
         if azc is None:
             return
         try:
             info = AsyncServiceInfo(service_type, name)
-            if not await info.async_request(azc.zeroconf, int(self.request_timeout * 1000)):
-                return
-            hosts = info.parsed_addresses(IPVersion.V4Only)
-            if not hosts or not info.port:
-                return
-            props = info.properties
-            if service_type == PEER_SERVICE:
-                node_id = parse_peer_txt(props)
-                if node_id is not None:
-                    self._on_peer(name, hosts[0], info.port, node_id)
-            else:
-                announced = parse_room_txt(props)
-                if announced is not None:
-                    self._on_room(name, hosts[0], info.port, announced)
+            found = await info.async_request(azc.zeroconf, int(self.request_timeout * 1000))
+            if found:
+                self._on_info(service_type, name, info, verify)
+            elif verify:
+                self._gone(service_type, name)
         except asyncio.CancelledError:
             raise
         except Exception:  # hostile or broken announcements are ignored
             log.debug("ignoring unresolvable mDNS service %r", name, exc_info=True)
 
-    def _on_peer(self, name: str, host: str, port: int, node_id: str) -> None:
-        if node_id == self.node_id:
+    def _on_info(self, service_type: str, name: str, info: AsyncServiceInfo, verify: bool) -> None:
+        hosts = info.parsed_addresses(IPVersion.V4Only)[:MAX_ADDRESSES]
+        if not hosts or not info.port:
+            if verify:
+                self._gone(service_type, name)
             return
-        hint = PeerHint(node_id, host, port)
-        self._peers_seen[name] = hint
-        self.on_found(hint)
+        if service_type == ROOM_SERVICE:
+            self._on_room(name, hosts[0], info.port, info.properties, info.text or b"")
+            return
+        props = info.properties
+        node_id = _text(props, b"id", 64)
+        if (_text(props, b"v", 8) != str(PROTOCOL_VERSION) or not _node_id_ok(node_id)
+                or node_id == self.node_id or name != f"{node_id}.{PEER_SERVICE}"):
+            return
+        try:
+            beacons = base64.b64decode(props.get(b"b") or b"", validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            beacons = b""
+        self._names[name] = node_id
+        self._names.move_to_end(name)
+        while len(self._names) > self.limits.max_hints:
+            self._names.popitem(last=False)
+        assert self._sink is not None
+        addresses = [Address(LAN, host, info.port) for host in hosts]
+        for address in addresses:
+            self._sink.hint_found(Hint(self.name, node_id, address, passive=self.node_id > node_id,
+                                       beacons=beacons))
+        if verify:
+            self._sink.hint_lost(self.name, node_id, keep=addresses)
 
-    def _on_room(self, name: str, host: str, port: int, announced: tuple[PublicRoom, str]) -> None:
-        room, node_id = announced
-        if node_id == self.node_id:
+    def _gone(self, service_type: str, name: str) -> None:
+        if service_type == ROOM_SERVICE:
+            self._rooms_seen.pop(name, None)
             return
-        self._rooms_seen[name] = PublicRoomSeen(
-            room_id=room.room_id,
-            name=room.name,
-            tags=room.tags,
-            member_count=room.member_count,
-            host=host,
-            port=port,
-            node_id=node_id,
-        )
+        node_id = self._names.pop(name, None)
+        if node_id is not None and self._sink is not None:
+            self._sink.hint_lost(self.name, node_id)
+
+    def _on_room(self, name: str, host: str, port: int, props: dict[bytes, bytes | None], raw: bytes) -> None:
+        known = self._rooms_seen.get(name)
+        same = known is not None and known[0] == raw and known[1] == host
+        seen = known[2] if known is not None and same else parse_room(props, host, port)
+        if seen is not None and seen.node_id == self.node_id:
+            return
+        self._rooms_seen[name] = (raw, host, seen)  # a bad signature is kept too, so it is checked once
+        self._rooms_seen.move_to_end(name)
+        same_host = [n for n, (_, h, _) in self._rooms_seen.items() if h == host]
+        for extra in same_host[: max(0, len(same_host) - self.limits.max_hints_per_host)]:
+            del self._rooms_seen[extra]
+        while len(self._rooms_seen) > self.limits.max_public_rooms:
+            self._rooms_seen.popitem(last=False)
+
+
+Discovery = MdnsDiscovery
+"""The former name."""
 
 
 async def await_registration(azc: AsyncZeroconf, info: AsyncServiceInfo) -> None:

@@ -29,3 +29,7 @@ class NotConnectedError(P2PError):
 
 class NotSharedError(P2PError):
     """The peer has not proven that it holds a secret for that room, so nothing is sent."""
+
+
+class WrongKeyError(SignalingError):
+    """Another key answered where a known peer was expected (a spoofed or reused address)."""

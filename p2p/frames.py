@@ -39,6 +39,9 @@ MAX_REASON_SIZE = 256
 TOKEN_ENTRY_SIZE = 32 + 24 + 64 + 16
 """One room token: the token, then the sealed label (nonce, padded label, MAC)."""
 MAX_TOKENS = 256
+TICKET_SIZE = 32
+"""One admission ticket (see p2p.room_tokens)."""
+MAX_TICKETS = 256
 DATA_OVERHEAD = HEADER_SIZE + 2 * FIELD_PREFIX + MAX_ROOM_ID_SIZE
 MAX_PAYLOAD_SIZE = MAX_FRAME_SIZE - DATA_OVERHEAD
 """Largest application payload `PeerNode.send` accepts."""
@@ -47,10 +50,12 @@ MAX_PAYLOAD_SIZE = MAX_FRAME_SIZE - DATA_OVERHEAD
 class FrameType(enum.IntEnum):
     """Every frame type on the wire; the comment says where it travels."""
 
-    HELLO = 0x01  # signaling: listener -> dialer: [listener public key]
+    HELLO = 0x01  # signaling: listener -> dialer: [listener public key, nonce]
     OFFER = 0x02  # signaling: signed SDP offer (see p2p.signal_message)
     ANSWER = 0x03  # signaling: signed SDP answer
     REJECT = 0x04  # signaling: [reason]
+    KNOCK = 0x05  # signaling: dialer -> listener: [dialer public key, admission tickets]
+    ADMIT = 0x06  # signaling: listener -> dialer: [lane: b"member" or b"stranger"]
     CHALLENGE = 0x10  # control channel: [nonce]
     PROOF = 0x11  # control channel: [signature over the transcript]
     TOKENS = 0x12  # control channel: [concatenated room token entries]
@@ -63,7 +68,9 @@ class FrameType(enum.IntEnum):
 _SIGNED = (KEY_SIZE, KEY_SIZE, SESSION_ID_SIZE, MAX_SDP_SIZE, FINGERPRINT_SIZE, SIGNATURE_SIZE)
 
 SCHEMA: dict[FrameType, tuple[int, ...]] = {
-    FrameType.HELLO: (KEY_SIZE,),
+    FrameType.HELLO: (KEY_SIZE, NONCE_SIZE),
+    FrameType.KNOCK: (KEY_SIZE, TICKET_SIZE * MAX_TICKETS),
+    FrameType.ADMIT: (16,),
     FrameType.OFFER: _SIGNED,
     FrameType.ANSWER: _SIGNED,
     FrameType.REJECT: (MAX_REASON_SIZE,),

@@ -1,68 +1,52 @@
-"""PeerNode: the p2p layer the app uses: endpoint, discovery, dialing, sessions, bans and events.
+"""PeerNode: the p2p layer the app uses, composed of routes, admission, dialing and sessions.
 
 The app hands it an identity key, the room secrets to match and the public rooms to announce; it
 gets back events (`p2p.events`) on `events` (an asyncio.Queue) and through `add_listener`.
+
+What it is made of (docs/p2p.md has the map):
+
+* signaling paths (`p2p.routes.SignalingPath`; the LAN endpoint `p2p.lan_path.LanPath` always)
+  and discovery sources (`p2p.routes.DiscoverySource`; mDNS `p2p.discovery.MdnsDiscovery` when
+  `mdns=True`); more of each can be added while running (a relay adds both);
+* `p2p.hints.HintTable`, where every source's hints land, bounded;
+* `p2p.dialer.Dialer`, the targets it keeps sessions with, within one dial budget;
+* `p2p.handshake.Signaling`, the signaling protocol over any path, with `p2p.admission.Admission`
+  deciding what an inbound peer may cost before it proved anything;
+* `p2p.session_table.SessionTable`, the sessions by key, the bans, and the events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import random
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import nacl.signing
 from zeroconf import InterfaceChoice
 from zeroconf._utils.net import InterfacesType
 
-from p2p.config import Timings
-from p2p.control import ControlEvent, Matched, Role, Unmatched
-from p2p.discovery import Discovery, PeerHint, lan_addresses
-from p2p.errors import (
-    BannedError,
-    FrameError,
-    NotConnectedError,
-    NotSharedError,
-    P2PError,
-    SignalingError,
-)
-from p2p.events import (
-    PeerBanned,
-    PeerConnected,
-    PeerDisconnected,
-    PeerEvent,
-    Received,
-    RoomMatched,
-    RoomUnmatched,
-)
-from p2p.frames import KEY_SIZE, SESSION_ID_SIZE, FrameType, encode_frame, exact_size, expect
-from p2p.peer_score import PeerScore
+from p2p.admission import Admission
+from p2p.config import Limits, Timings
+from p2p.control import ControlEvent, Role
+from p2p.dialer import Dialer, spawn
+from p2p.discovery import MdnsDiscovery, PeerHint, lan_addresses
+from p2p.errors import NotConnectedError, NotSharedError, SignalingError
+from p2p.events import PeerEvent
+from p2p.resources import raise_fd_limit
+from p2p.handshake import Signaling
+from p2p.hints import HintTable
+from p2p.lan_path import LAN, LanPath
+from p2p.room_tokens import make_beacons
 from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
+from p2p.routes import Address, DiscoverySource, Hint, IceServer, SignalingPath
 from p2p.session import APP_CHANNELS, Session
-from p2p.signal_message import sign_signal, verify_signal
-from p2p.signaling import async_close_writer, async_read_frame, reject_frame, write_frame
-
-log = logging.getLogger(__name__)
-
-Listener = Callable[[PeerEvent], None]
-
-
-@dataclass
-class _Target:
-    """An address this node keeps a session with, redialing with backoff when it drops."""
-
-    host: str
-    port: int
-    peer_key: bytes | None = None
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
+from p2p.session_table import Listener, SessionTable
 
 
 class PeerNode:
-    """A running peer: signaling endpoint, optional mDNS, and authenticated sessions by public key."""
+    """A running peer: signaling paths, discovery, and authenticated sessions by public key."""
 
     def __init__(
         self,
@@ -74,136 +58,158 @@ class PeerNode:
         timings: Timings | None = None,
         mdns_interfaces: InterfacesType = InterfaceChoice.All,
         queue_events: bool = True,
+        limits: Limits | None = None,
+        ice_servers: Sequence[IceServer] = (),
+        sources: Sequence[DiscoverySource] = (),
+        paths: Sequence[SignalingPath] = (),
     ) -> None:
         """`queue_events=False`: events go only to listeners (`add_listener`), not to `events`,
-        for an app that handles them as they happen and would otherwise have to drain the queue."""
+        for an app that handles them as they happen and would otherwise have to drain the queue.
+        `ice_servers` is the explicit STUN/TURN list for every session (empty: host candidates)."""
         self.identity = identity
-        self._queue_events = queue_events
         self.public_key = bytes(identity.verify_key)
         self.node_id = os.urandom(8).hex()
         """Random per start; what mDNS announces instead of the identity key."""
         self.bind_host = bind_host
         self.timings = timings or Timings()
-        self.events: asyncio.Queue[PeerEvent] = asyncio.Queue()
-        self._port = port
-        self._mdns = mdns
+        self.limits = limits or Limits()
+        self._mdns_wanted = mdns
         self._mdns_interfaces = mdns_interfaces
-        self._listeners: list[Listener] = []
-        self._sessions: dict[bytes, Session] = {}
-        self._pending: set[Session] = set()
-        self._dialing: dict[bytes, int] = {}
-        self._targets: dict[str, _Target] = {}
-        self._secrets: list[RoomSecret] = []
-        self._secret_rooms: frozenset[bytes] = frozenset()
+        self._admission = Admission(self.limits, time.monotonic())
+        self._table = SessionTable(self.timings, self._admission, queue_events=queue_events)
+        self.events: asyncio.Queue[PeerEvent] = self._table.events
+        self._hints = HintTable(self.limits)
+        self._signaling = Signaling(identity, self.timings, self._table, self._admission,
+                                    lambda role, peer: self._new_session(role, peer))
+        self._lan = LanPath(bind_host, port)
+        self._paths: dict[str, SignalingPath] = {LAN: self._lan}
+        self._paths.update({path.name: path for path in paths})
+        self._sources: dict[str, DiscoverySource] = {source.name: source for source in sources}
+        self._mdns: MdnsDiscovery | None = None
+        self._dialer = Dialer(self.timings, self.limits, self._hints, self._dial_address,
+                              self._table.live, self._table.is_banned, self._table.ban_remaining)
+        self._ice_servers: list[IceServer] = list(ice_servers)
         self._public_rooms: list[PublicRoom] = []
-        self._score = PeerScore(
-            limit=self.timings.malformed_limit,
-            window=self.timings.malformed_window,
-            ban_seconds=self.timings.ban_seconds,
-        )
-        self._server: asyncio.Server | None = None
-        self._discovery: Discovery | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = False
-        self.malformed_signaling = 0
-        """Malformed or forged signaling attempts seen on the endpoint (not tied to a key)."""
+        self._started = False
+        self.fd_limit = -1
+        """The open-file soft limit after start-up raised it to the hard limit."""
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def async_start(self) -> None:
-        """Open the signaling endpoint and, if enabled, announce and browse on mDNS."""
-        self._stopping = False
-        self._server = await asyncio.start_server(self._handle_signaling, self.bind_host, self._port)
-        if self._mdns:
+        """Open every signaling path and, if enabled, announce and browse on mDNS."""
+        self.fd_limit = raise_fd_limit()
+        self._table.stopping = False
+        for path in self._paths.values():
+            await path.async_start(self._signaling.async_answer)
+        self._started = True
+        if self._mdns_wanted:
             host = self.bind_host
-            addresses = lan_addresses() if host in ("0.0.0.0", "") else [host]
-            self._discovery = Discovery(
-                node_id=self.node_id,
-                port=self.address[1],
-                addresses=addresses,
-                on_found=self._on_peer_found,
-                on_lost=self._on_peer_lost,
-                interfaces=self._mdns_interfaces,
-                request_timeout=self.timings.mdns_request_timeout,
-            )
-            await self._discovery.async_start()
+            self._mdns = MdnsDiscovery(
+                identity=self.identity, node_id=self.node_id, port=self.address[1],
+                addresses=lan_addresses() if host in ("0.0.0.0", "") else [host],
+                interfaces=self._mdns_interfaces, request_timeout=self.timings.mdns_request_timeout,
+                limits=self.limits)
+            self._mdns.set_beacons(make_beacons(self._table.secrets, self.node_id))
+            await self._mdns.async_start(self)
             if self._public_rooms:
-                await self._discovery.async_set_public_rooms(self._public_rooms)
+                await self._mdns.async_set_public_rooms(self._public_rooms)
+        for source in self._sources.values():
+            await source.async_start(self)
 
     async def async_stop(self) -> None:
-        """Say goodbye to every peer, withdraw announcements and close the endpoint."""
-        self._stopping = True
-        for target in self._targets.values():
-            if target.task is not None:
-                target.task.cancel()
-        self._targets.clear()
+        """Say goodbye to every peer, withdraw announcements and close every path."""
+        self._table.stopping = True
+        self._started = False
+        await self._dialer.async_stop()
         for task in list(self._tasks):
             task.cancel()
-        if self._discovery is not None:
-            await self._discovery.async_stop()
-            self._discovery = None
-        if self._server is not None:
-            self._server.close()
-        sessions = list(self._sessions.values()) + list(self._pending)
-        await asyncio.gather(*(s.async_close("node stopping") for s in sessions))
-        if self._server is not None:
-            try:
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
-            except asyncio.TimeoutError:
-                pass
-            self._server = None
+        if self._mdns is not None:
+            await self._mdns.async_stop()
+            self._mdns = None
+        for source in self._sources.values():
+            await source.async_stop()
+        self._lan.close_listener()
+        await asyncio.gather(*(s.async_close("node stopping") for s in self._table.all_sessions()))
+        for path in self._paths.values():
+            await path.async_stop()
+
+    async def async_add_path(self, path: SignalingPath) -> None:
+        """Use one more signaling path (started at once if the node runs)."""
+        self._paths[path.name] = path
+        if self._started:
+            await path.async_start(self._signaling.async_answer)
+
+    async def async_add_source(self, source: DiscoverySource) -> None:
+        """Take hints from one more discovery source (started at once if the node runs)."""
+        self._sources[source.name] = source
+        if self._started:
+            await source.async_start(self)
+
+    async def async_remove_source(self, name: str) -> None:
+        """Stop a discovery source; its hints are forgotten (live sessions stay)."""
+        source = self._sources.pop(name, None)
+        if source is not None:
+            await source.async_stop()
+        for hint in self._hints.hints(name):
+            self.hint_lost(name, hint.node_id)
+
+    def set_ice_servers(self, servers: Sequence[IceServer]) -> None:
+        """The STUN/TURN servers for sessions made from now on (an explicit list, maybe empty)."""
+        self._ice_servers = list(servers)
 
     @property
     def address(self) -> tuple[str, int]:
-        """(host, port) of the signaling endpoint."""
-        if self._server is None or not self._server.sockets:
-            raise NotConnectedError("node is not started")
-        host, port = self._server.sockets[0].getsockname()[:2]
-        return str(host), int(port)
+        """(host, port) of the LAN signaling endpoint."""
+        return self._lan.address
 
     # -- app API -------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event)` for every event (as well as queueing it); returns an unsubscribe."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        listeners = self._table.listeners
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
 
     def set_secrets(self, secrets: list[RoomSecret]) -> None:
-        """Replace the room secrets and re-run room matching on every live session."""
-        self._secrets = list(secrets)
-        self._secret_rooms = frozenset(s.room_id for s in secrets)
-        for session in list(self._sessions.values()) + list(self._pending):
-            session.set_secrets(self._secrets)
+        """Replace the room secrets, re-run room matching on every session, wake idle targets."""
+        self._table.set_secrets(secrets)
+        self._signaling.set_secrets(self._table.secrets)
+        self._hints.set_secrets(self._table.secrets)
+        if self._mdns is not None:
+            self._mdns.set_beacons(make_beacons(self._table.secrets, self.node_id))
+        self._dialer.wake_all()
 
     def set_public_rooms(self, rooms: list[PublicRoom]) -> None:
         """Announce exactly these rooms on mDNS (withdrawing the others)."""
         self._public_rooms = list(rooms)
-        if self._discovery is not None:
-            self._spawn(self._discovery.async_set_public_rooms(self._public_rooms))
+        if self._mdns is not None:
+            spawn(self._tasks, self._mdns.async_set_public_rooms(self._public_rooms))
 
     def public_rooms(self) -> list[PublicRoomSeen]:
-        """Public rooms other nodes announce on the LAN."""
-        return [] if self._discovery is None else self._discovery.public_rooms()
+        """Public rooms other nodes announce on the LAN (signed; the rest is their claim)."""
+        return [] if self._mdns is None else self._mdns.public_rooms()
 
     def lan_peers(self) -> list[PeerHint]:
-        """Nodes seen on mDNS right now (unauthenticated hints: node id, host, port)."""
-        return [] if self._discovery is None else self._discovery.peers()
+        """Nodes seen on mDNS (unauthenticated hints: node id, host, port, seen_at), one per node."""
+        return self._hints.hints(MdnsDiscovery.name)
 
     async def async_connect(self, host: str, port: int) -> bytes:
         """Dial a signaling endpoint, authenticate, and return the peer's public key.
 
-        The address is remembered: if the session drops, the node redials it with backoff.
+        The address is remembered: if the session drops, the node redials it with backoff, and
+        accepts only the key that answered now.
         """
-        peer = await self._async_dial(host, port)
-        key = f"addr:{host}:{port}"
-        if key not in self._targets:
-            self._add_target(key, _Target(host, port, peer))
+        address = Address(LAN, host, port)
+        peer = await self._dial_address(address, None)
+        self._dialer.add_explicit(address, peer)
         return peer
 
     def send(self, peer: bytes, channel: str, room_id: bytes | None, payload: bytes) -> None:
         """Send `payload` to `peer` on `channel`; `room_id` must be a room shared with that peer."""
         if channel not in APP_CHANNELS:
             raise ValueError(f"unknown channel {channel!r}; use one of {APP_CHANNELS}")
-        session = self._sessions.get(peer)
-        if session is None or not session.is_authenticated:
+        session = self._table.live(peer)
+        if session is None:
             raise NotConnectedError("no authenticated session with that peer")
         if room_id is not None and room_id not in session.shared_room_ids():
             raise NotSharedError("that peer has not proven it holds that room")
@@ -211,284 +217,110 @@ class PeerNode:
 
     def buffered_amount(self, peer: bytes, channel: str) -> int:
         """Bytes queued but not yet sent to `peer` on `channel` (for back-pressure)."""
-        session = self._sessions.get(peer)
+        session = self._table.sessions.get(peer)
         if session is None:
             raise NotConnectedError("no session with that peer")
         return session.buffered_amount(channel)
 
     def peers(self) -> list[bytes]:
         """Public keys of the peers with an authenticated session."""
-        return [k for k, s in self._sessions.items() if s.is_authenticated]
+        return self._table.peers()
 
     def shared_rooms(self, peer: bytes) -> set[bytes]:
         """Room ids `peer` proved it holds."""
-        session = self._sessions.get(peer)
+        session = self._table.sessions.get(peer)
         return set() if session is None else session.shared_room_ids()
 
     def is_banned(self, peer: bytes) -> bool:
-        return self._score.is_banned(peer, time.monotonic())
+        return self._table.is_banned(peer)
 
     def session(self, peer: bytes) -> Session | None:
-        """The live session with `peer` (for tests and benchmarks)."""
-        return self._sessions.get(peer)
+        """The live session with `peer` (its `route` says how it was made)."""
+        return self._table.sessions.get(peer)
 
     async def async_wait_for_peer(self, peer: bytes, timeout: float) -> None:
         """Wait until an authenticated session with `peer` exists; TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        while peer not in self.peers():
-            if time.monotonic() > deadline:
-                raise asyncio.TimeoutError
-            await asyncio.sleep(0.02)
-
-    # -- dialing ---------------------------------------------------------------------------------
-    async def _async_dial(self, host: str, port: int) -> bytes:
-        """One signaling exchange as the dialer, then wait for the session to authenticate."""
-        timeout = self.timings.signal_timeout
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
-            raise SignalingError(f"cannot reach {host}:{port}: {exc}") from None
-        session: Session | None = None
-        peer = b""
-        try:
-            hello = expect(await async_read_frame(reader, timeout), FrameType.HELLO)
-            peer = exact_size(hello.fields[0], KEY_SIZE, "hello key")
-            if peer == self.public_key:
-                raise SignalingError("dialed our own endpoint")
-            if self.is_banned(peer):
-                raise BannedError("that peer is banned")
-            if peer in self.peers() or self._dialing.get(peer):
-                await async_close_writer(writer)
-                await self.async_wait_for_peer(peer, self.timings.handshake_timeout)
-                return peer
-            self._dialing[peer] = self._dialing.get(peer, 0) + 1
-            session = self._new_session(Role.DIALER, peer)
-            sdp = await session.async_create_offer()
-            session_id = os.urandom(SESSION_ID_SIZE)
-            write_frame(writer, sign_signal(self.identity, FrameType.OFFER, peer, session_id, sdp))
-            await writer.drain()
-            reply = await async_read_frame(reader, timeout)
-            if reply.type is FrameType.REJECT:
-                reason = reply.fields[0].decode("utf-8", errors="replace")
-                if reason == "glare":
-                    await session.async_close("glare")
-                    session = None
-                    await self.async_wait_for_peer(peer, self.timings.handshake_timeout)
-                    return peer
-                raise SignalingError(f"peer rejected the offer: {reason}")
-            answer = verify_signal(reply, me=self.public_key)
-            if answer.kind is not FrameType.ANSWER or answer.sender != peer:
-                raise SignalingError("answer from an unexpected key")
-            if answer.session_id != session_id:
-                raise SignalingError("answer for another session")
-            await session.async_accept_answer(answer.sdp, answer.fingerprint)
-            await async_close_writer(writer)
-            if not await session.async_wait_authenticated(self.timings.handshake_timeout):
-                reason = session.close_reason or "timed out"
-                raise SignalingError(f"session did not authenticate: {reason}")
-            return peer
-        except FrameError as exc:
-            raise SignalingError(f"bad signaling from {host}:{port}: {exc}") from None
-        except BaseException:
-            if session is not None:
-                await session.async_close("dial failed")
-            raise
-        finally:
-            await async_close_writer(writer)
-            if peer in self._dialing:
-                self._dialing[peer] -= 1
-                if not self._dialing[peer]:
-                    del self._dialing[peer]
-
-    def _add_target(self, key: str, target: _Target) -> None:
-        self._targets[key] = target
-        target.task = self._spawn(self._async_supervise(target))
-
-    async def _async_supervise(self, target: _Target) -> None:
-        """Keep a session with `target`: wait while it lives, redial with backoff when it drops."""
-        t = self.timings
-        delay = t.backoff_initial
-        while not self._stopping:
-            session = self._sessions.get(target.peer_key) if target.peer_key else None
-            if session is not None:
-                await session.closed.wait()
-                await asyncio.sleep(_jitter(t.backoff_initial))
-                delay = t.backoff_initial
-                continue
-            if target.peer_key is not None and self.is_banned(target.peer_key):
-                await asyncio.sleep(self._score.ban_remaining(target.peer_key, time.monotonic()))
-                continue
-            try:
-                target.peer_key = await self._async_dial(target.host, target.port)
-                delay = t.backoff_initial
-                continue
-            except asyncio.CancelledError:
-                raise
-            except (P2PError, OSError, asyncio.TimeoutError) as exc:
-                log.info("dial %s:%s failed: %s", target.host, target.port, exc)
-            except Exception:
-                log.exception("unexpected error dialing %s:%s", target.host, target.port)
-            await asyncio.sleep(_jitter(delay))
-            delay = min(delay * 2, t.backoff_max)
-
-    def _on_peer_found(self, hint: PeerHint) -> None:
-        if self._stopping:
-            return
-        key = f"mdns:{hint.node_id}"
-        target = self._targets.get(key)
-        if target is not None:
-            target.host, target.port = hint.host, hint.port
-            return
-        if self.node_id < hint.node_id:  # only the smaller node id dials: no glare on the LAN
-            self._add_target(key, _Target(hint.host, hint.port))
-
-    def _on_peer_lost(self, node_id: str) -> None:
-        target = self._targets.pop(f"mdns:{node_id}", None)
-        if target is not None and target.task is not None:
-            target.task.cancel()
-
-    # -- listening -------------------------------------------------------------------------------
-    async def _handle_signaling(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        """One inbound signaling connection: HELLO, then a signed OFFER, then ANSWER or REJECT."""
-        session: Session | None = None
-        try:
-            write_frame(writer, encode_frame(FrameType.HELLO, self.public_key))
-            await writer.drain()
-            frame = await async_read_frame(reader, self.timings.signal_timeout)
-            offer = verify_signal(frame, me=self.public_key)
-            peer = offer.sender
-            if offer.kind is not FrameType.OFFER:
-                raise SignalingError("expected an offer")
-            if peer == self.public_key:
-                raise SignalingError("offer signed with our own key")
-            if self.is_banned(peer):
-                raise SignalingError("banned")
-            if self._dialing.get(peer) and self.public_key < peer:
-                raise SignalingError("glare")
-            session = self._new_session(Role.LISTENER, peer)
-            sdp = await session.async_accept_offer(offer.sdp, offer.fingerprint)
-            answer = sign_signal(self.identity, FrameType.ANSWER, peer, offer.session_id, sdp)
-            write_frame(writer, answer)
-            await writer.drain()
-        except (FrameError, SignalingError) as exc:
-            if isinstance(exc, FrameError) or "signature" in str(exc) or "fingerprint" in str(exc):
-                self.malformed_signaling += 1
-            log.info("rejected signaling from %s: %s", _peername(writer), exc)
-            await self._async_reject(writer, str(exc) if isinstance(exc, SignalingError) else "malformed")
-            if session is not None:
-                await session.async_close("signaling failed")
-        except (ConnectionError, OSError) as exc:
-            log.info("signaling connection lost: %s", exc)
-            if session is not None:
-                await session.async_close("signaling failed")
-        except Exception:
-            log.exception("unexpected error on the signaling endpoint")
-            if session is not None:
-                await session.async_close("signaling failed")
-        finally:
-            await async_close_writer(writer)
-
-    async def _async_reject(self, writer: asyncio.StreamWriter, reason: str) -> None:
-        try:
-            write_frame(writer, reject_frame(reason))
-            await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-
-    # -- sessions (SessionOwner) -------------------------------------------------------------
-    def _new_session(self, role: Role, peer: bytes) -> Session:
-        session = Session(self.identity, role, peer, self._secrets, self, self.timings)
-        self._pending.add(session)
-        return session
-
-    def session_authenticated(self, session: Session) -> None:
-        self._pending.discard(session)
-        peer = session.peer_key
-        if self._stopping or self.is_banned(peer):
-            session.close_soon("banned")
-            return
-        old = self._sessions.get(peer)
-        self._sessions[peer] = session
-        if old is not None and old is not session:
-            self._emit(PeerDisconnected(peer, "replaced by a new session"))
-            old.close_soon("replaced by a new session")
-        self._emit(PeerConnected(peer))
-
-    def session_control_event(self, session: Session, event: ControlEvent) -> None:
-        if self._sessions.get(session.peer_key) is not session:
-            return
-        if isinstance(event, Matched):
-            self._emit(RoomMatched(session.peer_key, event.room_id, event.my_label, event.their_label))
-        elif isinstance(event, Unmatched):
-            self._emit(
-                RoomUnmatched(session.peer_key, event.room_id, event.my_label, event.their_label)
-            )
-
-    def session_data(
-        self, session: Session, channel: str, room_id: bytes | None, payload: bytes
-    ) -> None:
-        if self._sessions.get(session.peer_key) is not session:
-            return
-        if room_id is not None and room_id not in self._secret_rooms:
-            log.debug("dropping data for a room we do not hold")
-            return
-        self._emit(Received(session.peer_key, channel, room_id, payload))
-
-    def session_malformed(self, session: Session, reason: str) -> None:
-        peer = session.peer_key
-        log.info("malformed input from %s: %s", peer.hex()[:16], reason)
-        if self._score.record_malformed(peer, time.monotonic()):
-            self._banned(peer, f"repeated malformed frames ({reason})")
+        await self._table.async_wait_for_peer(peer, timeout)
 
     def report_invalid(self, peer: bytes, reason: str) -> None:
         """The app found data from `peer` invalid (a forged or rejected entry): count it like a malformed frame."""
-        session = self._sessions.get(peer)
-        if session is not None:
-            self.session_malformed(session, reason)
+        self._table.report_invalid(peer, reason)
+
+    @property
+    def malformed_signaling(self) -> int:
+        """Malformed or forged signaling attempts seen on the endpoint (not tied to a key)."""
+        return self._signaling.malformed
+
+    def stats(self) -> dict[str, Any]:
+        """What the node holds now: sessions, admission counters, hints, targets, dials (probes, bench)."""
+        out: dict[str, Any] = {"sessions": len(self._table.sessions), "pending": len(self._table.pending),
+                               "hints": len(self._hints), "hints_evicted": self._hints.evicted,
+                               "fd_limit": self.fd_limit, "heap_trims": self._table.heap_trims}
+        out.update(self._admission.stats())
+        out.update(self._dialer.stats())
+        if self._mdns is not None:
+            out.update(self._mdns.stats())
+        return out
+
+    def dial_times(self) -> list[float]:
+        """When each budgeted dial began (time.monotonic()), the most recent few thousand."""
+        return list(self._dialer.dial_times)
+
+    # -- discovery (HintSink) --------------------------------------------------------------------------
+    def hint_found(self, hint: Hint) -> None:
+        if self._table.stopping:
+            return
+        new = hint.address not in self._hints.candidates(hint.source, hint.node_id)
+        if self._hints.seen(hint):
+            self._dialer.hint_seen(hint, new)
+
+    def hint_lost(self, source: str, node_id: str, keep: Collection[Address] = ()) -> None:
+        dropped = self._hints.lost(source, node_id, keep)
+        self._dialer.hint_lost((source, node_id), dropped)
+
+    # -- dialing -----------------------------------------------------------------------------------------
+    async def _dial_address(self, address: Address, expect_key: bytes | None) -> bytes:
+        path = self._paths.get(address.path)
+        if path is None:
+            raise SignalingError(f"no signaling path named {address.path!r}")
+        conv = await path.async_open(address, self.timings.signal_timeout)
+        return await self._signaling.async_dial(conv, expect_key)
+
+    async def _async_dial(self, host: str, port: int) -> bytes:
+        """One dial to a LAN endpoint, not remembered (tests)."""
+        return await self._dial_address(Address(LAN, host, port), None)
+
+    # -- sessions ----------------------------------------------------------------------------------------
+    def _new_session(self, role: Role, peer: bytes) -> Session:
+        """Make a session (subclasses in tests make hostile ones); it reports to this node."""
+        session = Session(self.identity, role, peer, self._secrets, self, self.timings,
+                          ice_servers=self._ice_servers)
+        self._pending.add(session)
+        return session
+
+    @property
+    def _secrets(self) -> list[RoomSecret]:
+        return self._table.secrets
+
+    @property
+    def _pending(self) -> set[Session]:
+        return self._table.pending
+
+    # SessionOwner: every session reports to the table.
+    def session_authenticated(self, session: Session) -> None:
+        self._table.session_authenticated(session)
+
+    def session_control_event(self, session: Session, event: ControlEvent) -> None:
+        self._table.session_control_event(session, event)
+
+    def session_data(self, session: Session, channel: str, room_id: bytes | None, payload: bytes) -> None:
+        self._table.session_data(session, channel, room_id, payload)
+
+    def session_malformed(self, session: Session, reason: str) -> None:
+        self._table.session_malformed(session, reason)
 
     def session_auth_failed(self, session: Session, reason: str) -> None:
-        self._score.ban(session.peer_key, time.monotonic(), reason)
-        self._banned(session.peer_key, f"authentication failed: {reason}")
+        self._table.session_auth_failed(session, reason)
 
     def session_closed(self, session: Session, reason: str) -> None:
-        self._pending.discard(session)
-        peer = session.peer_key
-        if self._sessions.get(peer) is session:
-            del self._sessions[peer]
-            self._emit(PeerDisconnected(peer, reason))
-
-    def _banned(self, peer: bytes, reason: str) -> None:
-        log.warning("banning peer %s: %s", peer.hex()[:16], reason)
-        self._emit(PeerBanned(peer, reason))
-        for session in [self._sessions.get(peer), *self._pending]:
-            if session is not None and session.peer_key == peer:
-                session.close_soon("banned")
-
-    # -- plumbing ------------------------------------------------------------------------------
-    def _emit(self, event: PeerEvent) -> None:
-        if self._queue_events:
-            self.events.put_nowait(event)
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener failed")
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-
-def _jitter(delay: float) -> float:
-    return delay * random.uniform(0.8, 1.2)
-
-
-def _peername(writer: asyncio.StreamWriter) -> str:
-    try:
-        return str(writer.get_extra_info("peername"))
-    except Exception:
-        return "?"
+        self._table.session_closed(session, reason)

@@ -23,12 +23,19 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import nacl.signing
-from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    rtcsctptransport,
+)
 
 from p2p.config import Timings
 from p2p.control import (
@@ -42,9 +49,44 @@ from p2p.control import (
 from p2p.errors import AuthError, FrameError, NotConnectedError
 from p2p.frames import MAX_PAYLOAD_SIZE, FrameType, decode_frame, encode_frame, expect
 from p2p.rooms import RoomSecret
+from p2p.routes import IceServer, Route
 from p2p.signal_message import sdp_fingerprint
 
 log = logging.getLogger(__name__)
+
+# aiortc's SCTP follows RFC 4960: RTO.Initial 3 s, RTO.Min 1 s. WebRTC's own SCTP stack (dcsctp,
+# DcSctpOptions) starts at 500 ms with a 400 ms floor. With 3 s, every INIT or CHALLENGE lost on a
+# lossy LAN costs 3 s, and at 25% loss most set-ups outlived their timeout. aiortc resends INIT at
+# a fixed RTO (no backoff), so more tries keep the give-up horizon near 10 s. Per process.
+rtcsctptransport.SCTP_RTO_INITIAL = 0.5
+setattr(rtcsctptransport, "SCTP_RTO_MIN", 0.4)  # declared an int upstream
+rtcsctptransport.SCTP_MAX_INIT_RETRANS = 20
+
+
+_DTLS_HANDSHAKE = (20, 22)
+"""DTLS record types change_cipher_spec and handshake (the first byte of a datagram)."""
+
+
+def send_handshake_twice(pc: RTCPeerConnection) -> None:
+    """Send every DTLS handshake datagram of `pc` twice.
+
+    OpenSSL retransmits a lost DTLS flight after 1 s, then 2, 4, 8 s (a timer pyOpenSSL cannot
+    set), so at 25% loss a handshake often took 10 s or more. A duplicate is discarded by DTLS
+    (message_seq), costs a few hundred bytes once per session, and makes a flight 16 times less
+    likely to be lost outright. Application data is never duplicated.
+    """
+    try:
+        ice = pc.sctp.transport.transport  # type: ignore[union-attr]
+        inner = ice._send
+    except AttributeError:  # aiortc internals moved: keep its own behaviour
+        return
+
+    async def send(data: bytes) -> None:
+        await inner(data)
+        if data and data[0] in _DTLS_HANDSHAKE:
+            await inner(data)
+
+    ice._send = send
 
 
 @dataclass(frozen=True)
@@ -80,7 +122,18 @@ class SessionOwner(Protocol):
 
 
 class Session:
-    """One peer connection; created by the dialer (offer) or the listener (answer)."""
+    """One peer connection; created by the dialer (offer) or the listener (answer).
+
+    `ice_servers` is passed to aiortc as it is (an empty list means host candidates only).
+    `route` is what the signaling path says the session is ("lan", "direct"); `Session.route`
+    reports "turn" instead once ICE picked a relayed candidate.
+
+    The handshake watchdog closes a session that does not authenticate in `handshake_timeout`,
+    unless it is `patient` and progressing: it then dies only after a whole timeout without a step
+    (ICE up, DTLS up, the control channel open, a control frame), or after three timeouts in all. Under heavy loss
+    DTLS alone can take seconds (OpenSSL's retransmission timer starts at 1 s and doubles).
+    `handshake_timeout` and `patient` may be set right after construction (before the loop runs).
+    """
 
     def __init__(
         self,
@@ -90,12 +143,21 @@ class Session:
         secrets: list[RoomSecret],
         owner: SessionOwner,
         timings: Timings,
+        *,
+        ice_servers: Sequence[IceServer] = (),
+        route: Route = "lan",
     ) -> None:
         self.identity = identity
         self.role = role
         self.peer_key = peer_key
         self.owner = owner
         self.timings = timings
+        self.handshake_timeout = timings.handshake_timeout
+        self.patient = True
+        self._progress_at = time.monotonic()
+        self._keepalive_started = False
+        self._control_backlog: list[bytes] = []
+        self.base_route: Route = route
         self.authenticated = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_reason = ""
@@ -103,7 +165,8 @@ class Session:
         self._secrets = list(secrets)
         self._control: ControlProtocol | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        servers = [RTCIceServer(s.urls, s.username, s.credential) for s in ice_servers]
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self.channels: dict[str, RTCDataChannel] = {}
         for name, spec in CHANNELS.items():
             channel = self.pc.createDataChannel(
@@ -117,6 +180,9 @@ class Session:
             self.channels[name] = channel
         self.channels["control"].on("open", self._on_control_open)
         self.pc.on("connectionstatechange", self._on_connection_state)
+        send_handshake_twice(self.pc)
+        self.pc.on("iceconnectionstatechange", self._progress)
+        self.pc.sctp.transport.on("statechange", self._progress)  # type: ignore[union-attr]  # DTLS
         self._spawn(self._async_watchdog())
 
     # -- signaling -----------------------------------------------------------------------------
@@ -161,6 +227,18 @@ class Session:
             for waiter in waits:
                 waiter.cancel()
         return self.is_authenticated
+
+    @property
+    def route(self) -> Route:
+        """"lan", "direct" or "turn": how this session reaches its peer (display and metrics only)."""
+        try:
+            ice = self.pc.sctp.transport.transport  # type: ignore[union-attr]
+            pair = ice._connection._nominated.get(1)
+            if pair is not None and "relay" in (pair.local_candidate.type, pair.remote_candidate.type):
+                return "turn"
+        except AttributeError:  # not connected yet, or aiortc internals moved
+            pass
+        return self.base_route
 
     def shared_room_ids(self) -> set[bytes]:
         """Rooms the peer proved it holds a secret for."""
@@ -221,17 +299,24 @@ class Session:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _progress(self) -> None:
+        self._progress_at = time.monotonic()
+
     def _on_connection_state(self) -> None:
         state = self.pc.connectionState
         if state in ("failed", "closed"):
             self.close_soon(f"connection {state}")
 
     def _on_control_open(self) -> None:
-        if self._control is None or self._control.state is not ControlState.NEW:
+        self._progress()
+        if self._control is None:
             return
-        self._control.start()
-        self._pump()
-        self._spawn(self._async_keepalive())
+        if self._control.state is ControlState.NEW:
+            self._control.start()
+        self._pump()  # also what waited for the channel to open
+        if not self._keepalive_started:
+            self._keepalive_started = True
+            self._spawn(self._async_keepalive())
 
     def _message_handler(self, name: str) -> Callable[[object], None]:
         def handler(message: object) -> None:
@@ -265,6 +350,7 @@ class Session:
         self.owner.session_data(self, name, room_id or None, payload)
 
     def _on_control_message(self, message: bytes) -> None:
+        self._progress()
         if self._control is None:
             self.owner.session_malformed(self, "control message before signaling completed")
             return
@@ -278,13 +364,18 @@ class Session:
         self._pump()
 
     def _flush(self) -> None:
+        """Send the control protocol's frames in order; until the channel is open they wait (a
+        peer's CHALLENGE can be delivered before our channel reports open, and our answer to it
+        must not be lost)."""
         if self._control is None:
             return
-        for data in self._control.data_to_send():
+        self._control_backlog.extend(self._control.data_to_send())
+        while self._control_backlog:
             try:
-                self.send_raw("control", data)
+                self.send_raw("control", self._control_backlog[0])
             except NotConnectedError:
                 return
+            self._control_backlog.pop(0)
 
     def _pump(self) -> None:
         """Send what the control protocol queued and hand its events to the owner."""
@@ -301,16 +392,32 @@ class Session:
                 self.owner.session_control_event(self, event)
 
     async def _async_watchdog(self) -> None:
-        try:
-            await asyncio.wait_for(self.authenticated.wait(), self.timings.handshake_timeout)
-        except asyncio.TimeoutError:
-            await self.async_close("handshake timeout")
+        start = time.monotonic()
+        while not self.authenticated.is_set() and not self.closed.is_set():
+            timeout = self.handshake_timeout
+            deadline = start + timeout
+            if self.patient:
+                deadline = min(max(deadline, self._progress_at + timeout), start + 3 * timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                await self.async_close("handshake timeout")
+                return
+            try:
+                await asyncio.wait_for(self.authenticated.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    def handshake_limit(self) -> float:
+        """The longest a handshake may take (what a waiter should allow; the watchdog decides)."""
+        return self.handshake_timeout * (3 if self.patient else 1) + 1.0
 
     async def _async_keepalive(self) -> None:
         interval = self.timings.keepalive_interval
         while not self.closed.is_set():
             await asyncio.sleep(interval)
-            if time.monotonic() - self.last_seen > self.timings.keepalive_timeout:
+            if not self.authenticated.is_set():
+                self.last_seen = time.monotonic()  # until then the handshake watchdog decides
+            elif time.monotonic() - self.last_seen > self.timings.keepalive_timeout:
                 await self.async_close("peer went silent")
                 return
             if self._control is not None:

@@ -88,10 +88,9 @@ class NetworkService:
     def public_rooms(self) -> list[PublicRoom]:
         if not self.started:
             return []
-        seen: dict[bytes, PublicRoom] = {}
-        for r in self.service.public_rooms():
-            seen[r.room_id] = PublicRoom(r.room_id, r.name, tuple(r.tags), r.member_count)
-        return list(seen.values())
+        return [PublicRoom(r.room_id, r.name, tuple(r.tags), r.member_count, owner_key=r.owner_key,
+                           owner_name=r.owner_name, announcer_key=r.announcer_key)
+                for r in self.service.public_rooms()]  # one per announcement; the browser tells them apart
 
     async def join(self, link: str) -> bytes:
         self._need_network()

@@ -37,6 +37,10 @@ class PublicRoom:
     tags: tuple[str, ...]
     members: int
     topic: str = ""
+    owner_key: bytes = b""
+    owner_name: str = ""
+    announcer_key: bytes = b""
+    """Who signed the announcement; the owner fields and the count are that key's claim."""
 
 
 class LiveService(Protocol):

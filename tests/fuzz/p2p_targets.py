@@ -10,7 +10,8 @@ from typing import Any
 from zeroconf import ServiceInfo
 
 from p2p.control import ControlProtocol, ControlState, Role
-from p2p.discovery import ROOM_SERVICE, parse_peer_txt, parse_room_txt, room_txt
+from p2p.discovery import ROOM_SERVICE
+from p2p.public_rooms import parse_room, room_properties
 from p2p.errors import AuthError, FrameError, SignalingError
 from p2p.frames import (
     MAX_SIGNAL_FRAME_SIZE,
@@ -197,20 +198,22 @@ def _fields(kind: FrameType, body: bytes) -> tuple[bytes, ...]:
 
 # ----- mDNS TXT records -------------------------------------------------------------------------
 
-def _txt(data: bytes) -> tuple[str | None, Any]:
+def _txt(data: bytes) -> Any:
     props = ServiceInfo(ROOM_SERVICE, f"x.{ROOM_SERVICE}", port=1, properties=data).properties
-    return parse_peer_txt(props), parse_room_txt(props)
+    return parse_room(props, "192.0.2.1", 1)
 
 
-def _room_txt_roundtrip(data: bytes, result: tuple[str | None, Any]) -> None:
-    """A room record we parse, announced again by us, parses to the same room (names may be trimmed)."""
-    if result[1] is None:
+def _room_txt_roundtrip(data: bytes, result: Any) -> None:
+    """A room record we accept, announced again by us, parses to the same room (names may be trimmed)."""
+    if result is None:
         return
-    room, node_id = result[1]
-    again = ServiceInfo(ROOM_SERVICE, f"x.{ROOM_SERVICE}", port=1, properties=dict(room_txt(room, node_id))).properties
-    back = parse_room_txt(again)
-    assert back is not None, f"our own announcement of {room!r} does not parse"
-    assert (back[0].room_id, back[0].member_count, back[1]) == (room.room_id, room.member_count, node_id), (room, back)
+    again_props = room_properties(PEER, PublicRoom(result.room_id, result.name, result.tags, result.member_count,
+                                                   result.owner_key, result.owner_name), result.node_id)
+    again = ServiceInfo(ROOM_SERVICE, f"x.{ROOM_SERVICE}", port=1, properties=dict(again_props)).properties
+    back = parse_room(again, "192.0.2.1", 1)
+    assert back is not None, f"our own announcement of {result!r} does not parse"
+    assert (back.room_id, back.member_count, back.node_id, back.owner_key) == (
+        result.room_id, result.member_count, result.node_id, result.owner_key), (result, back)
 
 
 TARGETS = [
@@ -233,7 +236,9 @@ def seeds() -> Seeds:
     sdp = sdp_with(FINGERPRINT_PEER)
     offer = sign_signal(PEER, FrameType.OFFER, pub(ME), blob("sid", 16), sdp)
     answer = sign_signal(PEER, FrameType.ANSWER, pub(ME), blob("sid", 16), sdp)
-    frames = [("hello", encode_frame(FrameType.HELLO, pub(PEER))), ("offer", offer),
+    frames = [("hello", encode_frame(FrameType.HELLO, pub(PEER), blob("hello nonce", 32))), ("offer", offer),
+              ("knock", encode_frame(FrameType.KNOCK, pub(ME), blob("ticket", 64))),
+              ("admit", encode_frame(FrameType.ADMIT, b"member")),
               ("reject", encode_frame(FrameType.REJECT, b"busy")),
               ("data", encode_frame(FrameType.DATA, ROOM_ID, b"\x00\x01\x01\x00")),
               ("ping", encode_frame(FrameType.PING, b"1234")), ("bye", encode_frame(FrameType.BYE, b"bye"))]
@@ -253,9 +258,9 @@ def seeds() -> Seeds:
                ("proving", chunks(2, shake[1:])),
                ("framed-tokens", chunks(0x83, [bytes((FrameType.TOKENS,)) + decode_frame(shake[-1]).fields[0]])),
                ("framed-garbage", chunks(0x83, [b"\x12" + bytes(136), b"\x11" + bytes(64), b"\x10" + bytes(32)]))]
-    room = room_txt(PublicRoom(ROOM_ID, "lobby", ("games", "lan"), 3), "0123abcd")
+    room = room_properties(PEER, PublicRoom(ROOM_ID, "lobby", ("games", "lan"), 3, pub(PEER), "olivia"), "0123abcd")
     room_raw = b"".join(bytes((len(r),)) + r for r in (f"{k}={v}".encode() for k, v in room.items()))
-    peer_raw = b"\x03v=1\x0bid=0123abcd"
+    peer_raw = b"\x03v=2\x0bid=0123abcd"
     return {
         "p2p.frames.decode_frame": frames,
         "p2p.signaling.async_read_frame": stream,

@@ -147,6 +147,46 @@ class JsonLineEvents:
             return sum(1 for e in self.events if where(e))
 
 
+class Probe:
+    """A `python -m p2p.probe` (or `module`) process on a host, its JSON-line events collected by a thread."""
+
+    def __init__(self, host: Host, *args: str, module: str = "p2p.probe", stderr: Any = subprocess.DEVNULL,
+                 timings: bool = True) -> None:
+        self.spawned = time.monotonic()
+        extra = ["--test-timings"] if timings else []
+        self.proc = host.python("-m", module, *extra, *args, stdout=subprocess.PIPE, stdin=subprocess.PIPE,
+                                stderr=stderr, text=True)
+        self.stream = JsonLineEvents(self.proc)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.stream.events
+
+    def wait(self, where: Callable[[dict[str, Any]], bool], timeout: float, what: str, after: int = 0) -> dict[str, Any]:
+        event = self.stream.find(where, timeout, after=after, poll=0.02)
+        if event is None:
+            raise AssertionError(f"timed out waiting for {what}; last events: {self.events[-8:]}")
+        return event
+
+    def started(self, timeout: float = 15) -> dict[str, Any]:
+        return self.wait(lambda e: e["event"] == "started", timeout, "start")
+
+    def count(self, where: Callable[[dict[str, Any]], bool]) -> int:
+        return self.stream.count(where)
+
+    def command(self, line: str) -> None:
+        """Write one command line to the process's stdin."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def ask(self, line: str, answer: str, timeout: float = 10) -> dict[str, Any]:
+        """Send a command and wait for the next event named `answer`."""
+        mark = len(self.events)
+        self.command(line)
+        return self.wait(lambda e: e["event"] == answer, timeout, answer, after=mark)
+
+
 def _signal_group(proc: subprocess.Popen[Any], sig: int) -> None:
     try:
         os.killpg(proc.pid, sig)

@@ -14,7 +14,7 @@ from crdt.cipher import seal_to_member
 from p2p.events import Received
 from p2p.rooms import PublicRoomSeen
 
-from .test_service_loopback import run, service, started, texts, until
+from .test_service_loopback import run, service, started, stop, texts, until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -90,8 +90,8 @@ def test_dm_refused_from_a_peer_sharing_no_room_and_offline_is_a_sentence(tmp_pa
 
 def test_idle_after_no_activity_and_back_online_and_public_room_listener(tmp_path: Path) -> None:
     async def body() -> None:
-        a, b = service(tmp_path / "a", "Alice", timings_for_tests()), service(tmp_path / "b", "Bob", timings_for_tests())
-        async with started(a, b):
+        a, b, _ = await joined_pair(tmp_path)  # presence goes only to members of a room we share
+        try:
             akey = a.node.profile.public_key
             await b.async_connect(*a.address)
             room = a.create_room("status")
@@ -117,6 +117,30 @@ def test_idle_after_no_activity_and_back_online_and_public_room_listener(tmp_pat
             await until(lambda: fired == [1], 5, "the public-room listener")
             a._check_public_rooms()
             assert fired == [1]
+        finally:
+            await stop(a)
+            await stop(b)
+
+    run(body)
+
+
+def test_presence_and_names_go_only_to_members_of_a_shared_room(tmp_path: Path) -> None:
+    async def body() -> None:
+        a, b, _ = await joined_pair(tmp_path)
+        stranger = service(tmp_path / "c", "Mallory", timings_for_tests())
+        await stranger.async_start()
+        try:
+            akey = a.node.profile.public_key
+            heard: list[dict[str, object]] = []
+            stranger.listeners.live.append(lambda peer, room, msg: heard.append(msg))
+            assert await stranger.async_connect(*a.address) == akey  # a session, but no room in common
+            a.set_status("idle")
+            await until(lambda: b.status_of(akey) == "idle", 5, "Bob, a room-mate, heard Alice's status")
+            await asyncio.sleep(0.3)
+            assert heard == [] and stranger.peer_name(akey) == akey.hex()[:8], "a stranger learnt Alice's name"
+        finally:
+            for svc in (stranger, a, b):
+                await stop(svc)
 
     run(body)
 

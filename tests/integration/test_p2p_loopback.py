@@ -156,7 +156,7 @@ def test_reconnects_with_backoff_after_peer_restarts() -> None:
 # -- hostile peers -------------------------------------------------------------------------------
 
 async def raw_exchange(address: tuple[str, int], payload: bytes) -> bytes | None:
-    """Send raw bytes after the HELLO; return the REJECT reason, or None if the node hung up."""
+    """Send raw bytes after the HELLO; return the REJECT reason (past an ADMIT), or None if the node hung up."""
     reader, writer = await asyncio.open_connection(*address)
     try:
         hello = await async_read_frame(reader, 3)
@@ -165,6 +165,8 @@ async def raw_exchange(address: tuple[str, int], payload: bytes) -> bytes | None
         await writer.drain()
         try:
             reply = await async_read_frame(reader, 3)
+            if reply.type is FrameType.ADMIT:
+                reply = await async_read_frame(reader, 3)
         except P2PError:
             return None
         assert reply.type is FrameType.REJECT
@@ -180,13 +182,15 @@ async def signed_offer(target: PeerNode, *, tamper_sdp: bool = False, wrong_fp: 
     await pc.setLocalDescription(await pc.createOffer())
     sdp = pc.localDescription.sdp
     await pc.close()
-    frame = sign_signal(SigningKey.generate(), FrameType.OFFER, recipient or target.public_key,
+    key = SigningKey.generate()
+    frame = sign_signal(key, FrameType.OFFER, recipient or target.public_key,
                         b"s" * 16, sdp, fingerprint=b"\x00" * 32 if wrong_fp else None)
     if tamper_sdp:
         frame = frame.replace(b"a=setup:", b"a=setup:x")
         frame = frame.replace(b"a=setup:xactpass", b"a=setup:actpass")  # keep the length equal
         frame = frame.replace(b"webrtc-datachannel", b"webrtc-datachannex")
-    return stream_prefix(frame) + frame
+    knock = encode_frame(FrameType.KNOCK, bytes(key.verify_key), bytes(32 * 8))  # proves no room: a stranger
+    return stream_prefix(knock) + knock + stream_prefix(frame) + frame
 
 
 def test_garbage_oversized_and_forged_signaling_is_rejected_and_honest_peers_still_connect() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,40 +9,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import is_root, require
-from tests.integration.netns import Host, JsonLineEvents, NetnsLan, netns_available
+from tests.integration.netns import NetnsLan, Probe, netns_available
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(90)]
 
 ROOM = "a1" * 16
 SECRET = "5e" * 16
 Event = dict[str, Any]
-
-
-class Probe:
-    """A `python -m p2p.probe` process on a host, its JSON-line events collected by a thread."""
-
-    def __init__(self, host: Host, *args: str) -> None:
-        self.spawned = time.monotonic()
-        self.proc = host.python("-m", "p2p.probe", "--test-timings", *args,
-                                stdout=subprocess.PIPE, stdin=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True)
-        self.stream = JsonLineEvents(self.proc)
-
-    @property
-    def events(self) -> list[Event]:
-        return self.stream.events
-
-    def wait(self, where: Callable[[Event], bool], timeout: float, what: str) -> Event:
-        event = self.stream.find(where, timeout, poll=0.05)
-        if event is None:
-            raise AssertionError(f"timed out waiting for {what}; events: {self.events}")
-        return event
-
-    def started(self) -> Event:
-        return self.wait(lambda e: e["event"] == "started", 15, "start")
-
-    def count(self, where: Callable[[Event], bool]) -> int:
-        return self.stream.count(where)
 
 
 def connected(peer: str, after: float = 0.0) -> Callable[[Event], bool]:

@@ -79,3 +79,15 @@ def test_lossy_jittery_call_stays_continuous(speech_wav: Path, tmp_path: Path) -
     assert stats.target >= 2  # the buffer grew for 20 ms of jitter
     gap = longest_gap(ref, got, lag)
     assert gap <= 8, f"a drop-out of {gap} frames is longer than the concealment limit (8)"
+
+
+def test_a_call_that_is_up_survives_25_percent_loss(speech_wav: Path, tmp_path: Path) -> None:
+    # Issue 10: the set-up at 25% loss is tests/integration/test_hostile_lan.py; this is the call once up.
+    out = tmp_path / "received.wav"
+    stats, _, sender_loss = asyncio.run(_call(speech_wav, out, loss=0.25, jitter_ms=0.0))
+    ref = read_wav(speech_wav)
+    got = read_wav(out)
+    lag, _ = align(ref, got)
+    assert stats.lost > 50 and stats.fec_recovered > 0 and sender_loss > 10
+    assert float(np.median(windowed_corr(ref, got, lag))) > 0.8, "speech is not intelligible at 25 % loss"
+    assert longest_gap(ref, got, lag) <= 8

@@ -133,3 +133,17 @@ def test_ping_pong_and_bye() -> None:
     pump(d, l)
     assert events(l) == [PeerClosed("bye now")]
     assert l.state is ControlState.CLOSED
+
+
+def test_a_challenge_that_arrives_before_our_channel_opened_is_answered_not_dropped() -> None:
+    # Under loss, the peer's CHALLENGE can be delivered before our own "channel open" event ran.
+    shared = RoomSecret(b"room", b"secret", "room")
+    dialer, listener, _, _ = pair([shared], [shared])
+    listener.start()
+    for data in listener.data_to_send():
+        dialer.receive(data)  # the dialer never called start(): it challenges now, then proves
+    assert dialer.state is ControlState.PROVING
+    dialer.start()  # the late open event changes nothing
+    pump(dialer, listener)
+    assert dialer.state is listener.state is ControlState.AUTHENTICATED
+    assert Authenticated() in events(dialer) and Authenticated() in events(listener)

@@ -75,7 +75,7 @@ def test_a_huge_field_length_is_refused_without_allocating() -> None:
 
 
 def test_stream_length_prefix_caps() -> None:
-    frame = encode_frame(FrameType.HELLO, b"k" * 32)
+    frame = encode_frame(FrameType.HELLO, b"k" * 32, b"n" * 32)
     assert stream_length(stream_prefix(frame)) == len(frame)
     with pytest.raises(FrameError):
         stream_length(struct.pack(">I", MAX_SIGNAL_FRAME_SIZE + 1))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialog, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from ..services import PublicRoom
-from ..state.text import plural
+from ..state.public_rooms import browser_lines
 from .dialogs import dialog_buttons, title_label
 
 
@@ -32,10 +33,11 @@ class RoomBrowser(QDialog):
 
     def set_rooms(self, rooms: list[PublicRoom]) -> None:
         self.list.clear()
-        for r in rooms:
-            tags = "  ".join("#" + t for t in r.tags)
-            item = QListWidgetItem(f"{r.name}   ·   {plural(r.members, 'member')}   {tags}\n{r.topic}")
-            item.setData(Qt.ItemDataRole.UserRole, r.room_id)
+        for line in browser_lines(rooms):
+            item = QListWidgetItem(line.text())
+            item.setData(Qt.ItemDataRole.UserRole, line.room_id)
+            if line.warning:
+                item.setForeground(QColor("#f0b232"))
             self.list.addItem(item)
         if not rooms:
             self.status.setText("No public rooms are announced on this network right now. Rooms appear here as peers are found.")
