@@ -137,7 +137,7 @@ def test_presence_and_names_go_only_to_members_of_a_shared_room(tmp_path: Path) 
             a.set_status("idle")
             await until(lambda: b.status_of(akey) == "idle", 5, "Bob, a room-mate, heard Alice's status")
             await asyncio.sleep(0.3)
-            assert heard == [] and stranger.peer_name(akey) == akey.hex()[:8], "a stranger learnt Alice's name"
+            assert heard == [] and stranger.direct.peer_name(akey) == akey.hex()[:8], "a stranger learnt Alice's name"
         finally:
             for svc in (stranger, a, b):
                 await stop(svc)

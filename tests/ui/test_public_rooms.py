@@ -37,7 +37,7 @@ def test_a_room_announced_by_several_members_is_one_line_and_its_owner_announcem
 def test_the_browser_dialog_shows_the_lines(qtbot: object) -> None:
     from PySide6.QtCore import Qt
 
-    from ui.widgets.dialogs import RoomBrowser
+    from ui.widgets.room_browser import RoomBrowser
 
     dialog = RoomBrowser([REAL, FAKE])
     qtbot.addWidget(dialog)  # type: ignore[attr-defined]
