@@ -14,6 +14,8 @@ import hashlib
 from enum import IntEnum
 from typing import Any
 
+from .attachments import attachments_problem
+
 SHORT_SIZE = 6
 SHORT_CHARS = 8
 MAX_TEXT = 16_000
@@ -34,7 +36,7 @@ class Role(IntEnum):
 
 
 # Root maps of the room document.
-MESSAGES = "m"   # eid -> {c: channel, t: text, ts, r?: reply-to eid, th?: thread root, f?: forward, ttl?, mn?: [mentioned shorts]}
+MESSAGES = "m"   # eid -> {c: channel, t: text, ts, r?: reply-to eid, th?: thread root, f?: forward, ttl?, mn?: [mentioned shorts], a?: [file manifests] (crdt/attachments.py)}
 EDITS = "e"      # eid -> {m: target eid, t: new text, ts}
 DELETES = "x"    # eid -> {m: target eid, ts}
 REACTIONS = "r"  # eid -> {m: target eid, e: emoji}
@@ -116,6 +118,8 @@ def value_problem(root: str, value: Any) -> str | None:
             return "message has bad mentions"
         if "f" in value and not isinstance(value["f"], dict):
             return "message has a bad forward"
+        if "a" in value:
+            return attachments_problem(value["a"])
         return None
     if root in (EDITS, DELETES, PINS, REACTIONS):
         if not _is_eid(value.get("m")):
