@@ -52,6 +52,7 @@ class MemberInfo:
 
 
 Listener = Callable[["Room", list[Entry]], None]
+PurgeListener = Callable[["Room", list[str]], None]  # (room, ids of messages whose content was just removed)
 
 
 class Room:
@@ -63,6 +64,7 @@ class Room:
         self.view = log_.view()
         self.stored_name = name
         self.listeners: list[Listener] = []
+        self.purge_listeners: list[PurgeListener] = []  # told which deleted or expired messages were purged
         self._since_snapshot = 0
         self._last_write = 0.0
         self._batch: IngestResult | None = None
@@ -413,8 +415,9 @@ class Room:
         return out
 
     def post(self, channel: str, text: str, *, reply_to: str | None = None, thread: str | None = None,
-             ttl: float | None = None, forward: dict[str, Any] | None = None) -> str:
-        if not text.strip() and forward is None:
+             ttl: float | None = None, forward: dict[str, Any] | None = None,
+             attachments: list[dict[str, Any]] | None = None) -> str:
+        if not text.strip() and forward is None and not attachments:
             raise HubbubError("A message cannot be empty.")
         if len(text) > 16_000:
             raise HubbubError("A message can be at most 16000 characters.")
@@ -431,6 +434,8 @@ class Room:
             value["ttl"] = float(ttl)
         if forward:
             value["f"] = forward
+        if attachments:
+            value["a"] = attachments  # file manifests (app/files/manifest.py; rules in crdt/attachments.py)
         mentions = self._mentions(text)
         if mentions:
             value["mn"] = mentions
@@ -601,6 +606,7 @@ class Room:
         expired = set(self.view.newly_expired(now_ms()))
         targets = expired | set(self.view.newly_deleted())
         local_deletes = []
+        purged: list[str] = []
         for key in targets - self._purged:
             parts = split_eid(key)
             author = self._author_of(parts[0]) if parts else None
@@ -608,12 +614,18 @@ class Room:
                 continue
             self.profile.store.redact(self.id, author, parts[1])
             self._purged.add(key)
+            purged.append(key)
             count += 1
             if key in expired:
                 local_deletes.append((client_id(parts[0], parts[1]), 0, 1))
         if local_deletes:
             apply_updates(self.log.doc, [encode_delete_update(local_deletes)])
             self.snapshot()
+        for listener in list(self.purge_listeners) if purged else ():
+            try:
+                listener(self, purged)
+            except Exception:
+                log.exception("purge listener failed")
         return count
 
     def _author_of(self, short: str) -> bytes | None:
