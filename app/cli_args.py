@@ -97,7 +97,12 @@ def _room_commands(sub: Sub) -> None:
 def _message_commands(sub: Sub) -> None:
     s = _command(sub, "send", "post a message; prints its id")
     s.add_argument("room")
-    s.add_argument("text", help="the message; - reads one message per line from standard input, sent at once")
+    s.add_argument("text", nargs="?", default="",
+                   help="the message; - reads one message per line from standard input, sent at once")
+    s.add_argument("--file", action="append", default=[], type=Path, metavar="PATH",
+                   help="attach this file (repeatable); pictures are sent without their metadata (GPS, camera)")
+    s.add_argument("--original", action="append", default=[], type=Path, metavar="PATH",
+                   help="attach this picture as it is, metadata included (repeatable)")
     s.add_argument("--channel", help="the text channel (default: general, or the thread's channel)")
     s.add_argument("--reply-to", metavar="MESSAGE", help="the id of the message this answers")
     s.add_argument("--thread", metavar="MESSAGE", help="reply in the thread of this message")
@@ -142,6 +147,13 @@ def _file_commands(sub: Sub) -> None:
 
     i = _command(sub, "import", "merge a signed log file, verifying every entry")
     i.add_argument("file", type=Path)
+
+    dl = _command(sub, "download", "fetch an attachment from any member online, verify every byte and write it")
+    dl.add_argument("room")
+    dl.add_argument("attachment", metavar="ATTACHMENT_ID", help="the id `history --json` gives (or 8+ digits of it)")
+    dl.add_argument("--out", required=True, type=Path, metavar="PATH", help="the file to write (or a folder)")
+    dl.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="how long to wait for a member who holds it (default: 30)")
 
 
 def _admin_commands(sub: Sub) -> None:

@@ -63,7 +63,12 @@ class ControlServer:
             stdin = request.get("stdin")
             if stdin is not None and (not isinstance(stdin, list) or not all(isinstance(x, str) for x in stdin)):
                 raise ValueError("stdin must be a list of lines")
-            code, out, err = await self.run(argv, stdin)
+
+            def say(text: str) -> None:  # progress, on the CLI's terminal (`download`)
+                with contextlib.suppress(Exception):
+                    writer.write(json.dumps({"progress": text}).encode() + b"\n")
+
+            code, out, err = await self.run(argv, stdin, say if request.get("tty") is True else None)
         except (ValueError, KeyError, asyncio.LimitOverrunError) as exc:
             code, out, err = 1, "", f"hubbub: the node could not read the command ({exc}).\n"
         try:
@@ -74,7 +79,8 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def run(self, argv: list[str], stdin: list[str] | None = None) -> tuple[int, str, str]:
+    async def run(self, argv: list[str], stdin: list[str] | None = None,
+                  say: Callable[[str], None] | None = None) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stderr(err):
@@ -82,6 +88,7 @@ class ControlServer:
         except SystemExit as exc:
             return int(exc.code or 0), out.getvalue(), err.getvalue()
         args._stdin_lines = stdin or []
+        args._say = say
         try:
             with contextlib.redirect_stderr(err):
                 handler = self.async_commands.get(args.command)

@@ -11,6 +11,7 @@ from pathlib import Path
 from .paths import SOCKET_NAME, resolve_profile_dir, socket_path
 
 NOT_FORWARDED = ("node",)
+PATH_FLAGS = ("--out", "--file", "--original")
 MAX_REPLY = 64 * 1024 * 1024
 
 
@@ -29,11 +30,12 @@ def _argv_for(args: argparse.Namespace) -> list[str]:
             continue
         out.append(a)
     # Paths are the CLI's, not the node's: make them absolute.
-    for flag in ("--out",):
-        if flag in out:
-            i = out.index(flag)
-            if i + 1 < len(out):
-                out[i + 1] = str(Path(out[i + 1]).resolve())
+    for i, a in enumerate(out):
+        flag, eq, value = a.partition("=")
+        if flag in PATH_FLAGS and eq:
+            out[i] = f"{flag}={Path(value).expanduser().resolve()}"
+        elif a in PATH_FLAGS and i + 1 < len(out):
+            out[i + 1] = str(Path(out[i + 1]).expanduser().resolve())
     if args.command == "import":
         out[-1] = str(Path(args.file).resolve())
     return out
@@ -59,24 +61,39 @@ def forward_if_running(args: argparse.Namespace) -> int | None:
             request: dict[str, object] = {"argv": _argv_for(args)}
             if args.command == "send" and args.text == "-":
                 request["stdin"] = sys.stdin.read().splitlines()
+            if args.command == "download" and sys.stderr.isatty():
+                request["tty"] = True  # the node sends progress lines before its reply
             sock.sendall(json.dumps(request).encode() + b"\n")
-            chunks = []
-            total = 0
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
-                if total > MAX_REPLY:
-                    break
-        reply = json.loads(b"".join(chunks) or b"{}")
+            reply = json.loads(_read_reply(sock) or b"{}")
     except (OSError, ValueError):
         print("hubbub: the running node did not answer; try again, or stop it and retry.", file=sys.stderr)
         return 1
     sys.stdout.write(str(reply.get("stdout", "")))
     sys.stderr.write(str(reply.get("stderr", "")))
     return int(reply.get("code", 1))
+
+
+def _read_reply(sock: socket.socket) -> bytes:
+    """The node's reply; lines before it are progress (JSON objects with "progress"), shown on stderr as they come."""
+    buffer = b""
+    total = 0
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buffer
+        total += len(chunk)
+        if total > MAX_REPLY:
+            return b""
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            try:
+                text = json.loads(line).get("progress")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(text, str):
+                sys.stderr.write(text)
+                sys.stderr.flush()
 
 
 def profile_has_running_node(profile_dir: Path) -> bool:
