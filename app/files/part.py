@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +51,8 @@ class Files:
         self.streams = PeerStreams(peer, self._on_stream)
         self.streams.invalid = self._invalid
         self.progress: list[Callable[[bytes, int, int], None]] = []  # (root, bytes held, total): the UI listens
-        self.force_datachannel = False  # tests and `bench files`: never dial TCP
+        # Tests and `bench files`: never dial TCP (also HUBBUB_FILES_DATACHANNEL=1, for a `hubbub node`).
+        self.force_datachannel = os.environ.get("HUBBUB_FILES_DATACHANNEL") == "1"
         self._fetches: dict[bytes, asyncio.Task[Path | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._hooked: set[bytes] = set()
@@ -137,11 +139,17 @@ class Files:
                     listener(manifest.root, done, total)
 
         async def open_stream(peer: bytes) -> ByteStream:
-            return await self.streams.async_open(peer, force_datachannel=self.force_datachannel)
+            stream = await self.streams.async_open(peer, force_datachannel=self.force_datachannel)
+            log.info("stream to %s for %s: route %s", peer.hex()[:12], manifest.name, stream.route)
+            return stream
 
         fetch = Fetch(self.store, room.id, manifest, open_stream=open_stream, candidates=lambda: self.candidates(room),
                       report=self._invalid, progress=relay, patience=patience)
-        await fetch.async_run()
+        try:
+            await fetch.async_run()
+        finally:
+            log.info("fetched %d chunks of %s: %s", sum(fetch.served_by.values()), manifest.name,
+                     ", ".join(f"{n} from {p.hex()[:12]}" for p, n in fetch.served_by.items()) or "none")
 
     async def async_download(self, room: Room, attachment_id: str, out: Path | None, *,
                              progress: Progress | None = None, patience: float = 30.0) -> Path | None:
