@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-SUITES = ("cli", "crdt", "lan", "ui", "voice")
+SUITES = ("cli", "crdt", "files", "lan", "ui", "voice")
 
 
 def _format(value: Any) -> str:

@@ -20,11 +20,11 @@ class ByteStream(Protocol):
     peer: bytes
     route: str
 
-    async def send(self, message: bytes) -> None:
+    async def send(self, message: bytes | bytearray | memoryview) -> None:
         """Queue one message; waits while too much is queued. Raises StreamError once the stream is closed."""
         ...
 
-    async def recv(self) -> bytes | None:
+    async def recv(self) -> bytes | bytearray | None:
         """The next message, or None once the stream ended."""
         ...
 

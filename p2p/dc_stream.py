@@ -50,7 +50,7 @@ class DataChannelStream:
     def _put(self, frame: StreamFrame) -> None:
         self._send(encode(frame))
 
-    async def send(self, message: bytes) -> None:
+    async def send(self, message: bytes | bytearray | memoryview) -> None:
         if len(message) > MAX_MESSAGE:
             raise StreamError("stream message is too large")
         view = memoryview(message)

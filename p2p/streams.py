@@ -30,7 +30,8 @@ from p2p.byte_stream import ByteStream, StreamError
 from p2p.dc_stream import DataChannelStream
 from p2p.discovery import lan_addresses
 from p2p.errors import P2PError
-from p2p.secure_tcp import READ_LIMIT, SecureTcpStream, async_dial, async_read_opening
+from p2p.secure_tcp import MAX_SEALED, SecureTcpStream, async_dial, async_read_opening
+from p2p.tcp_pipe import MessagePipe, async_listen
 from p2p.stream_frames import (
     MAX_ADDRS,
     Accept,
@@ -94,6 +95,7 @@ class PeerStreams:
         self._expected: dict[bytes, _Expected] = {}
         self._dc: dict[bytes, DataChannelStream] = {}
         self._unauthenticated = 0
+        self._inbound: set[asyncio.Task[None]] = set()
         self.invalid: Callable[[bytes, str], None] = lambda peer, reason: None
         """Called with (peer, reason) when a peer sends stream messages that break the rules."""
 
@@ -101,7 +103,7 @@ class PeerStreams:
 
     async def async_start(self) -> None:
         if self.tcp and self._server is None:
-            self._server = await asyncio.start_server(self._on_connection, self.node.bind_host, 0, limit=READ_LIMIT)
+            self._server = await async_listen(self.node.bind_host, MAX_SEALED, self._on_pipe)
 
     async def async_stop(self) -> None:
         for stream in list(self._dc.values()):
@@ -265,24 +267,29 @@ class PeerStreams:
 
     # ----- inbound TCP ------------------------------------------------------------------------
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _on_pipe(self, pipe: MessagePipe) -> None:
+        task = asyncio.ensure_future(self._async_inbound(pipe))
+        self._inbound.add(task)
+        task.add_done_callback(self._inbound.discard)
+
+    async def _async_inbound(self, pipe: MessagePipe) -> None:
         if self._unauthenticated >= MAX_UNAUTHENTICATED:
-            writer.close()
+            pipe.close()
             return
         self._unauthenticated += 1
         try:
             try:
-                sid, header = await async_read_opening(reader, 5.0)
-            except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError):
-                writer.close()
+                sid, header = await async_read_opening(pipe, 5.0)
+            except (asyncio.TimeoutError, OSError):
+                pipe.close()
                 return
             expected = self._expected.pop(sid, None)
             if expected is None or expected.deadline < time.monotonic():
-                writer.close()
+                pipe.close()
                 return
-            stream = SecureTcpStream(expected.peer, reader, writer, expected.tx, expected.rx)
+            stream = SecureTcpStream(expected.peer, pipe, expected.tx, expected.rx)
             try:
-                writer.write(stream.header)
+                await pipe.write(stream.header)
                 stream.start_pull(header)
                 await stream.async_hello(5.0)
             except (StreamError, OSError) as exc:

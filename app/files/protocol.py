@@ -70,7 +70,7 @@ class Want:
 class Chunk:
     root: bytes
     index: int
-    sealed: bytes
+    sealed: bytes | memoryview  # decoded: a view into the frame (a megabyte not copied again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +103,13 @@ def encode(frame: Frame) -> bytes:
     return bytes((NOPE,)) + frame.root + _U32.pack(frame.index) + bytes((frame.why,))
 
 
-def decode(data: bytes) -> Frame:
-    """One frame; raises FileProtocolError for anything else."""
+def chunk_header(root: bytes, index: int) -> bytes:
+    """The bytes a CHUNK frame starts with; the sealed chunk follows (a holder reads it from disk behind them)."""
+    return bytes((CHUNK,)) + root + _U32.pack(index)
+
+
+def decode(data: bytes | bytearray) -> Frame:
+    """One frame; raises FileProtocolError for anything else. A chunk's bytes stay a view into `data`."""
     try:
         return _decode(data)
     except FileProtocolError:
@@ -118,13 +123,17 @@ def _exact(data: bytes, size: int, what: str) -> None:
         raise FileProtocolError(f"{what} frame has the wrong size")
 
 
-def _decode(data: bytes) -> Frame:
-    if not isinstance(data, (bytes, bytearray, memoryview)) or not data:
+def _decode(raw: bytes | bytearray) -> Frame:
+    if not isinstance(raw, (bytes, bytearray)) or not raw:
         raise FileProtocolError("empty frame")
-    if len(data) > MAX_FRAME:
+    if len(raw) > MAX_FRAME:
         raise FileProtocolError("frame is too large")
-    data = bytes(data)
-    kind = data[0]
+    kind = raw[0]
+    if kind == CHUNK:
+        if len(raw) < 1 + ID_SIZE + 4 + 16:
+            raise FileProtocolError("chunk frame is truncated")
+        return Chunk(bytes(raw[1:1 + ID_SIZE]), _U32.unpack_from(raw, 1 + ID_SIZE)[0], memoryview(raw)[1 + ID_SIZE + 4:])
+    data = bytes(raw)  # every other frame is small
     if kind in (HAVE_Q, LIST_Q):
         _exact(data, 1 + 2 * ID_SIZE, "query")
         room, root = data[1:1 + ID_SIZE], data[1 + ID_SIZE:]
@@ -152,10 +161,6 @@ def _decode(data: bytes) -> Frame:
         if index >= MAX_CHUNKS:
             raise FileProtocolError("want frame names a chunk past the largest file")
         return Want(data[1:1 + ID_SIZE], data[1 + ID_SIZE:1 + 2 * ID_SIZE], index)
-    if kind == CHUNK:
-        if len(data) < 1 + ID_SIZE + 4 + 16:
-            raise FileProtocolError("chunk frame is truncated")
-        return Chunk(data[1:1 + ID_SIZE], _U32.unpack_from(data, 1 + ID_SIZE)[0], data[1 + ID_SIZE + 4:])
     if kind == NOPE:
         _exact(data, 1 + ID_SIZE + 4 + 1, "nope")
         why = data[-1]

@@ -71,6 +71,7 @@ class FileStore:
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
         self._have: dict[bytes, bytearray] = {}  # root -> held chunks, 1 byte each (filled on first use)
+        self._ids: dict[bytes, list[bytes]] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -82,7 +83,7 @@ class FileStore:
         name = cid.hex()
         return self.chunks / name[:2] / name
 
-    def put_chunk(self, cid: bytes, sealed: bytes) -> None:
+    def put_chunk(self, cid: bytes, sealed: bytes | memoryview) -> None:
         """Keep a sealed chunk under its id (the caller checked the id); safe to call from a worker thread."""
         path = self.chunk_path(cid)
         if path.exists():
@@ -104,16 +105,42 @@ class FileStore:
         os.close(fd)
         os.replace(tmp, path)
 
-    def read_chunk(self, cid: bytes) -> bytes | None:
-        """A chunk's bytes if held and still matching its id (a damaged one is removed)."""
+    def put_checked(self, expected: bytes, sealed: bytes | memoryview) -> bytes:
+        """Hash a chunk a peer sent and keep it if it is the one expected; returns the id it hashed to."""
+        cid = chunk_id(sealed)
+        if cid == expected:
+            self.put_chunk(cid, sealed)
+        return cid
+
+    def read_chunk(self, cid: bytes, *, verify: bool = True) -> bytes | None:
+        """A chunk's bytes if held, and (`verify`) still matching its id: a damaged one is removed. Serving skips
+        the check: the fetcher checks every chunk it receives anyway."""
         try:
             data = self.chunk_path(cid).read_bytes()
         except OSError:
             return None
-        if chunk_id(data) != cid:
+        if verify and chunk_id(data) != cid:
             self.drop_chunk(cid)
             return None
         return data
+
+    def read_chunk_frame(self, cid: bytes, header: bytes) -> bytearray | None:
+        """`header` then the chunk's bytes, read by the kernel straight into one buffer (what a holder sends: the
+        fetcher checks the chunk against its id)."""
+        try:
+            with self.chunk_path(cid).open("rb", buffering=0) as f:
+                size = os.fstat(f.fileno()).st_size
+                frame = bytearray(len(header) + size)
+                frame[:len(header)] = header
+                view = memoryview(frame)[len(header):]
+                while view:
+                    n = f.readinto(view)
+                    if not n:
+                        return None  # it shrank under us
+                    view = view[n:]
+        except OSError:
+            return None
+        return frame
 
     def has_chunk(self, cid: bytes) -> bool:
         return self.chunk_path(cid).exists()
@@ -145,10 +172,18 @@ class FileStore:
             return None
 
     def ids(self, root: bytes) -> list[bytes] | None:
+        """A file's chunk ids (kept in memory for the last few files asked about: a holder asks for every chunk)."""
+        ids = self._ids.get(root)
+        if ids is not None:
+            return ids
         blob = self.list_bytes(root)
         if blob is None or len(blob) % ID_SIZE:
             return None
-        return split_ids(blob)
+        ids = split_ids(blob)
+        if len(self._ids) >= 16:
+            self._ids.pop(next(iter(self._ids)))
+        self._ids[root] = ids
+        return ids
 
     def have(self, root: bytes) -> bytearray:
         """Which chunks of a file are held (one byte per chunk, 1 = held); empty without its hash list."""
@@ -235,6 +270,7 @@ class FileStore:
         with contextlib.suppress(OSError):
             (self.lists / root.hex()).unlink()
         self._have.pop(root, None)
+        self._ids.pop(root, None)
         with self._lock:
             self._db.execute("DELETE FROM files WHERE root=?", (root,))
         return removed

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from p2p.byte_stream import ByteStream, StreamError
 
-from .chunks import ChunkError, check_list, chunk_id
+from .chunks import ChunkError, check_list
 from .manifest import Manifest
 from .protocol import (
     NOT_ALLOWED,
@@ -31,6 +31,7 @@ from .protocol import (
     ListQuery,
     Nope,
     Want,
+    chunk_header,
     decode,
     encode,
 )
@@ -40,6 +41,9 @@ from .store import FileStore
 log = logging.getLogger(__name__)
 
 LIST_INDEX = 0xFFFFFFFF  # a NOPE for the hash list rather than a chunk
+MAX_QUEUED = 64  # requests one client may have waiting (a window is 8)
+WRITERS = 2  # chunks checked and written at once (hashing runs in parallel with the network)
+Encoded = bytes | bytearray  # a frame as it goes on the stream
 MayServe = Callable[[bytes, bytes, bytes], bool]  # (peer, room id, root)
 Report = Callable[[bytes, str], None]  # (peer, what it did wrong)
 Progress = Callable[[int, int, int], None]  # (bytes held, total, sources)
@@ -54,10 +58,13 @@ class FetchFailed(Exception):
 
 
 async def async_serve(stream: ByteStream, store: FileStore, may_serve: MayServe, report: Report) -> None:
-    """Answer one client's requests until its stream ends (sequentially: its window bounds what is queued)."""
+    """Answer one client's requests, in order, until its stream ends. Chunks are read from disk ahead (in worker
+    threads) while earlier answers are being sent; the client's window bounds how many are in hand."""
     peer = stream.peer
+    answers: asyncio.Queue[asyncio.Future[Encoded] | None] = asyncio.Queue()
+    sender = asyncio.ensure_future(_async_send_answers(stream, answers))
     try:
-        while True:
+        while not sender.done():
             message = await stream.recv()
             if message is None:
                 return
@@ -66,41 +73,61 @@ async def async_serve(stream: ByteStream, store: FileStore, may_serve: MayServe,
             except FileProtocolError as exc:
                 report(peer, f"sent a bad chunk request ({exc})")
                 return
+            if answers.qsize() > MAX_QUEUED:
+                report(peer, "asked for more chunks at once than a window holds")
+                return
+            answer: asyncio.Future[Encoded]
             if isinstance(frame, HaveQuery):
                 held = store.have(frame.root) if may_serve(peer, frame.room, frame.root) else b""
-                await stream.send(encode(Have(frame.root, bytes(held))))
+                answer = _done(encode(Have(frame.root, bytes(held))))
             elif isinstance(frame, ListQuery):
                 blob = store.list_bytes(frame.root) if may_serve(peer, frame.room, frame.root) else None
-                reply = HashList(frame.root, blob) if blob else Nope(frame.root, LIST_INDEX, NOT_HELD)
-                await stream.send(encode(reply))
+                answer = _done(encode(HashList(frame.root, blob) if blob else Nope(frame.root, LIST_INDEX, NOT_HELD)))
             elif isinstance(frame, Want):
-                await stream.send(encode(await _chunk_reply(store, may_serve, peer, frame)))
+                answer = asyncio.ensure_future(_chunk_reply(store, may_serve, peer, frame))
             else:
                 report(peer, "sent an answer where a request belongs")
                 return
+            answers.put_nowait(answer)
     except StreamError:
         return
     finally:
+        answers.put_nowait(None)
+        with contextlib.suppress(asyncio.CancelledError, StreamError):
+            await sender
         stream.close()
 
 
-async def _chunk_reply(store: FileStore, may_serve: MayServe, peer: bytes, want: Want) -> Chunk | Nope:
+def _done(frame: Encoded) -> asyncio.Future[Encoded]:
+    fut: asyncio.Future[Encoded] = asyncio.get_running_loop().create_future()
+    fut.set_result(frame)
+    return fut
+
+
+async def _async_send_answers(stream: ByteStream, answers: asyncio.Queue[asyncio.Future[Encoded] | None]) -> None:
+    while True:
+        answer = await answers.get()
+        if answer is None or stream.closed:
+            return
+        await stream.send(await answer)
+
+
+async def _chunk_reply(store: FileStore, may_serve: MayServe, peer: bytes, want: Want) -> Encoded:
+    """A CHUNK frame read from disk (not re-hashed: the fetcher checks it), or a NOPE."""
     if not may_serve(peer, want.room, want.root):
-        return Nope(want.root, want.index, NOT_ALLOWED)
+        return encode(Nope(want.root, want.index, NOT_ALLOWED))
     ids = store.ids(want.root)
     if ids is None or want.index >= len(ids):
-        return Nope(want.root, want.index, NOT_HELD)
-    sealed = await asyncio.to_thread(store.read_chunk, ids[want.index])
-    if sealed is None:
-        return Nope(want.root, want.index, NOT_HELD)
-    return Chunk(want.root, want.index, sealed)
+        return encode(Nope(want.root, want.index, NOT_HELD))
+    frame = await asyncio.to_thread(store.read_chunk_frame, ids[want.index], chunk_header(want.root, want.index))
+    return frame if frame is not None else encode(Nope(want.root, want.index, NOT_HELD))
 
 
 @dataclass
 class _Arrival:
     peer: bytes
     index: int
-    sealed: bytes
+    sealed: bytes | memoryview
 
 
 class Fetch:
@@ -275,24 +302,28 @@ class Fetch:
     # ----- checking and keeping chunks (off the loop) ----------------------------------------
 
     async def _async_write(self) -> None:
+        """Check chunks against their ids and keep them, WRITERS at a time, each in a worker thread."""
+        await asyncio.gather(*(self._async_writer() for _ in range(WRITERS)))
+
+    async def _async_writer(self) -> None:
         while True:
             arrival = await self._arrivals.get()
             plan = self.plan
             if plan is None or arrival.peer not in plan.sources:
                 continue  # from a source that has gone since: its chunks were asked of others
-            cid = await asyncio.to_thread(chunk_id, arrival.sealed)
+            expected = plan.ids[arrival.index] if 0 <= arrival.index < len(plan.ids) else b""
+            try:
+                cid = await asyncio.to_thread(self.store.put_checked, expected, arrival.sealed)
+            except OSError as exc:
+                self._disk_error = exc
+                self._changed.set()
+                return
             verdict = plan.check(arrival.peer, arrival.index, cid)
             if not verdict.ok:
                 self._report(arrival.peer, verdict.reason)
                 await self._pump_all()
                 self._changed.set()
                 continue
-            try:
-                await asyncio.to_thread(self.store.put_chunk, cid, arrival.sealed)
-            except OSError as exc:
-                self._disk_error = exc
-                self._changed.set()
-                return
             plan.stored(arrival.peer, arrival.index)
             self.store.mark(self.root, arrival.index)
             self.served_by[arrival.peer] = self.served_by.get(arrival.peer, 0) + 1

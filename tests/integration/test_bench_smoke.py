@@ -24,6 +24,8 @@ SUITES = {
                     "floor_sqlite_s"}),
     "crdt": (False, {"append_ratio_10k_vs_1k", "open_10k_s", "sync_10k_s", "bytes_per_message_disk",
                      "verify_entries_per_s", "ingest_entries_per_s"}),
+    "files": (True, {"lan_file_mb_s", "raw_tcp_mb_s", "secure_copy_mb_s", "datachannel_file_mb_s",
+                     "multi_source_speedup", "rss_growth_mb", "first_thumbnail_ms"}),
     "lan": (True, {"discovery_s", "connect_s", "msg_latency_p50_ms", "msg_latency_p99_ms", "msg_durable_p50_ms",
                    "catchup_100k_s", "raw_transfer_100k_s", "catchup_ratio", "burst_1000_s",
                    "raw_latency_p50_ms", "msg_latency_over_raw_ms"}),

@@ -64,6 +64,20 @@ async def party(tmp: Path, *names: str) -> tuple[list[NodeService], list[Room]]:
     return svcs, rooms
 
 
+def record_routes(svc: NodeService) -> list[str]:
+    """The routes of the streams `svc` opens from now on ("tcp" or "datachannel")."""
+    routes: list[str] = []
+    real_open = svc.files.streams.async_open
+
+    async def opened(peer: bytes, **kw: bool) -> object:
+        stream = await real_open(peer, **kw)
+        routes.append(stream.route)
+        return stream
+
+    svc.files.streams.async_open = opened  # type: ignore[method-assign,assignment]
+    return routes
+
+
 async def posted(svcs: list[NodeService], rooms: list[Room], path: Path, **kw: object) -> tuple[str, str, bytes]:
     """A's message carrying `path`, once every node shows it: (message id, attachment id, root)."""
     mid = await svcs[0].files.async_send(rooms[0], "general", "a file", [path], **kw)  # type: ignore[arg-type]
@@ -82,19 +96,23 @@ def test_any_member_serves_and_a_tampered_chunk_is_fetched_from_someone_else(tmp
             src = tmp_path / "data.bin"
             src.write_bytes(os.urandom(23 * CHUNK_SIZE + 1234))  # more than one source's window (8 chunks)
             _mid, att, root = await posted(svcs, rooms, src)
+            routes = record_routes(c)
             out_c = await c.files.async_download(rooms[2], att, tmp_path / "c.bin")
             assert out_c is not None and digest(out_c) == digest(src)
+            assert routes and set(routes) == {"tcp"}, routes  # the direct stream, not the fallback
             assert len(chunk_files(c, root)) == 24  # C now holds every chunk, and serves them too
 
             # C turns hostile: every chunk it serves is tampered. B fetches from A and C at once, rejects C's
             # copies (they do not match their ids) and gets them from A.
-            real_read = c.files.store.read_chunk
+            real_read = c.files.store.read_chunk_frame
 
-            def tampered(cid: bytes) -> bytes | None:
-                data = real_read(cid)
-                return None if data is None else bytes([data[0] ^ 1]) + data[1:]
+            def tampered(cid: bytes, header: bytes) -> bytearray | None:
+                frame = real_read(cid, header)
+                if frame is not None:
+                    frame[len(header)] ^= 1  # the first byte of the sealed chunk
+                return frame
 
-            c.files.store.read_chunk = tampered  # type: ignore[method-assign]
+            c.files.store.read_chunk_frame = tampered  # type: ignore[method-assign]
             caplog.set_level(logging.INFO, logger="app.files.part")
             out_b = await b.files.async_download(rooms[1], att, tmp_path / "b.bin")
             assert out_b is not None and digest(out_b) == digest(src)
@@ -200,15 +218,7 @@ def test_the_data_channel_carries_a_file_when_tcp_is_not_used(tmp_path: Path) ->
             src.write_bytes(os.urandom(CHUNK_SIZE + 77))
             _mid, att, _root = await posted(svcs, rooms, src)
             svcs[1].files.force_datachannel = True
-            routes: list[str] = []
-            real_open = svcs[1].files.streams.async_open
-
-            async def opened(peer: bytes, **kw: bool) -> object:
-                stream = await real_open(peer, **kw)
-                routes.append(stream.route)
-                return stream
-
-            svcs[1].files.streams.async_open = opened  # type: ignore[method-assign,assignment]
+            routes = record_routes(svcs[1])
             out = await svcs[1].files.async_download(rooms[1], att, tmp_path / "b.bin")
             assert out is not None and digest(out) == digest(src) and routes == ["datachannel"]
         finally:
