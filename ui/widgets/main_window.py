@@ -24,6 +24,7 @@ from ..state.voice import DEFAULT_PTT_KEY, PTT_KEY, PTT_ON, VoiceState
 from ..tasks import spawn
 from ..theme import THEMES, Theme, apply_theme
 from .composer import Composer
+from .file_wiring import FileWiring
 from .dialogs import InviteDialog, JoinDialog, NameDialog, PreferencesDialog, QuickSwitcher, RoomBrowser
 from .emoji_picker import EmojiPicker
 from .export_dialog import ExportDialog
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
             self.tray.activated.connect(self._bring_to_front)
             self.tray.show()
         self._wire()
+        self.files = FileWiring(self)  # attach, drop, paste, previews, Save as… / Open (ui/widgets/file_wiring.py)
         self._shortcuts()
         self._restore()
         self.refresh_rooms()
@@ -407,7 +409,7 @@ class MainWindow(QMainWindow):
 
     def submit(self, text: str) -> None:
         s = self.session
-        if s.room is None or not s.channel:
+        if s.room is None or not s.channel or self.files.submit(text):
             return
         if self.composer_state.submit(s.room, s.channel, text):
             if self._typing_sent:

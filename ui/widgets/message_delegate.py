@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,9 +12,15 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QR
 from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.models import markdown_html
+from app.files.manifest import Manifest
+from app.models import Message, markdown_html
 
+from ..state.attachments import AttachmentsState
 from ..theme import DARK, Theme
+from .attachment_paint import Placed
+from .attachment_paint import bottom as files_bottom
+from .attachment_paint import layout as files_layout
+from .attachment_paint import paint as paint_files
 from .message_model import ROW_ROLE, Row
 
 LEFT = 16
@@ -48,6 +55,7 @@ class Geometry:
 
     reply: QRect | None = None
     chips: list[tuple[QRect, str]] = field(default_factory=list)
+    files: list[Placed] = field(default_factory=list)  # pictures and file cards (ui/widgets/attachment_paint.py)
     body_top: int = 0
     height: int = 0
 
@@ -67,6 +75,11 @@ class MessageDelegate(QStyledItemDelegate):
         self.bold.setWeight(QFont.Weight.DemiBold)
         self.small = QFont(self.base)
         self.small.setPointSizeF(max(7.0, self.base.pointSizeF() * 0.8))
+        self.files: AttachmentsState | None = None  # set by FileWiring: how each message's files look now
+        self.on_shown: Callable[[Message, Manifest], None] | None = None  # a file was painted (pictures auto-fetch)
+
+    def forget_heights(self) -> None:
+        self._heights.clear()
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -141,6 +154,9 @@ class MessageDelegate(QStyledItemDelegate):
         g.body_top = y
         body_w = width - BODY_X - RIGHT
         y += int(self._document(row, body_w).size().height()) + 2
+        if row.msg.attachments and self.files is not None:
+            g.files = files_layout(self.files.manifests(row.msg), BODY_X, y + 2, body_w)
+            y = files_bottom(g.files) + 6 if g.files else y
         if row.msg.reactions:
             g.chips = self._chips(row, BODY_X, y + 4, body_w)
             y = max(r.bottom() for r, _ in g.chips) + 4 if g.chips else y
@@ -209,6 +225,11 @@ class MessageDelegate(QStyledItemDelegate):
         ctx.palette.setColor(QPalette.ColorRole.Text, QColor(t.text))
         doc.documentLayout().draw(painter, ctx)
         painter.translate(-BODY_X, -g.body_top)
+        if g.files and self.files is not None:
+            paint_files(painter, g.files, self.files, t, self.base, self.small)
+            if self.on_shown is not None:
+                for placed in g.files:
+                    self.on_shown(row.msg, placed.manifest)
         for r, emoji in g.chips:
             self._paint_chip(painter, r, emoji, row)
         painter.restore()
