@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     _file_commands(sub)
     _admin_commands(sub)
     _node_commands(sub)
-    name = _command(sub, "name", "show or set your display name")
+    name = _command(sub, "name", "show or set your display name (and with --avatar, your picture)")
     name.add_argument("new_name", nargs="?")
+    name.add_argument("--avatar", type=Path, metavar="PICTURE", help="your avatar, shown to the members of your rooms")
     return p
 
 
@@ -92,6 +93,9 @@ def _room_commands(sub: Sub) -> None:
     rc = _command(rsub, "create", "create a room; prints its id")
     rc.add_argument("name")
     _command(rsub, "list", "list rooms: id, then name")
+    ri = _command(rsub, "icon", "make a picture the room's icon (needs an admin); prints its attachment id")
+    ri.add_argument("room")
+    ri.add_argument("picture", type=Path)
 
 
 def _message_commands(sub: Sub) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from .paths import SOCKET_NAME, resolve_profile_dir, socket_path
 
 NOT_FORWARDED = ("node",)
-PATH_FLAGS = ("--out", "--file", "--original")
+PATH_FLAGS = ("--out", "--file", "--original", "--avatar")
 MAX_REPLY = 64 * 1024 * 1024
 
 
@@ -38,6 +38,8 @@ def _argv_for(args: argparse.Namespace) -> list[str]:
             out[i + 1] = str(Path(out[i + 1]).expanduser().resolve())
     if args.command == "import":
         out[-1] = str(Path(args.file).resolve())
+    if args.command == "room" and getattr(args, "room_command", "") == "icon":
+        out[-1] = str(Path(args.picture).expanduser().resolve())
     return out
 
 

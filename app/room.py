@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY = 2000     # entries after which an idle moment saves a snapshot (`snapshot_if_due`)
 SNAPSHOT_FORCED = 50_000  # entries after which one is saved at once, busy or not
+HIDDEN_CHANNELS = frozenset(("~profile",))  # channels nobody creates, never listed: avatars (app/files/profile_pictures.py)
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
 
 
@@ -421,7 +422,7 @@ class Room:
             raise HubbubError("A message cannot be empty.")
         if len(text) > 16_000:
             raise HubbubError("A message can be at most 16000 characters.")
-        cid = self.find_channel(channel).id
+        cid = channel if channel in HIDDEN_CHANNELS else self.find_channel(channel).id
         value: dict[str, Any] = {"c": cid, "t": text, "ts": now_ms()}
         if reply_to:
             target = self.message(reply_to)
@@ -521,8 +522,10 @@ class Room:
         self._write(CHANNELS, value)
 
     def update_settings(self, *, name: str | None = None, public: bool | None = None, tags: list[str] | None = None,
-                        topic: str | None = None, direct: bool | None = None) -> None:
+                        topic: str | None = None, direct: bool | None = None, icon: dict[str, Any] | None = None) -> None:
         value: dict[str, Any] = {"ts": now_ms()}
+        if icon is not None:
+            value["icon"] = icon  # a picture's manifest (app/files/profile_pictures.py)
         if direct is not None:
             value["dm"] = direct
         if name is not None:

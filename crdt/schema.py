@@ -14,7 +14,7 @@ import hashlib
 from enum import IntEnum
 from typing import Any
 
-from .attachments import attachments_problem
+from .attachments import attachment_problem, attachments_problem
 
 SHORT_SIZE = 6
 SHORT_CHARS = 8
@@ -42,7 +42,7 @@ DELETES = "x"    # eid -> {m: target eid, ts}
 REACTIONS = "r"  # eid -> {m: target eid, e: emoji}
 PINS = "p"       # eid -> {m: target eid, ts}
 CHANNELS = "c"   # eid -> {id, n: name, k: text|voice, g?: category, ttl?, pos?, del?}
-SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two)}
+SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two), icon?: picture manifest}
 ROOTS = (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)
 ADMIN_ROOTS = frozenset((CHANNELS, SETTINGS))
 TARGETED = frozenset((EDITS, DELETES, PINS))
@@ -148,6 +148,8 @@ def value_problem(root: str, value: Any) -> str | None:
             return "direct flag must be a boolean"
         if "tags" in value and (not isinstance(value["tags"], list) or not all(_is_text(t, 32) for t in value["tags"])):
             return "tags must be short strings"
+        if "icon" in value and (attachment_problem(value["icon"]) or "w" not in value["icon"]):
+            return "room icon must be a picture's manifest"
         return None
     return f"unknown root {root!r}"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import logging
 import os
 from pathlib import Path
@@ -270,3 +271,41 @@ def test_files_store_is_in_the_profile(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "p")
     assert store.base == tmp_path / "p" / "files"
     store.close()
+
+
+def test_avatars_and_room_icons_reach_other_members(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from app.files.profile_pictures import AVATAR_SIDE, avatar_of, room_icon, set_avatar, set_room_icon
+    from crdt.schema import short_id
+
+    async def body() -> None:
+        svcs, rooms = await party(tmp_path, "a", "b")
+        a, b = svcs
+        try:
+            photo = jpeg_with_gps(tmp_path / "me.jpg")
+            set_avatar(a.node, a.files.store, photo)
+            set_room_icon(a.files.store, rooms[0], photo)
+            a_short = short_id(a.node.profile.public_key)
+            await until(lambda: avatar_of(rooms[1], a_short) is not None and room_icon(rooms[1]) is not None, 10,
+                        "A's avatar and the room's icon at B")
+            found = avatar_of(rooms[1], a_short)
+            icon = room_icon(rooms[1])
+            assert found is not None and icon is not None
+            for message_id, m in (found, ("", icon)):
+                await b.files.async_fetch(rooms[1], m, message_id)
+                assert b.files.store.complete(m.root, m.size)
+            out = tmp_path / "avatar.jpg"
+            from app.files.assemble import assemble
+
+            assemble(b.files.store, found[1], b.files.store.ids(found[1].root) or [], out)
+            data = out.read_bytes()
+            assert Image.open(io.BytesIO(data)).size == (AVATAR_SIDE, AVATAR_SIDE) and not has_metadata(data)
+            assert avatar_of(rooms[1], short_id(b.node.profile.public_key)) is None
+            with pytest.raises(HubbubError, match="not allowed"):
+                set_room_icon(b.files.store, rooms[1], photo)  # a member is not an admin
+        finally:
+            for s in svcs:
+                await stop(s)
+
+    run(body())

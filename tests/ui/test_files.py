@@ -1,6 +1,6 @@
 """Files in the window, with a headless member on loopback (real aiortc and TCP): a picture shows its blurhash
-then arrives by itself and opens large on a click and saves; a dropped file is attached and sent; a file card's
-"Save as…" fetches it with a progress bar and writes the same bytes."""
+then arrives by itself and opens large on a click and saves; a file card's "Save as…" fetches it with a progress
+bar and writes the same bytes; a dropped file is attached and sent; a member's avatar arrives by itself."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.files.manifest import Manifest
-from app.models import Message
+from app.files.profile_pictures import avatar_of, set_avatar
+from app.models import Message, short_id
 from tests.pictures import has_metadata, jpeg_with_gps
 from tests.ui.test_network import connected_pair, qloop, stop, until  # noqa: F401 (qloop is a fixture)
 from ui.widgets import file_wiring
@@ -115,6 +116,16 @@ def test_pictures_and_files_in_the_window(qtbot: object, qloop: Callable[[Awaita
             assert sent.author == w.session.me and sent.text == ""
             got = await bob.files.async_download(broom, bytes(sent.attachments[0]["h"]).hex(), tmp_path / "bob.txt")
             assert got is not None and got.read_text() == "dropped on the window"
+
+            # Bob's avatar: in the member list and beside his messages once it arrives (it is fetched by itself).
+            bob_short = short_id(bob.node.profile.public_key)
+            set_avatar(bob.node, bob.files.store, photo)
+            await until(lambda: avatar_of(room, bob_short) is not None, "Bob's avatar message in the window's room")
+            w.files.state.forget_room(room.id)
+            w._refresh_members()
+            await until(lambda: w.files.state.avatar_image(room, bob_short) is not None, "Bob's avatar picture")
+            picture = w.files.state.avatar_image(room, bob_short)
+            assert picture is not None and (picture.width(), picture.height()) == (256, 256)
         finally:
             await stop(w, live, bob)
 

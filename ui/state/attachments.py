@@ -76,6 +76,8 @@ class AttachmentsState(QObject):
         self._pictures: OrderedDict[str, QImage] = OrderedDict()
         self._thumbs: dict[str, QImage] = {}
         self._blurs: dict[tuple[str, int, int], QImage] = {}
+        self._avatars: dict[tuple[bytes, str], tuple[str, Manifest] | None] = {}
+        self._icons: dict[bytes, Manifest | None] = {}
         self.open_with: Callable[[Path], None] = _open_on_desktop
 
     @property
@@ -240,6 +242,38 @@ class AttachmentsState(QObject):
                 and m.id not in self._pictures and self._files() is not None
                 and not self.store.complete(m.root, m.size)):
             self.fetch(room, message_id, m)
+
+    # ----- avatars and room icons -------------------------------------------------------------
+
+    def avatar_image(self, room: Room, short: str) -> QImage | None:
+        """A member's avatar in `room` (fetched by itself when missing; None until it is here)."""
+        key = (room.id, short)
+        if key not in self._avatars:
+            from app.files.profile_pictures import avatar_of
+
+            self._avatars[key] = avatar_of(room, short)
+        found = self._avatars[key]
+        return None if found is None else self._small_picture(room, found[0], found[1])
+
+    def room_icon_image(self, room: Room) -> QImage | None:
+        if room.id not in self._icons:
+            from app.files.profile_pictures import room_icon
+
+            self._icons[room.id] = room_icon(room)
+        icon = self._icons[room.id]
+        return None if icon is None else self._small_picture(room, "", icon)
+
+    def _small_picture(self, room: Room, message_id: str, m: Manifest) -> QImage | None:
+        image = self.picture(m)
+        if image is None:
+            self.shown(room, message_id, m)
+        return image
+
+    def forget_room(self, room_id: bytes) -> None:
+        """A room changed: look for its avatars and icon again."""
+        self._icons.pop(room_id, None)
+        for key in [k for k in self._avatars if k[0] == room_id]:
+            del self._avatars[key]
 
     # ----- fetching, saving, opening -----------------------------------------------------------
 

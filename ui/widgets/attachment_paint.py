@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath
 
 from app.files.manifest import Manifest
 
@@ -157,3 +157,18 @@ def _card(p: QPainter, item: Placed, state: AttachmentsState, theme: Theme, font
             p.setPen(QColor(theme.link))
             p.drawText(zone, Qt.AlignmentFlag.AlignCenter, label)
     p.restore()
+
+
+def paint_round(p: QPainter, r: QRectF, image: QImage, radius: float | None = None) -> None:
+    """A picture clipped to a circle (or a rounded square of `radius`): avatars and room icons."""
+    p.save()
+    path = QPainterPath()
+    if radius is None:
+        path.addEllipse(r)
+    else:
+        path.addRoundedRect(r, radius, radius)
+    p.setClipPath(path)
+    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    p.drawImage(r, image)
+    p.restore()
+

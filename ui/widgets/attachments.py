@@ -85,6 +85,12 @@ def ask_save_path(parent: QWidget, name: str) -> Path | None:
     return Path(path) if path else None
 
 
+def ask_picture(parent: QWidget, title: str) -> Path | None:
+    path, _ = QFileDialog.getOpenFileName(parent, title, str(Path.home()),
+                                          "Pictures (*.jpg *.jpeg *.png *.webp *.gif *.bmp *.tif *.tiff)")
+    return Path(path) if path else None
+
+
 def ask_files(parent: QWidget) -> list[Path]:
     paths, _ = QFileDialog.getOpenFileNames(parent, "Attach files", str(Path.home()))
     return [Path(p) for p in paths]

@@ -7,24 +7,50 @@ composer and the list need no code of their own for files; `MainWindow` builds o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent
-from PySide6.QtWidgets import QApplication, QBoxLayout, QToolButton
+from PySide6.QtGui import QImage, QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import QApplication, QBoxLayout, QMenu, QToolButton, QWidget
 
+from app.errors import HubbubError
 from app.files.manifest import Manifest
-from app.models import Message
+from app.files.profile_pictures import set_avatar, set_room_icon
+from app.models import Message, Role
 
 from ..state.attachments import AttachmentsState
 from .attachment_paint import hit as files_hit
-from .attachments import FileDropFilter, PendingStrip, PictureDialog, ask_files, ask_save_path
+from .attachments import FileDropFilter, PendingStrip, PictureDialog, ask_files, ask_picture, ask_save_path
 from .message_model import ROW_ROLE
 
 if TYPE_CHECKING:
     from app.files.part import Files
+    from app.node import Node
 
-    from .main_window import MainWindow
+    from ..state.session import Session
+    from .composer import Composer
+    from .message_delegate import MessageDelegate
+    from .message_view import MessageView
+
+
+    from .member_list import MemberList
+    from .sidebar import RoomRail
+
+
+class FileWindow(Protocol):
+    """What FileWiring needs of the main window (a QWidget with these parts)."""
+
+    node: Node
+    session: Session
+    composer: Composer
+    view: MessageView
+    delegate: MessageDelegate
+    members: MemberList
+    rail: RoomRail
+
+    def show_error(self, text: str) -> None: ...
+    def refresh_rooms(self) -> None: ...
+    def _refresh_members(self) -> None: ...
 
 
 def files_part(live: Any) -> Files | None:
@@ -36,9 +62,10 @@ def files_part(live: Any) -> Files | None:
 class FileWiring(QObject):
     """Files in one main window."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: FileWindow, widget: QWidget) -> None:
+        super().__init__(widget)
         self.window = window
+        self.widget = widget
         self.state = AttachmentsState(window.node, lambda: files_part(window.session.live))
         self.viewer: PictureDialog | None = None
         composer = window.composer
@@ -56,7 +83,7 @@ class FileWiring(QObject):
         if isinstance(row, QBoxLayout):
             row.insertWidget(0, self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.drops = FileDropFilter(self.state, QApplication.clipboard())
-        for target in (window, composer.edit, window.view.viewport()):
+        for target in (widget, composer.edit, window.view.viewport()):
             target.setAcceptDrops(True)
             target.installEventFilter(self.drops)
         self._edit = composer.edit
@@ -65,14 +92,18 @@ class FileWiring(QObject):
         self._viewport.installEventFilter(self)
         window.delegate.files = self.state
         window.delegate.on_shown = self._shown
+        window.delegate.avatar_image = self._avatar
+        window.members.avatar_for = self._avatar
+        window.rail.delegate.icon_for = self._room_icon
         self.state.progress.connect(lambda *_: window.view.viewport().update())
         self.state.picture_ready.connect(self._picture_ready)
         self.state.error.connect(window.show_error)
+        window.session.room_updated.connect(self._room_changed)
 
     # ----- composing --------------------------------------------------------------------------
 
     def pick_files(self) -> None:
-        self.state.add_paths(ask_files(self.window))
+        self.state.add_paths(ask_files(self.widget))
 
     def submit(self, text: str) -> bool:
         """Send the text with the pending files; False when none are pending (the window sends the text)."""
@@ -94,6 +125,56 @@ class FileWiring(QObject):
     def _picture_ready(self, attachment_id: str) -> None:
         self.window.delegate.forget_heights()
         self.window.view.viewport().update()
+        self.window._refresh_members()  # an avatar may have arrived
+        self.window.rail.update()
+
+    def _avatar(self, short: str) -> QImage | None:
+        room = self.window.session.room
+        return None if room is None else self.state.avatar_image(room, short)
+
+    def _room_icon(self, room_id: bytes) -> QImage | None:
+        node = self.window.node
+        return self.state.room_icon_image(node.room(room_id)) if node.has_room(room_id) else None
+
+    def _room_changed(self, room_id: bytes) -> None:
+        self.state.forget_room(room_id)
+
+    # ----- room icons and avatars -------------------------------------------------------------
+
+    def add_menu_actions(self, menu: QMenu) -> None:
+        """"Set room icon…" (admins) and "Set my avatar…" in the room menu."""
+        room = self.window.session.room
+        role = room.my_role() if room is not None else None
+        if role is not None and role >= Role.ADMIN:
+            menu.addAction("Set room icon…", self.pick_room_icon)
+        menu.addAction("Set my avatar…", self.pick_avatar)
+
+    def pick_room_icon(self) -> None:
+        room = self.window.session.room
+        picked = ask_picture(self.widget, "Room icon")
+        if room is None or picked is None:
+            return
+        try:
+            set_room_icon(self.state.store, room, picked)
+        except HubbubError as exc:
+            self.window.show_error(str(exc))
+            return
+        self.state.forget_room(room.id)
+        self.window.refresh_rooms()
+
+    def pick_avatar(self) -> None:
+        picked = ask_picture(self.widget, "Your avatar")
+        if picked is None:
+            return
+        try:
+            set_avatar(self.window.node, self.state.store, picked)
+        except HubbubError as exc:
+            self.window.show_error(str(exc))
+            return
+        for room_id, _ in self.window.node.room_list():
+            self.state.forget_room(room_id)
+        self.window._refresh_members()
+        self.window.view.viewport().update()
 
     def clicked(self, msg: Message, action: str, m: Manifest) -> None:
         room = self.window.session.room
@@ -104,7 +185,7 @@ class FileWiring(QObject):
             if image is None:
                 self.state.fetch(room, msg.id, m)
                 return
-            self.viewer = PictureDialog(image, m.name, self.window)
+            self.viewer = PictureDialog(image, m.name, self.widget)
             self.viewer.save_requested.connect(lambda: self.save(msg, m))
             self.viewer.show()
         elif action == "save":
@@ -114,7 +195,7 @@ class FileWiring(QObject):
 
     def save(self, msg: Message, m: Manifest) -> None:
         room = self.window.session.room
-        target = ask_save_path(self.window, m.name)
+        target = ask_save_path(self.widget, m.name)
         if room is not None and target is not None:
             self.state.save_as(room, msg.id, m, target)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import (QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QImage, QPainter, QPalette,
+                           QTextDocument)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from app.files.manifest import Manifest
@@ -21,6 +22,7 @@ from .attachment_paint import Placed
 from .attachment_paint import bottom as files_bottom
 from .attachment_paint import layout as files_layout
 from .attachment_paint import paint as paint_files
+from .attachment_paint import paint_round
 from .message_model import ROW_ROLE, Row
 
 LEFT = 16
@@ -77,6 +79,7 @@ class MessageDelegate(QStyledItemDelegate):
         self.small.setPointSizeF(max(7.0, self.base.pointSizeF() * 0.8))
         self.files: AttachmentsState | None = None  # set by FileWiring: how each message's files look now
         self.on_shown: Callable[[Message, Manifest], None] | None = None  # a file was painted (pictures auto-fetch)
+        self.avatar_image: Callable[[str], QImage | None] | None = None  # an author's avatar, by short id
 
     def forget_heights(self) -> None:
         self._heights.clear()
@@ -289,6 +292,10 @@ class MessageDelegate(QStyledItemDelegate):
 
     def _paint_avatar(self, p: QPainter, row: Row, y: int) -> None:
         r = QRectF(LEFT, y, AVATAR, AVATAR)
+        picture = self.avatar_image(row.msg.author) if self.avatar_image is not None else None
+        if picture is not None:
+            paint_round(p, r, picture)
+            return
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(author_colour(row.msg.author))
         p.drawEllipse(r)
