@@ -53,7 +53,7 @@ class Files:
         self.progress: list[Callable[[bytes, int, int], None]] = []  # (root, bytes held, total): the UI listens
         # Tests and `bench files`: never dial TCP (also HUBBUB_FILES_DATACHANNEL=1, for a `hubbub node`).
         self.force_datachannel = os.environ.get("HUBBUB_FILES_DATACHANNEL") == "1"
-        self._fetches: dict[bytes, asyncio.Task[Path | None]] = {}
+        self._fetches: dict[bytes, Fetch] = {}  # root -> the fetch bringing it (stopped if its message goes)
         self._tasks: set[asyncio.Task[None]] = set()
         self._hooked: set[bytes] = set()
 
@@ -64,8 +64,10 @@ class Files:
         self._spawn(self._async_evict())
 
     async def async_stop(self) -> None:
-        for task in [*self._tasks, *self._fetches.values()]:
+        for task in self._tasks:
             task.cancel()
+        for fetch in self._fetches.values():
+            fetch.abort("stopping")
         await self.streams.async_stop()
         self.store.close()
 
@@ -145,16 +147,19 @@ class Files:
 
         fetch = Fetch(self.store, room.id, manifest, open_stream=open_stream, candidates=lambda: self.candidates(room),
                       report=self._invalid, progress=relay, patience=patience)
+        self._fetches[manifest.root] = fetch
         try:
             await fetch.async_run()
         finally:
+            if self._fetches.get(manifest.root) is fetch:
+                self._fetches.pop(manifest.root, None)
             log.info("fetched %d chunks of %s: %s", sum(fetch.served_by.values()), manifest.name,
                      ", ".join(f"{n} from {p.hex()[:12]}" for p, n in fetch.served_by.items()) or "none")
 
     async def async_download(self, room: Room, attachment_id: str, out: Path | None, *,
                              progress: Progress | None = None, patience: float = 30.0) -> Path | None:
         """Fetch a file and write it to `out` (None: only into the store); one-sentence HubbubError otherwise."""
-        message_id, manifest = find_attachment(room, attachment_id)
+        message_id, manifest = find_attachment(room, attachment_id, self.store)
         try:
             await self.async_fetch(room, manifest, message_id, progress=progress, patience=patience)
         except FetchFailed as exc:
@@ -172,7 +177,7 @@ class Files:
         for root in self.store.files_of(room.id, message_ids):
             fetch = self._fetches.pop(root, None)
             if fetch is not None:
-                fetch.cancel()
+                fetch.abort("deleted")
             removed = self.store.remove(root)
             log.info("removed %d chunks of a file whose message in %s is gone", removed, room.name)
 
@@ -180,7 +185,7 @@ class Files:
         while True:
             await asyncio.sleep(EVICT_EVERY)
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.evict, cache_limit(self.node.profile.settings))
+                await asyncio.to_thread(self.store.evict, cache_limit(self.node.profile.settings), set(self._fetches))
 
     def manifests(self, room: Room) -> list[tuple[str, Manifest]]:
         return room_manifests(room)
@@ -207,5 +212,7 @@ def fetch_sentence(exc: FetchFailed, manifest: Manifest) -> HubbubError:
         return DiskFull(f"The disk is full, so {manifest.name} could not be fetched.")
     if exc.reason == "deleted":
         return HubbubError(f"{manifest.name} was deleted.")
+    if exc.reason == "stopping":
+        return HubbubError(f"The node stopped before {manifest.name} was fetched.")
     return HubbubError(f"Nobody online holds {manifest.name}, so it cannot be fetched now.")
 

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,7 +286,7 @@ class FileStore:
                         total += entry.stat().st_size
         return total
 
-    def evict(self, limit_bytes: int, keep: set[bytes] = frozenset()) -> list[bytes]:  # type: ignore[assignment]
+    def evict(self, limit_bytes: int, keep: Collection[bytes] = ()) -> list[bytes]:
         """Remove cached (unpinned) files, least recently used first, until the chunks fit in `limit_bytes`."""
         used = self.usage()
         evicted: list[bytes] = []

@@ -153,7 +153,13 @@ class Fetch:
         self._arrivals: asyncio.Queue[_Arrival] = asyncio.Queue(maxsize=4)
         self._changed = asyncio.Event()
         self._disk_error: OSError | None = None
+        self._aborted = ""
         self.served_by: dict[bytes, int] = {}
+
+    def abort(self, reason: str) -> None:
+        """Stop the fetch: it raises FetchFailed(reason) ("deleted": its message went away)."""
+        self._aborted = reason
+        self._changed.set()
 
     async def async_run(self) -> None:
         """Fetch until every chunk is held and checked; raises FetchFailed otherwise."""
@@ -167,6 +173,8 @@ class Fetch:
             self._look_for_sources()
             deadline = loop.time() + self.patience
             while True:
+                if self._aborted:
+                    raise FetchFailed(self._aborted)
                 if self._disk_error is not None:
                     raise FetchFailed("disk", str(self._disk_error))
                 if self.plan is not None and self.plan.complete:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.clitools import hub, ok, one_line_error, start_node, stop_node
+from tests.integration.test_full_disk import small_disk
 from tests.pictures import jpeg_with_gps
 
 pytestmark = pytest.mark.timeout(180)
@@ -52,6 +53,10 @@ def test_send_history_download_icon_and_avatar_through_running_nodes(tmp_path: P
         ok(hub(b, "download", "files", str(found[0]["id"])[:12], "--out", str(folder), timeout=60))
         assert (folder / "blob.bin").read_bytes() == blob.read_bytes()  # a folder gets the file's own name
 
+        with small_disk(tmp_path / "disk", "1m") as disk:  # the file does not fit: one sentence, no partial file
+            refused = one_line_error(hub(b, "download", "files", str(found[0]["id"]), "--out", str(disk / "x.bin"),
+                                         timeout=60))
+            assert "disk is full" in refused and not list(disk.iterdir())
         assert "hex id" in one_line_error(hub(b, "download", "files", "not-an-id", "--out", str(out)))
         assert "no attachment" in one_line_error(hub(b, "download", "files", "0123456789abcdef", "--out", str(out)))
         assert "no file" in one_line_error(hub(a, "send", "files", "--file", str(tmp_path / "missing.bin")))
