@@ -116,11 +116,11 @@ def run(quick: bool = False) -> dict[str, Any]:
             ha, hb, hc = lan.hosts
             a = Runner(ha, paths[0], room, [], tmp / "a.log")
             a.wait("ready")
-            c = Runner(hc, paths[2], room, [ha], tmp / "c.log")
-            b = Runner(hb, paths[1], room, [ha, hc], tmp / "b.log")
             key_a = a.wait("ready")["key"]
-            b.wait("ready")
+            c = Runner(hc, paths[2], room, [ha], tmp / "c.log")
             c.wait("ready")
+            b = Runner(hb, paths[1], room, [ha, hc], tmp / "b.log")
+            b.wait("ready")
             att = a.ask({"cmd": "send", "path": str(payload)}, "sent", 300)["att"]
             small_att = a.ask({"cmd": "send", "path": str(small)}, "sent")["att"]
             time.sleep(0.5)  # the messages reach B and C

@@ -32,6 +32,7 @@ from app.room import Room
 from app.service import NodeService
 from crdt.entry import Entry
 from crdt.schema import eid
+from p2p.errors import P2PError
 
 
 def emit(event: str, **fields: Any) -> None:
@@ -88,7 +89,14 @@ async def _async_main(args: argparse.Namespace) -> None:
     targets = []
     for spec in args.connect:
         host, port = spec.rsplit(":", 1)
-        targets.append(await service.async_connect(host, int(port)))
+        for attempt in range(100):  # the other node may still be starting
+            try:
+                targets.append(await service.async_connect(host, int(port)))
+                break
+            except P2PError:
+                if attempt == 99:
+                    raise
+                await asyncio.sleep(0.2)
     while not all(room.id in service.peer.shared_rooms(p) for p in targets):
         await asyncio.sleep(0.02)
     emit("ready", key=node.profile.public_key.hex())
