@@ -16,7 +16,7 @@ import struct
 from collections import deque
 from collections.abc import Callable
 
-QUEUE = 4
+QUEUE = 8
 SOCKET_BUFFER = 4 << 20
 WRITE_HIGH = 4 << 20
 _LEN = struct.Struct(">I")

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 LIST_INDEX = 0xFFFFFFFF  # a NOPE for the hash list rather than a chunk
 MAX_QUEUED = 64  # requests one client may have waiting (a window is 8)
-WRITERS = 2  # chunks checked and written at once (hashing runs in parallel with the network)
+WRITERS = 3  # chunks checked and written at once (hashing runs in parallel with the network)
 Encoded = bytes | bytearray  # a frame as it goes on the stream
 MayServe = Callable[[bytes, bytes, bytes], bool]  # (peer, room id, root)
 Report = Callable[[bytes, str], None]  # (peer, what it did wrong)
@@ -150,7 +150,7 @@ class Fetch:
         self._tried: dict[bytes, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids_ready: asyncio.Future[list[bytes]] | None = None
-        self._arrivals: asyncio.Queue[_Arrival] = asyncio.Queue(maxsize=4)
+        self._arrivals: asyncio.Queue[_Arrival] = asyncio.Queue(maxsize=8)
         self._changed = asyncio.Event()
         self._disk_error: OSError | None = None
         self._aborted = ""
