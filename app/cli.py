@@ -95,6 +95,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .headless import run_join
 
         return run_join(args)
+    if args.command == "download":
+        from .files.commands import run_download
+
+        return run_download(args)
     from .commands import execute, is_read_only
     from .node import Node
     from .profile import open_profile

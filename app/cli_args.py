@@ -95,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     _file_commands(sub)
     _admin_commands(sub)
     _node_commands(sub)
-    name = _command(sub, "name", "show or set your display name")
+    name = _command(sub, "name", "show or set your display name (and with --avatar, your picture)")
     name.add_argument("new_name", nargs="?")
+    name.add_argument("--avatar", type=Path, metavar="PICTURE", help="your avatar, shown to the members of your rooms")
     return p
 
 
@@ -115,12 +116,20 @@ def _room_commands(sub: Sub) -> None:
     rc = _command(rsub, "create", "create a room; prints its id")
     rc.add_argument("name")
     _command(rsub, "list", "list rooms: id, then name")
+    ri = _command(rsub, "icon", "make a picture the room's icon (needs an admin); prints its attachment id")
+    ri.add_argument("room")
+    ri.add_argument("picture", type=Path)
 
 
 def _message_commands(sub: Sub) -> None:
     s = _command(sub, "send", "post a message; prints its id")
     s.add_argument("room")
-    s.add_argument("text", help="the message; - reads one message per line from standard input, sent at once")
+    s.add_argument("text", nargs="?", default="",
+                   help="the message; - reads one message per line from standard input, sent at once")
+    s.add_argument("--file", action="append", default=[], type=Path, metavar="PATH",
+                   help="attach this file (repeatable); pictures are sent without their metadata (GPS, camera)")
+    s.add_argument("--original", action="append", default=[], type=Path, metavar="PATH",
+                   help="attach this picture as it is, metadata included (repeatable)")
     s.add_argument("--channel", help="the text channel (default: general, or the thread's channel)")
     s.add_argument("--reply-to", metavar="MESSAGE", help="the id of the message this answers")
     s.add_argument("--thread", metavar="MESSAGE", help="reply in the thread of this message")
@@ -165,6 +174,13 @@ def _file_commands(sub: Sub) -> None:
 
     i = _command(sub, "import", "merge a signed log file, verifying every entry")
     i.add_argument("file", type=Path)
+
+    dl = _command(sub, "download", "fetch an attachment from any member online, verify every byte and write it")
+    dl.add_argument("room")
+    dl.add_argument("attachment", metavar="ATTACHMENT_ID", help="the id `history --json` gives (or 8+ digits of it)")
+    dl.add_argument("--out", required=True, type=Path, metavar="PATH", help="the file to write (or a folder)")
+    dl.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="how long to wait for a member who holds it (default: 30)")
 
 
 def _admin_commands(sub: Sub) -> None:

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import io
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -15,7 +14,7 @@ from pathlib import Path
 from crdt.errors import RoomError
 
 from .cli_args import build_parser
-from .control_wire import MAX_REQUEST, decode_request, encode_reply
+from .control_wire import MAX_REQUEST, decode_request, encode_progress, encode_reply
 from .commands import execute
 from .errors import HubbubError, as_sentence
 from .node import Node
@@ -55,11 +54,15 @@ class ControlServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            argv, stdin = decode_request(await reader.readline())
+            argv, stdin, tty = decode_request(await reader.readline())
         except (ValueError, asyncio.LimitOverrunError, ConnectionError, OSError) as exc:  # ControlWireError is a ValueError
             code, out, err = 1, "", f"hubbub: the node could not read the command ({exc}).\n"
         else:
-            code, out, err = await self.run(argv, stdin)
+            def say(text: str) -> None:  # progress, on the CLI's terminal (`download`)
+                with contextlib.suppress(Exception):
+                    writer.write(encode_progress(text))
+
+            code, out, err = await self.run(argv, stdin, say if tty else None)
         try:
             writer.write(encode_reply(code, out, err))
             await writer.drain()
@@ -68,7 +71,8 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def run(self, argv: list[str], stdin: list[str] | None = None) -> tuple[int, str, str]:
+    async def run(self, argv: list[str], stdin: list[str] | None = None,
+                  say: Callable[[str], None] | None = None) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stderr(err):
@@ -76,6 +80,7 @@ class ControlServer:
         except SystemExit as exc:
             return int(exc.code or 0), out.getvalue(), err.getvalue()
         args._stdin_lines = stdin or []
+        args._say = say
         try:
             with contextlib.redirect_stderr(err):
                 handler = self.async_commands.get(args.command)

@@ -77,6 +77,8 @@ class _Commands:
     def table(self) -> dict[str, AsyncCommand]:
         table: dict[str, AsyncCommand] = {name: self.changing_rooms for name in CHANGES_ROOMS}
         table["join"] = self.join
+        table["send"] = self.send
+        table["download"] = self.download
         return table
 
     def started(self, service: NodeService) -> None:
@@ -89,6 +91,23 @@ class _Commands:
         room = await self.service.async_join(cmd.link, cmd.timeout)
         print(joined_line(room), file=out)
         return 0
+
+    async def send(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
+        """`send`; with files, they are chunked off the loop (a large file must not stall the node's sync)."""
+        from .files.commands import async_send, wants_files
+
+        if not wants_files(cmd):
+            return execute(self.node, cmd, out)
+        await self.running.wait()
+        assert self.service is not None
+        return await async_send(self.service, cmd, out)
+
+    async def download(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
+        from .files.commands import async_download
+
+        await self.running.wait()
+        assert self.service is not None
+        return await async_download(self.service, cmd, out, getattr(cmd, "_say", None))
 
     async def changing_rooms(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
         code = execute(self.node, cmd, out)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY = 2000     # entries after which an idle moment saves a snapshot (`snapshot_if_due`)
 SNAPSHOT_FORCED = 50_000  # entries after which one is saved at once, busy or not
+HIDDEN_CHANNELS = frozenset(("~profile",))  # channels nobody creates, never listed: avatars (app/files/profile_pictures.py)
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
 
 
@@ -55,6 +56,7 @@ class MemberInfo:
 
 
 Listener = Callable[["Room", list[Entry]], None]
+PurgeListener = Callable[["Room", list[str]], None]  # (room, ids of messages whose content was just removed)
 
 
 class Room:
@@ -66,6 +68,7 @@ class Room:
         self.view = log_.view()
         self.stored_name = name
         self.listeners: list[Listener] = []
+        self.purge_listeners: list[PurgeListener] = []  # told which deleted or expired messages were purged
         self._since_snapshot = 0
         self._last_write = 0.0
         self._batch: IngestResult | None = None
@@ -417,12 +420,13 @@ class Room:
         return out
 
     def post(self, channel: str, text: str, *, reply_to: str | None = None, thread: str | None = None,
-             ttl: float | None = None, forward: dict[str, Any] | None = None) -> str:
-        if not text.strip() and forward is None:
+             ttl: float | None = None, forward: dict[str, Any] | None = None,
+             attachments: list[dict[str, Any]] | None = None) -> str:
+        if not text.strip() and forward is None and not attachments:
             raise HubbubError("A message cannot be empty.")
         if len(text) > 16_000:
             raise HubbubError("A message can be at most 16000 characters.")
-        cid = self.find_channel(channel).id
+        cid = channel if channel in HIDDEN_CHANNELS else self.find_channel(channel).id
         value: dict[str, Any] = {"c": cid, "t": text, "ts": now_ms()}
         if reply_to:
             target = self.message(reply_to)
@@ -435,6 +439,8 @@ class Room:
             value["ttl"] = float(ttl)
         if forward:
             value["f"] = forward
+        if attachments:
+            value["a"] = attachments  # file manifests (app/files/manifest.py; rules in crdt/attachments.py)
         mentions = self._mentions(text)
         if mentions:
             value["mn"] = mentions
@@ -520,8 +526,10 @@ class Room:
         self._write(CHANNELS, value)
 
     def update_settings(self, *, name: str | None = None, public: bool | None = None, tags: list[str] | None = None,
-                        topic: str | None = None, direct: bool | None = None) -> None:
+                        topic: str | None = None, direct: bool | None = None, icon: dict[str, Any] | None = None) -> None:
         value: dict[str, Any] = {"ts": now_ms()}
+        if icon is not None:
+            value["icon"] = icon  # a picture's manifest (app/files/profile_pictures.py)
         if direct is not None:
             value["dm"] = direct
         if name is not None:
@@ -624,6 +632,11 @@ class Room:
             apply_updates(self.log.doc, [encode_delete_update(local_deletes)])
         self.snapshot()  # the old snapshot held the text; secure_delete zeroes the pages it leaves
         self.profile.store.checkpoint_truncate()
+        for listener in list(self.purge_listeners):
+            try:
+                listener(self, sorted(targets))
+            except Exception:
+                log.exception("purge listener failed")
         return count
 
     def _author_of(self, short: str) -> bytes | None:

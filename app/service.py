@@ -8,7 +8,8 @@ state and has one concern (docs/architecture.md, "The map"):
 * `DirectRooms` (app/direct.py): rooms of two, pushed inside a shared room;
 * `PresenceBook` (app/presence.py): status, idleness, typing, live signals;
 * `PublicRooms` (app/public_rooms.py): the LAN's public rooms, ours and theirs;
-* `Housekeeping` (app/housekeeping.py): expiry, snapshots, due key rotations, the periodic looks.
+* `Housekeeping` (app/housekeeping.py): expiry, snapshots, due key rotations, the periodic looks;
+* `Files` (app/files/part.py): files and pictures: attaching, fetching from any holder, serving, removal.
 
 Everything runs on one asyncio loop; peer events are handled as they happen (no queue hop).
 """
@@ -31,6 +32,7 @@ from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
 
 from .direct import DirectRooms
 from .durability import DurabilityGate
+from .files.part import Files
 from .housekeeping import Housekeeping
 from .invite import Invite
 from .joins import Joins
@@ -72,6 +74,8 @@ class NodeService:
         self.direct = DirectRooms(node, self.peer, self.rooms_sync, self.presence_book, self.room_added)
         self.public = PublicRooms(node, self.peer, self.listeners)
         self.chores = Housekeeping(node, self.peer, self.presence_book, self.public, self.refresh_secrets)
+        self.files = Files(node, self.peer, self.rooms_sync.may_receive)
+        self.peer.add_listener(self.files.on_event)
         self.router = EventRouter(node, self.peer, self.listeners, self.rooms_sync, self.joins, self.direct,
                                   self.presence_book)
         self.peer.add_listener(self.router.on_event)
@@ -106,6 +110,7 @@ class NodeService:
         for room in self.node.open_rooms():
             self._hook(room)
         await self.peer.async_start()
+        await self.files.async_start()
         self.refresh_secrets()
         self._tasks = [asyncio.create_task(self.rooms_sync.async_run(), name="hubbub-flush"),
                        asyncio.create_task(self.disk.async_checkpoints(), name="hubbub-checkpoint"),
@@ -132,6 +137,7 @@ class NodeService:
                 await task
         self._tasks = []
         await self.disk.async_close()
+        await self.files.async_stop()
         await self.peer.async_stop()
         self.joins.stop()
 
@@ -148,6 +154,7 @@ class NodeService:
         if room.id not in self._hooked:
             self._hooked.add(room.id)
             room.listeners.append(self._on_room_entries)
+            self.files.hook(room)
 
     def room_added(self, room: Room) -> None:
         """Call after creating or joining a room so peers learn of it."""

@@ -14,6 +14,8 @@ import hashlib
 from enum import IntEnum
 from typing import Any
 
+from .attachments import attachment_problem, attachments_problem
+
 SHORT_SIZE = 6
 SHORT_CHARS = 8
 MAX_TEXT = 16_000
@@ -34,13 +36,13 @@ class Role(IntEnum):
 
 
 # Root maps of the room document.
-MESSAGES = "m"   # eid -> {c: channel, t: text, ts, r?: reply-to eid, th?: thread root, f?: forward, ttl?, mn?: [mentioned shorts]}
+MESSAGES = "m"   # eid -> {c: channel, t: text, ts, r?: reply-to eid, th?: thread root, f?: forward, ttl?, mn?: [mentioned shorts], a?: [file manifests] (crdt/attachments.py)}
 EDITS = "e"      # eid -> {m: target eid, t: new text, ts}
 DELETES = "x"    # eid -> {m: target eid, ts}
 REACTIONS = "r"  # eid -> {m: target eid, e: emoji}
 PINS = "p"       # eid -> {m: target eid, ts}
 CHANNELS = "c"   # eid -> {id, n: name, k: text|voice, g?: category, ttl?, pos?, del?}
-SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two)}
+SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two), icon?: picture manifest}
 ROOTS = (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)
 ROOT_INDEX = {root: i for i, root in enumerate(ROOTS)}
 ADMIN_ROOTS = frozenset((CHANNELS, SETTINGS))
@@ -122,6 +124,8 @@ def value_problem(root: str, value: Any) -> str | None:
             return "message has bad mentions"
         if "f" in value and not isinstance(value["f"], dict):
             return "message has a bad forward"
+        if "a" in value:
+            return attachments_problem(value["a"])
         return None
     if root in (EDITS, DELETES, PINS, REACTIONS):
         if not _is_eid(value.get("m")):
@@ -150,6 +154,8 @@ def value_problem(root: str, value: Any) -> str | None:
             return "direct flag must be a boolean"
         if "tags" in value and (not isinstance(value["tags"], list) or not all(_is_text(t, 32) for t in value["tags"])):
             return "tags must be short strings"
+        if "icon" in value and (attachment_problem(value["icon"]) or "w" not in value["icon"]):
+            return "room icon must be a picture's manifest"
         return None
     return f"unknown root {root!r}"
 

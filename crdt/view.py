@@ -45,6 +45,7 @@ class Message:
     deleted: bool = False
     pinned: bool = False
     pin_ids: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # file manifests (crdt/attachments.py)
 
     @property
     def edited(self) -> bool:
@@ -387,6 +388,7 @@ class RoomView:
             id=key, author=_author(key), channel=str(value.get("c")), text=str(value.get("t", "")), ts=ts,
             reply_to=value.get("r"), thread=value.get("th"), forward=value.get("f"),
             ttl=float(ttl) if ttl else None, mentions=list(value.get("mn", []) or []),
+            attachments=list(value.get("a", []) or []),
         )
         author = msg.author
         maps = self.maps
@@ -406,6 +408,7 @@ class RoomView:
             msg.deleted = True
             msg.text = ""
             msg.edits = []
+            msg.attachments = []
         return msg
 
     def _add_reactions_and_pins(self, key: str, msg: Message) -> None:

@@ -28,7 +28,7 @@ NAMES = {
     "text": "mdi6.pound", "speaking": "mdi6.circle", "quiet": "mdi6.circle-outline", "message": "mdi6.message-text-outline",
     "call": "mdi6.phone", "star": "mdi6.star", "favorites": "mdi6.star-outline", "forward": "mdi6.share",
     "thread": "mdi6.forum-outline", "timer": "mdi6.timer-outline", "keyboard": "mdi6.keyboard-outline",
-    "remove": "mdi6.account-remove", "reply": "mdi6.reply", "at": "mdi6.at",
+    "remove": "mdi6.account-remove", "reply": "mdi6.reply", "at": "mdi6.at", "attach": "mdi6.paperclip", "file": "mdi6.file-outline",
 }
 
 _theme: Theme = DARK

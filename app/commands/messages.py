@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .. import rights
 from ..errors import HubbubError
+from .threads import DEFAULT_CHANNEL, channel_and_thread, channel_for, thread_root
 
 if TYPE_CHECKING:
     from crdt.view import Message
@@ -18,28 +19,14 @@ if TYPE_CHECKING:
     from ..node import Node
     from ..room import Room
 
-DEFAULT_CHANNEL = "general"
-
-
-def _thread_root(room: Room, message_id: str) -> Message:
-    """The first message of the thread that `message_id` starts or belongs to."""
-    msg = room.message(message_id)
-    return room.message(msg.thread) if msg.thread else msg
-
-
-def _channel_for(room: Room, channel: str | None, root: Message | None) -> str:
-    if root is None:
-        return channel or DEFAULT_CHANNEL
-    if channel is not None and room.find_channel(channel).id != root.channel:
-        raise HubbubError(f"That thread is in #{room.find_channel(root.channel).name}, not in #{channel.lstrip('#')}.")
-    return root.channel
-
 
 def send(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     room = node.find_room(args.room)
-    root = _thread_root(room, args.thread) if args.thread else None
-    channel = _channel_for(room, args.channel, root)
-    thread = root.id if root is not None else None
+    channel, thread = channel_and_thread(room, args)
+    from ..files.commands import send_with_files, wants_files  # Pillow and the chunk store only when needed
+
+    if wants_files(args):
+        return send_with_files(node, args, out, channel, thread)
     if args.text == "-":
         source: Iterable[str] = getattr(args, "_stdin_lines", None) or sys.stdin  # the control socket passes the lines
         texts = [line.rstrip("\n") for line in source if line.strip()]
@@ -53,17 +40,20 @@ def send(node: Node, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def history(node: Node, args: argparse.Namespace, out: TextIO) -> int:
+    from ..files.commands import attachments_for
     from ..models import message_record
 
     room = node.find_room(args.room)
     if args.thread:
-        root = _thread_root(room, args.thread)
-        _channel_for(room, args.channel, root)
+        root = thread_root(room, args.thread)
+        channel_for(room, args.channel, root)
         msgs = [m for m in room.history(root.channel) if m.id == root.id or m.thread == root.id]
     else:
         msgs = room.history(args.channel or DEFAULT_CHANNEL)
     if args.json:
-        print(json.dumps([message_record(m, room.name_of) for m in msgs], ensure_ascii=False, indent=1), file=out)
+        files = attachments_for(node)
+        records = [{**message_record(m, room.name_of), "attachments": files(m)} for m in msgs]
+        print(json.dumps(records, ensure_ascii=False, indent=1), file=out)
         return 0
     for m in msgs:
         record = message_record(m, room.name_of)
@@ -79,6 +69,8 @@ def history(node: Node, args: argparse.Namespace, out: TextIO) -> int:
             extra.append(f"in thread {m.thread}")
         if m.pinned:
             extra.append("pinned")
+        for a in m.attachments:
+            extra.append(f"file {a.get('n')} ({int(a.get('s', 0))} bytes)")
         suffix = f"  [{'; '.join(extra)}]" if extra else ""
         print(f"{record['time']}  {record['author_name']}: {text}{suffix}", file=out)
     return 0

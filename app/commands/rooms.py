@@ -13,6 +13,22 @@ if TYPE_CHECKING:
 def room(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     if args.room_command == "create":
         print(node.create_room(args.name).id.hex(), file=out)
+    elif args.room_command == "icon":
+        from ..errors import HubbubError
+        from ..files.commands import store_for
+        from ..files.profile_pictures import set_room_icon
+        from ..models import Role
+
+        target = node.find_room(args.room)
+        role = target.my_role()
+        if role is None or role < Role.ADMIN:  # room settings need an admin (the validator agrees)
+            raise HubbubError("Setting the room's icon needs the admin role.")
+        store = store_for(node)
+        assert store is not None
+        try:
+            print(set_room_icon(store, target, args.picture.expanduser().resolve()).id, file=out)
+        finally:
+            store.close()
     else:
         for rid, name in node.room_list():
             print(f"{rid.hex()}  {name}", file=out)
@@ -25,6 +41,16 @@ def name(node: Node, args: argparse.Namespace, out: TextIO) -> int:
         for r in node.open_rooms():
             if r.my_role() is not None:
                 r.set_member_name(args.new_name)
+    if getattr(args, "avatar", None):
+        from ..files.commands import store_for
+        from ..files.profile_pictures import set_avatar
+
+        store = store_for(node)
+        assert store is not None
+        try:
+            set_avatar(node, store, args.avatar.expanduser().resolve())
+        finally:
+            store.close()
     print(node.profile.display_name, file=out)
     return 0
 

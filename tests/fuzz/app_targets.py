@@ -49,7 +49,7 @@ def _invite_canonical(data: bytes, invite: Invite) -> None:
     assert link == _text(data).strip(), f"accepted a link spelled otherwise than its own: {_text(data)[:80]!r}"
 
 
-def _request(data: bytes) -> tuple[list[str], list[str] | None]:
+def _request(data: bytes) -> tuple[list[str], list[str] | None, bool]:
     return decode_request(data)
 
 
@@ -60,7 +60,7 @@ TARGETS = [
     Target("app.invite.parse_invite", _invite, (BadInvite,), check=_invite_canonical, max_len=1024,
            no_encoder="checked by Invite.link() == the pasted link"),
     Target("app.control_wire.decode_request", _request, (ControlWireError,),
-           encode=lambda r: encode_request(r[0], r[1])),
+           encode=lambda r: encode_request(r[0], r[1], r[2])),
     Target("app.control_wire.decode_reply", decode_reply, (ControlWireError,), encode=lambda r: encode_reply(*r)),
     Target("app.profile.decode_settings", decode_settings, (ProfileError,), encode=encode_settings),
 ]
@@ -87,6 +87,7 @@ def seeds() -> Seeds:
                                     ("padded", (invite.link() + "==\n").encode()), ("scheme-only", b"hubbub://join/")],
         "app.control_wire.decode_request": [("send", encode_request(["send", "room", "hi"])),
                                             ("stdin", encode_request(["send", "room", "-"], ["a", "b"])),
+                                            ("tty", encode_request(["download", "room", "x", "--out", "/tmp/x"], None, True)),
                                             ("list", b'["argv"]\n')],
         "app.control_wire.decode_reply": [("reply", encode_reply(0, "ok\n", "")), ("empty", b""),
                                           ("bad-code", b'{"code":"x"}')],

@@ -27,6 +27,8 @@ SUITES = {
                      "verify_entries_per_s", "ingest_entries_per_s"}),
     "hostile": (True, {"flood_rss_growth_mb", "flood_honest_msg_ms", "baseline_honest_msg_ms", "sybil_dials_per_s",
                        "spoof_reconnect_s", "baseline_reconnect_s", "lossy_handshake_s", "lossy_completed"}),
+    "files": (True, {"lan_file_mb_s", "raw_tcp_mb_s", "secure_copy_mb_s", "datachannel_file_mb_s",
+                     "multi_source_speedup", "rss_growth_mb", "first_thumbnail_ms"}),
     "lan": (True, {"discovery_s", "connect_s", "msg_latency_p50_ms", "msg_latency_p99_ms", "msg_durable_p50_ms",
                    "catchup_100k_s", "raw_transfer_100k_s", "catchup_ratio", "burst_1000_s",
                    "raw_latency_p50_ms", "msg_latency_over_raw_ms"}),

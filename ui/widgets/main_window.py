@@ -28,6 +28,7 @@ from ..theme import THEMES, Theme, apply_theme
 from .app_icon import app_icon
 from .chat_pane import ChatPane, EmptyState
 from .dialogs import PreferencesDialog
+from .file_wiring import FileWiring
 from .member_list import MemberList, avatar_icon
 from .member_menu import MemberMenu
 from .message_actions import MessageActions
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         self.member_menu = MemberMenu(session, self.rooms, self.voice_controls, self)
         self.shortcuts_help = ShortcutsOverlay(root)
         self._wire()
+        self.files = FileWiring(self, self)  # attach, drop, paste, previews, Save as… / Open (ui/widgets/file_wiring.py)
+        self.rooms.more_actions = self.files.add_menu_actions
         self._shortcuts()
         self._restore()
         self.refresh_rooms()
@@ -132,7 +135,7 @@ class MainWindow(QMainWindow):
         self.chat.favorites_button.clicked.connect(m.show_favorites)
         self.chat.invite_button.clicked.connect(r.invite)
         self.members_button.toggled.connect(self.toggle_members)
-        self.composer.submitted.connect(m.submit)
+        self.composer.submitted.connect(self.submit)
         self.composer.edit_last_requested.connect(m.edit_last)
         self.composer.typing.connect(m.typing)
         self.composer_state.error.connect(self.show_error)
@@ -184,7 +187,9 @@ class MainWindow(QMainWindow):
         self.rooms.join_link(link)
 
     def submit(self, text: str) -> None:
-        self.messages.submit(text)
+        """Send the composer's text: with the files waiting to go, if any."""
+        if not self.files.submit(text):
+            self.messages.submit(text)
 
     def message_menu(self, msg: Message) -> QMenu:
         """The right-click actions for a message."""

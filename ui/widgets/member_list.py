@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from collections.abc import Callable
+
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from app.room import MemberInfo
@@ -11,26 +13,30 @@ from app.room import MemberInfo
 from ..services import IDLE, ONLINE
 from ..theme import Theme
 from ..colours import author_colour, initials, text_on
+from .attachment_paint import paint_round
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def avatar_icon(name: str, short: str, status: str, theme: Theme, size: int = 32) -> QIcon:
-    """A round avatar with a presence dot (green online, yellow idle, grey offline)."""
+def avatar_icon(name: str, short: str, status: str, theme: Theme, size: int = 32, picture: QImage | None = None) -> QIcon:
+    """A round avatar (their picture, or their initials) with a presence dot (green online, yellow idle, grey offline)."""
     pix = QPixmap(size + 4, size + 4)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(Qt.PenStyle.NoPen)
-    colour = author_colour(short)
-    p.setBrush(colour)
-    p.drawEllipse(QRectF(0, 0, size, size))
-    f = QFont()
-    f.setBold(True)
-    f.setPointSizeF(8.5)
-    p.setFont(f)
-    p.setPen(text_on(colour))
-    p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, initials(name))
+    if picture is not None:
+        paint_round(p, QRectF(0, 0, size, size), picture)
+    else:
+        colour = author_colour(short)
+        p.setBrush(colour)
+        p.drawEllipse(QRectF(0, 0, size, size))
+        f = QFont()
+        f.setBold(True)
+        f.setPointSizeF(8.5)
+        p.setFont(f)
+        p.setPen(text_on(colour))
+        p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, initials(name))
     dot = theme.online if status == ONLINE else "#f0b232" if status == IDLE else theme.faint
     p.setBrush(QColor(theme.sidebar))
     p.drawEllipse(QRectF(size - 10, size - 10, 14, 14))
@@ -47,6 +53,7 @@ class MemberList(QFrame):
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.avatar_for: Callable[[str], QImage | None] | None = None  # a member's avatar, by short id
         self.setObjectName("MemberPane")
         self.setFixedWidth(240)
         self.theme = theme
@@ -89,7 +96,8 @@ class MemberList(QFrame):
             self.list.addItem(head)
             for m in groups[label]:
                 status = presence.get(m.short, "offline")
-                item = QListWidgetItem(avatar_icon(m.name, m.short, status, self.theme), m.name)
+                picture = self.avatar_for(m.short) if self.avatar_for is not None else None
+                item = QListWidgetItem(avatar_icon(m.name, m.short, status, self.theme, picture=picture), m.name)
                 item.setToolTip(f"{m.name} · {m.short} · {status}" if direct else f"{m.name} · {m.short} · {m.role.name.lower()} · {status}")
                 item.setData(KEY_ROLE, m.key)
                 if status == "offline":

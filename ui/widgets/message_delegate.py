@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import (QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QImage, QPainter, QPalette,
+                           QTextDocument)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.models import markdown_html, prepare_renderer
+from app.files.manifest import Manifest
+from app.models import Message, markdown_html, prepare_renderer
 
 from .. import icons
 from ..colours import author_colour, initials, name_colour, text_on
+from ..state.attachments import AttachmentsState
 from ..state.text import countdown, thread_summary
 from ..theme import DARK, Theme
+from .attachment_paint import Placed
+from .attachment_paint import bottom as files_bottom
+from .attachment_paint import layout as files_layout
+from .attachment_paint import paint as paint_files
+from .attachment_paint import paint_round
 from .message_model import ROW_ROLE, Row
 
 LEFT = 16
@@ -39,6 +48,7 @@ class Geometry:
     reply: QRect | None = None
     chips: list[tuple[QRect, str]] = field(default_factory=list)
     thread: QRect | None = None  # the "N replies" line under a thread's root
+    files: list[Placed] = field(default_factory=list)  # pictures and file cards (ui/widgets/attachment_paint.py)
     body_top: int = 0
     height: int = 0
 
@@ -58,6 +68,14 @@ class MessageDelegate(QStyledItemDelegate):
         self.small = QFont(self.base)
         self.small.setPointSizeF(max(7.0, self.base.pointSizeF() * 0.8))
         prepare_renderer()  # markdown-it loads now, not in the middle of the first paint that needs it
+        self.files: AttachmentsState | None = None  # set by FileWiring: how each message's files look now
+        self.on_shown: Callable[[Message, Manifest], None] | None = None  # a file was painted (pictures auto-fetch)
+        self.avatar_image: Callable[[str], QImage | None] | None = None  # an author's avatar, by short id
+        self._epoch = 0  # heights cached in rows before the last forget_heights() are not used
+
+    def forget_heights(self) -> None:
+        """Measure every row again (a picture arrived whose size the cached heights did not know)."""
+        self._epoch += 1
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -135,6 +153,9 @@ class MessageDelegate(QStyledItemDelegate):
         g.body_top = y
         body_w = width - BODY_X - RIGHT
         y += int(self._document(row, body_w).size().height()) + 2
+        if row.msg.attachments and self.files is not None:
+            g.files = files_layout(self.files.manifests(row.msg), BODY_X, y + 2, body_w)
+            y = files_bottom(g.files) + 6 if g.files else y
         if row.msg.reactions:
             g.chips = self._chips(row, BODY_X, y + 4, body_w)
             y = max(r.bottom() for r, _ in g.chips) + 4 if g.chips else y
@@ -147,9 +168,10 @@ class MessageDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         row: Row = index.data(ROW_ROLE)
         width = option.rect.width() or 800  # type: ignore[attr-defined]
-        h = row.heights.get(width)
+        key = (width, self._epoch)
+        h = row.heights.get(key)
         if h is None:  # a changed message gets a new Row, so a cached height never outlives the content it measured
-            h = row.heights[width] = self.geometry(row, width).height
+            h = row.heights[key] = self.geometry(row, width).height
         return QSize(width, h)
 
     # ----- painting ----------------------------------------------------------------------------
@@ -202,6 +224,11 @@ class MessageDelegate(QStyledItemDelegate):
         ctx.palette.setColor(QPalette.ColorRole.Text, QColor(t.text))
         doc.documentLayout().draw(painter, ctx)
         painter.translate(-BODY_X, -g.body_top)
+        if g.files and self.files is not None:
+            paint_files(painter, g.files, self.files, t, self.base, self.small)
+            if self.on_shown is not None:
+                for placed in g.files:
+                    self.on_shown(row.msg, placed.manifest)
         for r, emoji in g.chips:
             self._paint_chip(painter, r, emoji, row)
         if row.thread and g.thread is not None:
@@ -293,6 +320,10 @@ class MessageDelegate(QStyledItemDelegate):
 
     def _paint_avatar(self, p: QPainter, row: Row, y: int) -> None:
         r = QRectF(LEFT, y, AVATAR, AVATAR)
+        picture = self.avatar_image(row.msg.author) if self.avatar_image is not None else None
+        if picture is not None:
+            paint_round(p, r, picture)
+            return
         p.setPen(Qt.PenStyle.NoPen)
         colour = author_colour(row.msg.author)
         p.setBrush(colour)

@@ -44,7 +44,7 @@ class Row:
     reply: tuple[str, str] | None  # (author name, one-line snippet) of the message replied to
     favorite: bool
     reply_author: str = ""  # short id of the author replied to (for the name's colour)
-    heights: dict[int, int] = field(default_factory=dict)  # the painter's row height per viewport width
+    heights: dict[tuple[int, int], int] = field(default_factory=dict)  # the painter's row height per (viewport width, epoch)
     expires: float | None = None  # when a disappearing message goes (ms), by its own timer or its channel's
     thread: tuple[int, float] | None = None  # a thread's root: (how many replies, when the last one came, ms)
 

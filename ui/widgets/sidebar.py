@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
@@ -17,6 +17,7 @@ from ..state.session import RoomSummary
 from ..state.voice import VoiceParticipant
 from ..theme import DARK, Theme
 from ..colours import author_colour, initials, text_on
+from .attachment_paint import paint_round
 
 ROOM_ROLE = Qt.ItemDataRole.UserRole + 1
 VOICE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -49,6 +50,7 @@ class RailDelegate(QStyledItemDelegate):
     def __init__(self, theme: Theme) -> None:
         super().__init__()
         self.theme = theme
+        self.icon_for: Callable[[bytes], QImage | None] | None = None  # a room's icon picture, by room id
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return QSize(72, 24) if index.data(SECTION_ROLE) else QSize(72, ICON + 10)
@@ -66,17 +68,21 @@ class RailDelegate(QStyledItemDelegate):
         x = rect.x() + (rect.width() - ICON) // 2
         y = rect.y() + 5
         icon = QRectF(x, y, ICON, ICON)
+        picture = self.icon_for(s.room_id) if self.icon_for is not None and not s.direct else None
+        if picture is not None:
+            paint_round(p, icon, picture, 16 if selected else ICON / 2)
         p.setPen(Qt.PenStyle.NoPen)
-        # a direct room wears the other person's colour, as their avatar does everywhere else
-        fill = author_colour(s.peer) if s.direct else QColor(self.theme.accent) if selected else QColor(self.theme.sidebar)
-        p.setBrush(fill)
-        p.drawRoundedRect(icon, 16 if selected else ICON / 2, 16 if selected else ICON / 2)
-        f = QFont()
-        f.setBold(True)
-        f.setPointSizeF(11)
-        p.setFont(f)
-        p.setPen(text_on(fill) if selected or s.direct else QColor(self.theme.text))
-        p.drawText(icon, Qt.AlignmentFlag.AlignCenter, initials(s.name))
+        if picture is None:
+            # a direct room wears the other person's colour, as their avatar does everywhere else
+            fill = author_colour(s.peer) if s.direct else QColor(self.theme.accent) if selected else QColor(self.theme.sidebar)
+            p.setBrush(fill)
+            p.drawRoundedRect(icon, 16 if selected else ICON / 2, 16 if selected else ICON / 2)
+            f = QFont()
+            f.setBold(True)
+            f.setPointSizeF(11)
+            p.setFont(f)
+            p.setPen(text_on(fill) if selected or s.direct else QColor(self.theme.text))
+            p.drawText(icon, Qt.AlignmentFlag.AlignCenter, initials(s.name))
         if selected or s.unread:
             p.setBrush(QColor(self.theme.text))
             p.setPen(Qt.PenStyle.NoPen)
