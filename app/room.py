@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from crdt.cipher import new_room_key, open_payload, seal_to_member
 from crdt.content import VALID
@@ -54,6 +54,14 @@ class MemberInfo:
 Listener = Callable[["Room", list[Entry]], None]
 
 
+class ContentWatcher(Protocol):
+    """Hears, after they are stored, what an ingest changed in the view, and which messages were purged (app/search)."""
+
+    def changed(self, room: Room, result: IngestResult) -> None: ...
+
+    def purged(self, room: Room, message_ids: set[str]) -> None: ...
+
+
 class Room:
     """One room of one profile."""
 
@@ -63,6 +71,7 @@ class Room:
         self.view = log_.view()
         self.stored_name = name
         self.listeners: list[Listener] = []
+        self.watchers: list[ContentWatcher] = []
         self._since_snapshot = 0
         self._last_write = 0.0
         self._batch: IngestResult | None = None
@@ -293,6 +302,7 @@ class Room:
             if result.flipped:
                 store.set_flags(self.id, result.flipped)
                 self.snapshot()
+                self._tell_watchers(result)
             return
         try:
             store.append(self.id, result.accepted, result.kinds, durable=durable, needs=result.needs,
@@ -307,6 +317,17 @@ class Room:
         self._last_write = time.monotonic()
         if result.flipped or result.rebuilt or self._since_snapshot >= SNAPSHOT_FORCED:
             self.snapshot()
+        self._tell_watchers(result)
+
+    def _tell_watchers(self, result: IngestResult, purged: set[str] | None = None) -> None:
+        for watcher in list(self.watchers):
+            try:
+                if purged is None:
+                    watcher.changed(self, result)
+                else:
+                    watcher.purged(self, purged)
+            except Exception:  # a watcher's bug must not undo a stored entry
+                log.exception("room watcher failed")
 
     def snapshot_if_due(self, idle_seconds: float = 2.0) -> bool:
         """Save a snapshot when enough entries arrived since the last one and the room has been quiet.
@@ -346,8 +367,9 @@ class Room:
         except RoomError as exc:
             raise HubbubError(as_sentence(str(exc))) from exc
         if self._batch is not None:
-            for name in ("accepted", "kinds", "needs", "flags", "flipped", "new_keys"):
+            for name in ("accepted", "kinds", "needs", "flags", "flipped", "new_keys", "inserts", "removed"):
                 getattr(self._batch, name).extend(getattr(result, name))
+            self._batch.rebuilt = self._batch.rebuilt or result.rebuilt
             return result
         self._store_and_announce(result)
         return result
@@ -618,6 +640,7 @@ class Room:
             count += 1
         if local_deletes:
             apply_updates(self.log.doc, [encode_delete_update(local_deletes)])
+        self._tell_watchers(IngestResult(), purged=targets)  # e.g. the search index drops and erases them too
         self.snapshot()  # the old snapshot held the text; secure_delete zeroes the pages it leaves
         self.profile.store.checkpoint_truncate()
         return count

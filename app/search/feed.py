@@ -1,0 +1,138 @@
+"""Keeping the search index in step with the rooms: every stored change, local or remote, and every purge.
+
+`IndexFeed` is a `ContentWatcher` of each room the node opens (app/room.py). After an ingest is
+stored it re-reads, from the room's view, each message the ingest touched (a new message, an edit,
+a deletion, a pin, a retraction: `IngestResult.inserts` and `.removed`) and indexes what is shown now,
+or takes the message out. A purge (expiry, deletion) takes the messages out and erases the index's
+removed text from its files (`SearchIndex.erase`).
+
+A room whose index is not known to be current (a profile from before the index, a crash between the
+two commits: the index records how far into the room's stored entries it is, `upto`) is indexed from
+scratch before it is next searched (`ensure_current`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from crdt.room import IngestResult
+from crdt.schema import DELETES, EDITS, MESSAGES, PINS, split_eid
+
+from .index import Doc, SearchIndex, flags_for
+
+if TYPE_CHECKING:
+    from ..room import Room
+
+log = logging.getLogger(__name__)
+
+TARGETING = (EDITS, DELETES, PINS)  # roots whose values name the message they change
+
+
+def has_files(value: Any) -> bool:
+    """Whether a message value carries attachments (the `a` list of the files feature)."""
+    return isinstance(value, dict) and isinstance(value.get("a"), list) and bool(value["a"])
+
+
+def touched(result: IngestResult) -> set[str]:
+    """The ids of the messages whose shown form an ingest may have changed."""
+    out: set[str] = set()
+    for item in result.inserts:
+        if item.root == MESSAGES:
+            out.add(item.key)
+        elif item.root in TARGETING and isinstance(item.value, dict) and isinstance(item.value.get("m"), str):
+            out.add(item.value["m"])
+    for root, key, old in result.removed:
+        if root == MESSAGES:
+            out.add(key)
+        elif root in TARGETING and isinstance(old, dict) and isinstance(old.get("m"), str):
+            out.add(old["m"])
+    return out
+
+
+def doc_for(room: Room, message_id: str, now_ms: float) -> Doc | None:
+    """The message as the index should hold it, or None when it is not shown (deleted, expired, retracted)."""
+    parts = split_eid(message_id)
+    msg = room.view.message(message_id, now_ms)
+    if parts is None or msg is None or msg.deleted:
+        return None
+    files = has_files(room.view.maps[MESSAGES].get(message_id))
+    return Doc(parts[0], parts[1], msg.channel, msg.ts, flags_for(msg.text, files=files, pinned=msg.pinned), msg.text)
+
+
+def room_docs(room: Room, now_ms: float) -> Iterator[Doc]:
+    """Every message the room shows, as the index holds them."""
+    for key in list(room.view.maps[MESSAGES].keys()):
+        doc = doc_for(room, key, now_ms)
+        if doc is not None:
+            yield doc
+
+
+class IndexFeed:
+    """The node's search index, fed by the rooms it follows."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self._current: set[bytes] = set()  # rooms whose index is known to match their view
+
+    def follow(self, room: Room) -> None:
+        """Keep `room`'s part of the index current from now on."""
+        if self in room.watchers:
+            return
+        room.watchers.append(self)
+        idx = self.index.room_idx(room.id)
+        upto = room.profile.store.max_n(room.id)
+        if self.index.upto(idx) == upto:
+            self._current.add(room.id)
+        elif not len(room.view.maps[MESSAGES]):  # a new room (created, joined): nothing to index yet
+            self.index.replace_room(idx, [], upto)
+            self._current.add(room.id)
+
+    def is_current(self, room: Room) -> bool:
+        return room.id in self._current
+
+    def ensure_current(self, room: Room) -> int:
+        """Index the room from scratch unless its index is current; returns how many messages were indexed."""
+        if room.id in self._current:
+            return 0
+        return self.reindex(room)
+
+    def reindex(self, room: Room) -> int:
+        idx = self.index.room_idx(room.id)
+        count = self.index.replace_room(idx, room_docs(room, time.time() * 1000.0), room.profile.store.max_n(room.id))
+        self._current.add(room.id)
+        log.info("indexed %d messages of %s for search", count, room.name)
+        return count
+
+    # ----- ContentWatcher ----------------------------------------------------------------------
+
+    def changed(self, room: Room, result: IngestResult) -> None:
+        if room.id not in self._current:
+            return  # indexed from scratch before its next search
+        if result.rebuilt or result.rebuild_needed:
+            self.reindex(room)
+            return
+        ids = touched(result)
+        idx = self.index.room_idx(room.id)
+        now = time.time() * 1000.0
+        with self.index.transaction():
+            gone = []
+            for mid in ids:
+                doc = doc_for(room, mid, now)
+                if doc is not None:
+                    self.index.put(idx, doc)
+                else:
+                    parts = split_eid(mid)
+                    if parts is not None:
+                        gone.append(parts)
+            if gone:
+                self.index.remove(idx, gone)
+            self.index.set_upto(idx, room.profile.store.max_n(room.id))
+
+    def purged(self, room: Room, message_ids: set[str]) -> None:
+        idx = self.index.room_idx(room.id)
+        with self.index.transaction():
+            self.index.remove(idx, [p for p in map(split_eid, message_ids) if p is not None])
+        self.index.erase()
