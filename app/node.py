@@ -82,6 +82,11 @@ class Node:
         except HubbubError as exc:  # the rooms work without search; searching says why not
             log.warning("%s", exc)
 
+    def tidy_search(self) -> None:
+        """Index what the rooms' recent changes left waiting (the node's housekeeping round calls this)."""
+        if self._search is not None:
+            self._search.feed.flush()
+
     def search(self, text: str, room: Room | None = None, limit: int = 50) -> list[Hit]:
         """Messages matching `text` in one room or in all, newest first (HubbubError: a sentence)."""
         rooms = [room] if room is not None else self.open_rooms()

@@ -40,6 +40,7 @@ class ProfileSearch:
         return run_search(self.index, rooms, text, limit)
 
     def close(self) -> None:
+        self.feed.flush()
         self.index.close()
 
 

@@ -252,8 +252,10 @@ def test_remote_messages_are_indexed_as_they_arrive(pair: Pair) -> None:
     for i in range(3):
         pair.bob_room.post("general", f"bob says {i}")
     pair.to_alice()
-    assert pair.alice.searcher().index.count() == before + 3  # fed by the ingest, not rebuilt by the search
-    assert pair.alice.searcher().feed.is_current(pair.room)
+    feed = pair.alice.searcher().feed
+    assert feed.pending() == 3 and feed.is_current(pair.room)  # noted by the ingest, indexed in one commit
+    assert texts(pair.alice, "says") == ["bob says 2", "bob says 1", "bob says 0"]
+    assert pair.alice.searcher().index.count() == before + 3 and feed.pending() == 0
 
 
 def test_a_profile_whose_index_cannot_be_made_still_works(tmp_path: Path) -> None:
@@ -271,3 +273,19 @@ def test_a_profile_whose_index_cannot_be_made_still_works(tmp_path: Path) -> Non
     with pytest.raises(HubbubError, match="Search is not available"):
         node.search("fine")
     node.close()
+
+
+def test_messages_that_share_a_second_all_get_rows(tmp_path: Path) -> None:
+    """A flood with one time (any member may claim any time): every message is indexed, by rows or a room at once."""
+    index = SearchIndex(tmp_path / "search.sqlite")
+    flood = [Doc("BBBBBBBB", i, "general", OLD, 0, f"flood {i}") for i in range(5000)]
+    assert index.replace_room(1, flood, upto=1) == 5000
+    for i in range(5000, 5100):
+        index.put(2, Doc("CCCCCCCC", i, "general", OLD, 0, f"flood {i}"))
+    index.put(2, Doc("CCCCCCCC", 5000, "general", OLD, 0, "flood 5000 edited"))
+    assert index.count() == 5100
+    found = index.find(parse_query("flood"), Scope([1, 2]), limit=6000)
+    assert len(found) == 5100 and len({c.message_id for c in found}) == 5100
+    assert [c.message_id for c in index.find(parse_query("edited"), Scope([2]))] == ["CCCCCCCC3uw"]
+    assert index.remove(1, [("BBBBBBBB", i) for i in range(10)]) == 10 and index.count() == 5090
+    index.close()
