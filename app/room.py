@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 2000     # entries after which an idle moment saves a snapshot (`snapshot_if_due`)
 SNAPSHOT_FORCED = 50_000  # entries after which one is saved at once, busy or not
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
+GROUP_MENTIONS = ("everyone", "here")  # @everyone and @here, kept in a message's mentions as "@everyone", "@here"
 
 
 def now_ms() -> float:
@@ -422,14 +423,19 @@ class Room:
     # ----- operations ------------------------------------------------------------------------------
 
     def _mentions(self, text: str) -> list[str]:
+        """Who the text mentions: members by name or id, and @everyone / @here, which only a moderator may use
+        (a member's @everyone mentions nobody; receivers also ignore it from anyone below moderator)."""
         if "@" not in text:
             return []
         members = self.members()
         names = {m.name.lower(): m.short for m in members}
         names.update({m.short.lower(): m.short for m in members})
+        may_all = (self.my_role() or Role.MEMBER) >= Role.MODERATOR
         out = []
         for token in MENTION.findall(text):
-            short = names.get(token.lower())
+            low = token.lower()
+            group = low.rstrip(".-")
+            short = ("@" + group if may_all else None) if group in GROUP_MENTIONS else names.get(low)
             if short and short not in out:
                 out.append(short)
         return out

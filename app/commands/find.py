@@ -56,7 +56,7 @@ def open_link(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     if isinstance(link, JoinLink):
         raise HubbubError("That is an invite link; to join the room, run hubbub join LINK.")
     if not node.has_room(link.room_id):
-        raise HubbubError("That message is in a room you are not in, so it cannot be shown.")
+        raise HubbubError("That message is in a room you are not in.")
     room = node.room(link.room_id)
     try:
         message = room.message(link.message_id)

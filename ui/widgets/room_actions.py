@@ -30,6 +30,7 @@ class RoomActions:
         self.show_error = show_error
         self.refresh = refresh  # the rail, the channel list and the member list, after settings changed
         self.browser: RoomBrowser | None = None
+        self.extend_menu: Callable[[QMenu], None] | None = None  # more entries for the room menu (notifications)
 
     def menu(self) -> QMenu:
         """The room menu under the room's name (built separately so tests can use it)."""
@@ -41,6 +42,8 @@ class RoomActions:
         if not may.direct:
             menu.addAction("Room settings" if may.edit_room else "Room info", self.room_settings)
         menu.addAction("Export history…", self.export)
+        if self.extend_menu is not None and room is not None:
+            self.extend_menu(menu)
         menu.addSeparator()
         menu.addAction("Create a room", self.create_room)
         return menu
