@@ -53,6 +53,11 @@ class MessageView(QListView):
         self._release.setSingleShot(True)
         self._release.setInterval(40)
         self._release.timeout.connect(self._drop_anchor)
+        self._pinned: str | None = None  # a message just jumped to: kept in view while rows load around it
+        self._unpin = QTimer(self)
+        self._unpin.setSingleShot(True)
+        self._unpin.setInterval(400)
+        self._unpin.timeout.connect(self._drop_pin)
         self.intro = QLabel(self.viewport())
         self.intro.setObjectName("ChannelIntro")
         self.intro.setWordWrap(True)
@@ -128,9 +133,14 @@ class MessageView(QListView):
         if self._stick:
             QTimer.singleShot(0, self.scrollToBottom)
 
+    def _drop_pin(self) -> None:
+        self._pinned = None
+
     def _on_range(self, lo: int, hi: int) -> None:
         bar = self.verticalScrollBar()
-        if self._anchor is not None:
+        if self._pinned is not None:
+            self._centre_on(self._pinned)
+        elif self._anchor is not None:
             bar.setValue(hi - self._anchor)
         elif self._stick:
             bar.setValue(hi)
@@ -150,6 +160,8 @@ class MessageView(QListView):
         bar = self.verticalScrollBar()
         if self.messages.has_newer() and bar.value() >= bar.maximum() - TOP_ZONE:
             self._stick = False
+            self._anchor = None  # rows added below leave the position as it is (an anchor is for rows added above)
+            self._release.stop()
             self.messages.fetch_newer()
 
     def _fetch_older(self) -> None:
@@ -180,6 +192,8 @@ class MessageView(QListView):
         self._release.stop()
         self.doItemsLayout()
         self.scrollTo(self.messages.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
+        self._pinned = message_id  # rows measured or loaded around it in the next moments keep it in view
+        self._unpin.start()
         QTimer.singleShot(0, lambda: self._centre_on(message_id))  # again once rows painted for the first time settle
         return True
 
