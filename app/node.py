@@ -79,8 +79,8 @@ class Node:
     def _follow(self, room: Room) -> None:
         try:
             self.searcher().follow(room)
-        except HubbubError as exc:  # the rooms work without search; searching says why not
-            log.warning("%s", exc)
+        except HubbubError as exc:  # the rooms work without search; searching says why (on stderr only then)
+            log.info("%s", exc)
 
     def tidy_search(self) -> None:
         """Index what the rooms' recent changes left waiting (the node's housekeeping round calls this)."""

@@ -127,6 +127,8 @@ class SearchIndex:
         try:
             try:
                 self.db = self._open()
+            except sqlite3.OperationalError:
+                raise  # the disk, not the file (full, read-only, I/O): keep the file, search is unavailable for now
             except sqlite3.DatabaseError as exc:
                 log.warning("the search index %s is damaged or from another version (%s); it is built again", path, exc)
                 self._discard()
@@ -150,7 +152,7 @@ class SearchIndex:
             if row is None:
                 db.execute("INSERT INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"index format {row[0]}")
+                raise sqlite3.DatabaseError(f"index format {row[0]}")  # not an OperationalError: built again
             for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
                 with contextlib.suppress(OSError):
                     os.chmod(p, 0o600)

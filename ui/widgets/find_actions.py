@@ -36,9 +36,13 @@ class FindActions:
         rooms.extend_menu = self.extend_room_menu
         chat.view.link_clicked.connect(self.open_link)
         chat.link_hint.linkActivated.connect(self.open_link)
-        session.room_updated.connect(lambda _rid: self.state.refresh())
+        session.room_updated.connect(self._room_updated)
 
     # ----- search ------------------------------------------------------------------------------
+
+    def _room_updated(self, _room_id: bytes) -> None:
+        if self.pane.isVisible():  # results on show follow new, edited and deleted messages
+            self.state.refresh()
 
     def toggle_search(self) -> None:
         if self.pane.isVisible() and self.pane.box.hasFocus():
