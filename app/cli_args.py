@@ -165,6 +165,18 @@ def _message_commands(sub: Sub) -> None:
     rd.add_argument("room")
     rd.add_argument("--channel", help="only this channel")
 
+    f = _command(sub, "search", "find messages in every room (or one), newest first")
+    f.add_argument("query", metavar="QUERY", help='words, "a phrase", prefix*, -word, from:NAME, in:#channel, has:file, '
+                                                  "has:link, is:pinned, before:DATE, after:DATE (DATE: 2024-05-31, "
+                                                  "2024-05, today, yesterday)")
+    f.add_argument("--room", help="only this room")
+    f.add_argument("--limit", type=_positive_int, default=100, metavar="N", help="at most this many (default: 100)")
+    f.add_argument("--json", action="store_true", help="the fields of history --json, plus room and a snippet")
+
+    o = _command(sub, "open", "show the message a hubbub://message/ link points to, with the messages around it")
+    o.add_argument("link", metavar="LINK")
+    o.add_argument("--json", action="store_true")
+
 
 def _file_commands(sub: Sub) -> None:
     e = _command(sub, "export", "write a room's history to a file")

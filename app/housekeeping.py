@@ -69,6 +69,8 @@ class Housekeeping:
                     rotated = True
                     log.info("rotated the key of %s after %d membership change(s) that left it exposed",
                              room.name, len(reasons))
+        with contextlib.suppress(Exception):
+            self.node.tidy_search()
         if rotated:
             self._refresh()
         if saved or not self._gc_frozen:

@@ -19,6 +19,7 @@ SCHEME = "hubbub://"
 MESSAGE_PREFIX = SCHEME + "message/"
 MAX_LINK = 4096
 _MESSAGE_PATH = re.compile(r"([0-9a-fA-F]{64})/([A-Za-z0-9_:.~-]{1,128})/?")
+MESSAGE_LINK_IN_TEXT = re.compile(r"(?i)hubbub://message/[0-9a-f]{64}/[A-Za-z0-9_:.~-]{1,128}")  # one in a message's text
 
 
 class BadLink(HubbubError):

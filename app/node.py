@@ -16,6 +16,7 @@ from .profile import Profile
 
 if TYPE_CHECKING:  # imported where used: `room list` and other quick commands need no pycrdt
     from .export import ExportedRoom
+    from .search import Hit, ProfileSearch
 
     from .room import Room
 
@@ -42,6 +43,8 @@ class Node:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self._rooms: dict[bytes, Room] = {}
+        self._search: ProfileSearch | None = None
+        self._search_problem: HubbubError | None = None
 
     def close(self) -> None:
         for room in self._rooms.values():
@@ -51,7 +54,43 @@ class Node:
                     room.snapshot()
             except StoreError:
                 log.warning("could not save a snapshot of %s", room.name)
+        if self._search is not None:
+            self._search.close()
         self.profile.close()
+
+    # ----- search --------------------------------------------------------------------------
+
+    def searcher(self) -> ProfileSearch:
+        """The profile's search index (opened with the first room); raises HubbubError if it cannot be used."""
+        if self._search is None:
+            if self._search_problem is not None:
+                raise self._search_problem
+            from .search import ProfileSearch
+
+            try:
+                self._search = ProfileSearch(self.profile.path)
+            except HubbubError as exc:
+                self._search_problem = exc
+                raise
+            for room in self._rooms.values():
+                self._search.follow(room)
+        return self._search
+
+    def _follow(self, room: Room) -> None:
+        try:
+            self.searcher().follow(room)
+        except HubbubError as exc:  # the rooms work without search; searching says why (on stderr only then)
+            log.info("%s", exc)
+
+    def tidy_search(self) -> None:
+        """Index what the rooms' recent changes left waiting (the node's housekeeping round calls this)."""
+        if self._search is not None:
+            self._search.feed.flush()
+
+    def search(self, text: str, room: Room | None = None, limit: int = 50) -> list[Hit]:
+        """Messages matching `text` in one room or in all, newest first (HubbubError: a sentence)."""
+        rooms = [room] if room is not None else self.open_rooms()
+        return self.searcher().search(rooms, text, limit)
 
     # ----- rooms ----------------------------------------------------------------------
 
@@ -68,6 +107,7 @@ class Node:
             from .room import Room
 
             room = self._rooms[room_id] = Room.open(self.profile, room_id)
+            self._follow(room)
             if not self.profile.store.full_disk:
                 try:  # what expired while no node ran is erased before anyone reads the room
                     room.purge_expired()
@@ -101,12 +141,15 @@ class Node:
         """Remove a room this profile holds, with everything stored for it (a join that never finished)."""
         self._rooms.pop(room_id, None)
         self.profile.store.forget_room(room_id)
+        if self._search is not None:
+            self._search.index.drop_room(room_id)
 
     def create_room(self, name: str) -> Room:
         from .room import Room
 
         room = Room.create(self.profile, name)
         self._rooms[room.id] = room
+        self._follow(room)
         return room
 
     # ----- invites -------------------------------------------------------------------------

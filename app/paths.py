@@ -8,6 +8,7 @@ from pathlib import Path
 IDENTITY_FILE = "identity.key"
 SETTINGS_FILE = "settings.json"
 DATABASE_FILE = "hubbub.sqlite"
+SEARCH_FILE = "search.sqlite"  # the full-text index (app/search), derived from the rooms
 SOCKET_NAME = "node.sock"  # the running node's control socket (app/control.py)
 ENV_VAR = "HUBBUB_PROFILE"
 

@@ -19,6 +19,8 @@ from crdt.private_file import write_private
 from crdt.store import Store
 
 from .errors import ProfileError
+from .notify_prefs import KEY as NOTIFY_KEY
+from .notify_prefs import valid_notify
 from .paths import DATABASE_FILE, ENV_VAR, IDENTITY_FILE, SETTINGS_FILE, default_profile_dir, profile_exists, resolve_profile_dir
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ SETTINGS_TYPES: dict[str, Callable[[Any], bool]] = {
     "ui_theme": lambda v: isinstance(v, str),
     "ui_last_room": lambda v: isinstance(v, str),
     "ui_last_channels": _str_map,
+    NOTIFY_KEY: valid_notify,
 }
 """The keys the app and the UI read, with what their values must be."""
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from crdt.chain import Chain
 from crdt.cipher import new_room_key, open_payload, seal_to_member
@@ -35,6 +35,7 @@ SNAPSHOT_EVERY = 2000     # entries after which an idle moment saves a snapshot 
 SNAPSHOT_FORCED = 50_000  # entries after which one is saved at once, busy or not
 HIDDEN_CHANNELS = frozenset(("~profile",))  # channels nobody creates, never listed: avatars (app/files/profile_pictures.py)
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,64})")
+GROUP_MENTIONS = ("everyone", "here")  # @everyone and @here, kept in a message's mentions as "@everyone", "@here"
 
 
 def now_ms() -> float:
@@ -56,7 +57,12 @@ class MemberInfo:
 
 
 Listener = Callable[["Room", list[Entry]], None]
-PurgeListener = Callable[["Room", list[str]], None]  # (room, ids of messages whose content was just removed)
+class ContentWatcher(Protocol):
+    """Hears, after they are stored, what an ingest changed in the view, and which messages were purged (app/search)."""
+
+    def changed(self, room: Room, result: IngestResult) -> None: ...
+
+    def purged(self, room: Room, message_ids: set[str]) -> None: ...
 
 
 class Room:
@@ -68,7 +74,7 @@ class Room:
         self.view = log_.view()
         self.stored_name = name
         self.listeners: list[Listener] = []
-        self.purge_listeners: list[PurgeListener] = []  # told which deleted or expired messages were purged
+        self.watchers: list[ContentWatcher] = []  # told what each stored ingest changed, and what was purged
         self._since_snapshot = 0
         self._last_write = 0.0
         self._batch: IngestResult | None = None
@@ -300,6 +306,7 @@ class Room:
             if result.flipped:
                 store.set_flags(self.id, result.flipped)
                 self.snapshot()
+                self._tell_watchers(result)
             return
         try:
             store.append(self.id, result.accepted, result.kinds, durable=durable, needs=result.needs,
@@ -314,6 +321,17 @@ class Room:
         self._last_write = time.monotonic()
         if result.flipped or result.rebuilt or self._since_snapshot >= SNAPSHOT_FORCED:
             self.snapshot()
+        self._tell_watchers(result)
+
+    def _tell_watchers(self, result: IngestResult, purged: set[str] | None = None) -> None:
+        for watcher in list(self.watchers):
+            try:
+                if purged is None:
+                    watcher.changed(self, result)
+                else:
+                    watcher.purged(self, purged)
+            except Exception:  # a watcher's bug must not undo a stored entry
+                log.exception("room watcher failed")
 
     def snapshot_if_due(self, idle_seconds: float = 2.0) -> bool:
         """Save a snapshot when enough entries arrived since the last one and the room has been quiet.
@@ -353,8 +371,9 @@ class Room:
         except RoomError as exc:
             raise HubbubError(as_sentence(str(exc))) from exc
         if self._batch is not None:
-            for name in ("accepted", "kinds", "needs", "flags", "flipped", "new_keys"):
+            for name in ("accepted", "kinds", "needs", "flags", "flipped", "new_keys", "inserts", "removed"):
                 getattr(self._batch, name).extend(getattr(result, name))
+            self._batch.rebuilt = self._batch.rebuilt or result.rebuilt
             return result
         self._store_and_announce(result)
         return result
@@ -407,14 +426,19 @@ class Room:
     # ----- operations ------------------------------------------------------------------------------
 
     def _mentions(self, text: str) -> list[str]:
+        """Who the text mentions: members by name or id, and @everyone / @here, which only a moderator may use
+        (a member's @everyone mentions nobody; receivers also ignore it from anyone below moderator)."""
         if "@" not in text:
             return []
         members = self.members()
         names = {m.name.lower(): m.short for m in members}
         names.update({m.short.lower(): m.short for m in members})
+        may_all = (self.my_role() or Role.MEMBER) >= Role.MODERATOR
         out = []
         for token in MENTION.findall(text):
-            short = names.get(token.lower())
+            low = token.lower()
+            group = low.rstrip(".-")
+            short = ("@" + group if may_all else None) if group in GROUP_MENTIONS else names.get(low)
             if short and short not in out:
                 out.append(short)
         return out
@@ -630,13 +654,9 @@ class Room:
             count += 1
         if local_deletes:
             apply_updates(self.log.doc, [encode_delete_update(local_deletes)])
+        self._tell_watchers(IngestResult(), purged=targets)  # e.g. the search index drops and erases them too
         self.snapshot()  # the old snapshot held the text; secure_delete zeroes the pages it leaves
         self.profile.store.checkpoint_truncate()
-        for listener in list(self.purge_listeners):
-            try:
-                listener(self, sorted(targets))
-            except Exception:
-                log.exception("purge listener failed")
         return count
 
     def _author_of(self, short: str) -> bytes | None:

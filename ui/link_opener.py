@@ -7,18 +7,33 @@ x-scheme-handler/hubbub) and from later starts (ui/single_instance.py). Until th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer
 
 from app.errors import HubbubError
 from app.links import JoinLink, parse_link
 
-if TYPE_CHECKING:
-    from .widgets.main_window import MainWindow
+from .state.session import Session
 
 
-def open_link(window: MainWindow, text: str) -> None:
+class LinkWindow(Protocol):
+    """What opening a link needs of the window (ui/widgets/main_window.py `MainWindow`)."""
+
+    session: Session
+
+    def showNormal(self) -> None: ...
+
+    def raise_(self) -> None: ...
+
+    def activateWindow(self) -> None: ...
+
+    def show_error(self, text: str) -> None: ...
+
+    def join_link(self, link: str) -> None: ...
+
+
+def open_link(window: LinkWindow, text: str) -> None:
     """Bring the window to the front and act on `text` ("" only brings it to the front); problems are one sentence."""
     window.showNormal()
     window.raise_()
@@ -41,13 +56,9 @@ def open_link(window: MainWindow, text: str) -> None:
     if link.room_id not in known:
         window.show_error("That message is in a room you are not in.")
         return
-    session.select_room(link.room_id)
-    message = session.message(link.message_id)
-    if message is None:
+    if session.open_message(link.room_id, link.message_id) is None:
+        session.select_room(link.room_id)
         window.show_error("That message is not in this room (it may not have reached you yet).")
-        return
-    session.select_channel(message.channel)
-    window.view.jump_to(message.id)
 
 
 class LinkOpener(QObject):
@@ -58,7 +69,7 @@ class LinkOpener(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.window: MainWindow | None = None
+        self.window: LinkWindow | None = None
         self.pending: list[str] = []
         self._busy = False
 
@@ -66,7 +77,7 @@ class LinkOpener(QObject):
         self.pending.append(text)
         self._schedule()
 
-    def attach(self, window: MainWindow) -> None:
+    def attach(self, window: LinkWindow) -> None:
         """The window is up: open what waited, then every later link as it comes."""
         self.window = window
         self._schedule()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from ..errors import HubbubError
-from . import admin, messages, rooms
+from . import admin, find, messages, rooms
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -31,6 +31,8 @@ HANDLERS: dict[str, Handler] = {
     "react": messages.react,
     "pin": messages.pin,
     "read": messages.read,
+    "search": find.search,
+    "open": find.open_link,
     "invite": admin.invite,
     "member": admin.member,
     "channel": admin.channel,
@@ -39,7 +41,7 @@ HANDLERS: dict[str, Handler] = {
 # Commands that may change which rooms, invites or keys a running node must tell its peers about.
 CHANGES_ROOMS = frozenset(("room", "invite", "member", "import"))
 
-READ_ONLY = frozenset(("history", "export"))
+READ_ONLY = frozenset(("history", "export", "search", "open"))
 
 
 def is_read_only(args: argparse.Namespace) -> bool:

@@ -30,6 +30,7 @@ from .store import FileStore, cache_limit
 from .transfer import Fetch, FetchFailed, Progress, async_serve
 
 if TYPE_CHECKING:
+    from crdt.room import IngestResult
     from p2p.node import PeerNode
 
     from ..node import Node
@@ -74,7 +75,7 @@ class Files:
     def hook(self, room: Room) -> None:
         if room.id not in self._hooked:
             self._hooked.add(room.id)
-            room.purge_listeners.append(self._on_purged)
+            room.watchers.append(self)
 
     def on_event(self, event: PeerEvent) -> None:
         if isinstance(event, Received) and event.channel == "files" and event.room_id is None:
@@ -173,8 +174,12 @@ class Files:
 
     # ----- removal --------------------------------------------------------------------------
 
-    def _on_purged(self, room: Room, message_ids: list[str]) -> None:
-        for root in self.store.files_of(room.id, message_ids):
+    def changed(self, room: Room, result: IngestResult) -> None:
+        """Room watcher: new content needs nothing here (files are fetched when shown or asked for)."""
+
+    def purged(self, room: Room, message_ids: set[str]) -> None:
+        """Room watcher: the chunks of files whose message was deleted or expired go from the disk."""
+        for root in self.store.files_of(room.id, sorted(message_ids)):
             fetch = self._fetches.pop(root, None)
             if fetch is not None:
                 fetch.abort("deleted")

@@ -13,10 +13,11 @@ from app.drafts import Drafts
 from app.errors import HubbubError
 from app.models import Channel, Message, short_id
 from app.node import Node
+from app.notify_prefs import NOTHING, NotifyPrefs
 from app.room import Room
 
 from ..services import LiveService, OfflineService
-from .notify import notification_text, should_notify
+from .notify import Attention, notification_text, should_notify, tray_count
 from .switcher import Target
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class RoomSummary:
     mentions: int
     direct: bool
     peer: str = ""  # in a direct room, the other person's short id (their avatar colour)
+    attention: int = 0  # what the tray counts: by each channel's notification level (muted: nothing)
 
 
 class Session(QObject):
@@ -60,6 +62,9 @@ class Session(QObject):
         self.channel: str | None = None
         self.focused = True
         self.drafts = Drafts(node.profile.path)
+        self.prefs = NotifyPrefs(node.profile.settings)
+        self.attention = Attention(self.prefs, self.me)
+        self.jump_target: str | None = None  # a message to show once its channel opens (search, links)
         self._attached: dict[bytes, Room] = {}
         self._pending: set[bytes] = set()
         self._seen: dict[tuple[bytes, str], float] = {}
@@ -112,11 +117,13 @@ class Session(QObject):
             if rid in hidden:
                 continue
             room = self._attached.get(rid)
-            unread = self._unread.get(rid, {})
             direct = room is not None and room.is_direct()
             peer = room.direct_peer() if room is not None else None
-            out.append(RoomSummary(rid, self.title(room) if room else name, sum(u for u, _ in unread.values()),
-                                   sum(m for _, m in unread.values()), direct, short_id(peer) if peer else ""))
+            counts = [(u, m, self.attention.level(room, ch)) for ch, (u, m) in self._unread.get(rid, {}).items()] if room else []
+            shown = [(u, m, level) for u, m, level in counts if level != NOTHING]  # a muted channel shows no badge
+            out.append(RoomSummary(rid, self.title(room) if room else name, sum(u for u, _, _ in shown),
+                                   sum(m for _, m, _ in shown), direct, short_id(peer) if peer else "",
+                                   sum(tray_count(level, u, m) for u, m, level in shown)))
         return out
 
     def _spare_direct_rooms(self) -> set[bytes]:
@@ -235,6 +242,65 @@ class Session(QObject):
     def read_mark(self, room_id: bytes, channel: str) -> float:
         return self.node.profile.store.read_marks(room_id).get(channel, 0.0)
 
+    def mark_all_read(self) -> None:
+        """Mark every channel of every room read up to its newest message (or now, whichever is later)."""
+        now = time.time() * 1000.0
+        for room in self._attached.values():
+            for ch in self.text_channels(room):
+                newest = room.view.page(ch.id, 1)
+                self.node.profile.store.set_read_mark(room.id, ch.id, max(newest[-1].ts if newest else 0.0, now))
+            self._unread[room.id] = {ch: (0, 0) for ch in self._unread.get(room.id, {})}
+        self.unread_changed.emit()
+
+    def step_unread(self, delta: int) -> None:
+        """Open the next (+1) or previous (-1) channel with unread messages, across rooms in the rail's order."""
+        stops = [(s.room_id, ch.id) for s in self.summaries() if (room := self._attached.get(s.room_id)) is not None
+                 for ch in self.text_channels(room)]
+        if not stops:
+            return
+        here = (self.room.id, self.channel) if self.room is not None and self.channel else None
+        start = stops.index(here) if here in stops else (-1 if delta > 0 else 0)
+        for k in range(1, len(stops) + 1):
+            rid, ch = stops[(start + delta * k) % len(stops)]
+            if (rid, ch) != here and self.unread(rid, ch)[0] and self.attention.level(self._attached[rid], ch) != NOTHING:
+                if self.room is None or self.room.id != rid:
+                    self.select_room(rid)
+                self.select_channel(ch)
+                return
+
+    def notify_changed(self) -> None:
+        """The notification settings changed: save them, count again, and show it."""
+        self.node.profile.save_settings()
+        for room in self._attached.values():
+            self._recount(room)
+        self.unread_changed.emit()
+
+    def open_message(self, room_id: bytes, message_id: str) -> Message | None:
+        """Open the room and channel of a message, asking for it to be shown in its context (None: it is not there)."""
+        room = self.open_room(room_id)
+        try:
+            msg = room.message(message_id)
+        except HubbubError:
+            return None
+        self.jump_target = msg.id
+        if self.room is None or self.room.id != room_id:
+            self.node.profile.settings.setdefault(LAST_CHANNELS, {})[room_id.hex()] = msg.channel  # opens there
+            self.select_room(room_id)
+        if self.jump_target is not None:  # not taken by the room's first channel: open the message's own
+            self.select_channel(msg.channel)
+        return msg
+
+    def take_jump(self, channel: str) -> str | None:
+        """The message asked for by `open_message`, when `channel` (the one opening) is its channel; taken once."""
+        target = self.jump_target
+        if target is None or self.room is None:
+            return None
+        msg = self.room.view.message(target)
+        if msg is not None and msg.channel != channel:
+            return None
+        self.jump_target = None
+        return target if msg is not None else None
+
     def mark_read(self) -> None:
         """Mark the selected channel as read up to its newest message."""
         if self.room is None or not self.channel:
@@ -252,13 +318,14 @@ class Session(QObject):
     def _recount(self, room: Room) -> None:
         marks = self.node.profile.store.read_marks(room.id)
         counts: dict[str, tuple[int, int]] = {}
+        moderators = self.attention.moderators(room)
         for ch in self.text_channels(room):
             mark = marks.get(ch.id, 0.0)
             unread = mentions = 0
             for msg in room.view.page(ch.id, UNREAD_WINDOW):
                 if msg.ts > mark and msg.author != self.me and not msg.deleted:
                     unread += 1
-                    mentions += self.me in msg.mentions
+                    mentions += self.attention.mentions_me(msg, moderators)
             counts[ch.id] = (unread, mentions)
         self._unread[room.id] = counts
 
@@ -297,6 +364,7 @@ class Session(QObject):
 
     def _announce_new(self, room: Room) -> None:
         direct = room.is_direct()
+        moderators = self.attention.moderators(room)
         for ch in self.text_channels(room):
             key = (room.id, ch.id)
             seen = self._seen.get(key, 0.0)
@@ -304,8 +372,10 @@ class Session(QObject):
             if not fresh:
                 continue
             self._seen[key] = fresh[-1].ts
+            level = self.attention.level(room, ch.id)
             for msg in fresh:
-                if should_notify(msg, self.me, focused=self.focused, direct=direct):
+                if should_notify(msg, self.me, focused=self.focused, direct=direct, level=level, dnd=self.prefs.dnd,
+                                 mentioned=self.attention.mentions_me(msg, moderators)):
                     title, body = notification_text(room.name_of(msg.author), room.name, ch.name, msg.text, direct=direct)
                     self.notification.emit(title, body)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
@@ -55,6 +57,11 @@ class ChatPane(QFrame):
         self.delegate.me = me
         self.view = MessageView(self.model, self.delegate, self)
         cl.addWidget(self.view, 1)
+        self.link_hint = QLabel(self)  # a hubbub://message/ link in the composer: open it from here
+        self.link_hint.setObjectName("Muted")
+        self.link_hint.setContentsMargins(20, 2, 0, 2)
+        self.link_hint.hide()
+        cl.addWidget(self.link_hint)
         self.composer = Composer(composer_state, self)
         cl.addWidget(self.composer)
         self.typing_line = QLabel(" ", self)
@@ -93,6 +100,14 @@ class ChatPane(QFrame):
         for b in (self.pins_button, self.favorites_button, self.invite_button, self.members_button):
             hl.addWidget(b)
         return head
+
+    def show_link_hint(self, link: str | None) -> None:
+        """Offer to open the message link the composer holds (None: it holds none)."""
+        if link is None:
+            self.link_hint.hide()
+            return
+        self.link_hint.setText(f"Your message holds a link to a message: <a href=\"{html.escape(link)}\">open it</a>")
+        self.link_hint.show()
 
     def show_typing(self, names: list[str]) -> None:
         """Who is typing in this channel now (other people only)."""

@@ -18,6 +18,7 @@ from app.models import Message, short_id
 from app.room import Room
 
 from .. import icons
+from ..link_opener import open_link
 from ..services import ONLINE
 from ..state.composer import ComposerState, Completion
 from ..state.session import Session
@@ -26,13 +27,16 @@ from ..state.text import duration
 from ..state.voice import DEFAULT_PTT_KEY, PTT_KEY, PTT_ON, VoiceState
 from ..theme import THEMES, Theme, apply_theme
 from .app_icon import app_icon
+from ..state.search import SearchState
 from .chat_pane import ChatPane, EmptyState
 from .dialogs import PreferencesDialog
 from .file_wiring import FileWiring
+from .find_actions import FindActions
 from .member_list import MemberList, avatar_icon
 from .member_menu import MemberMenu
 from .message_actions import MessageActions
 from .room_actions import RoomActions
+from .search_pane import SearchPane
 from .shortcuts_overlay import ShortcutsOverlay
 from .thread_pane import ThreadPane
 from .sidebar import ChannelPanel, RoomRail
@@ -86,6 +90,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.thread_pane)
         self.members = MemberList(self.theme, root)
         lay.addWidget(self.members)
+        self.search_pane = SearchPane(SearchState(session), root)
+        lay.addWidget(self.search_pane)
         self.tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = QSystemTrayIcon(app_icon(), self)
@@ -98,9 +104,11 @@ class MainWindow(QMainWindow):
                                             lambda title, body: self.notify(title, body), self._refresh_channels)
         self.member_menu = MemberMenu(session, self.rooms, self.voice_controls, self)
         self.shortcuts_help = ShortcutsOverlay(root)
+        self.finding = FindActions(session, self, self.search_pane, self.chat, self.channels, self.rooms,
+                                   lambda text: self.show_error(text), lambda url: open_link(self, url))
         self._wire()
         self.files = FileWiring(self, self)  # attach, drop, paste, previews, Save as… / Open (ui/widgets/file_wiring.py)
-        self.rooms.more_actions = self.files.add_menu_actions
+        self.rooms.menu_extensions.append(self.files.add_menu_actions)
         self._shortcuts()
         self._restore()
         self.refresh_rooms()
@@ -150,6 +158,10 @@ class MainWindow(QMainWindow):
         t.view.reaction_clicked.connect(m.toggle_reaction)
         t.view.context_requested.connect(m.thread_context_menu)
         t.opened.connect(self.members.hide)  # the thread takes the member list's place while it is open
+        t.opened.connect(self.search_pane.close_search)
+        self.search_pane.opened.connect(t.close_thread)  # the search takes the member list's place too
+        self.search_pane.opened.connect(self.members.hide)
+        self.search_pane.closed.connect(lambda: self.toggle_members(self.members_button.isChecked()))
         t.closed.connect(lambda: self.members.setVisible(self.members_button.isChecked()))
         self.members.member_menu_requested.connect(self.member_menu_at)
         app = QApplication.instance()
@@ -162,7 +174,9 @@ class MainWindow(QMainWindow):
         actions = {"switcher": self.rooms.quick_switcher, "previous_channel": lambda: self.session.step_channel(-1),
                    "next_channel": lambda: self.session.step_channel(1), "cancel": self._escape,
                    "members": self.members_button.toggle, "favorites": self.messages.show_favorites,
-                   "help": self.show_shortcuts}
+                   "help": self.show_shortcuts, "search": self.finding.toggle_search,
+                   "previous_unread": lambda: self.session.step_unread(-1), "next_unread": lambda: self.session.step_unread(1),
+                   "mark_all_read": self.session.mark_all_read}
         for s in SHORTCUTS:
             if s.action is not None:
                 QShortcut(QKeySequence(s.keys), self, actions[s.action])
@@ -174,6 +188,8 @@ class MainWindow(QMainWindow):
     def _escape(self) -> None:
         if self.shortcuts_help.isVisible():
             self.shortcuts_help.hide()
+        elif self.search_pane.isVisible():
+            self.search_pane.close_search()
         else:
             self.composer_state.cancel()
 
@@ -203,7 +219,7 @@ class MainWindow(QMainWindow):
         self.member_actions(key).exec(where)
 
     def toggle_members(self, on: bool) -> None:
-        self.members.setVisible(on and not self.thread_pane.isVisible())
+        self.members.setVisible(on and not self.thread_pane.isVisible() and not self.search_pane.isVisible())
 
     # ----- window state ------------------------------------------------------------------------------
 
@@ -280,7 +296,7 @@ class MainWindow(QMainWindow):
         rooms = s.summaries()
         self.rail.set_rooms(rooms, s.room.id if s.room else None)
         self.stack.setCurrentWidget(self.chat if s.room is not None else self.empty)
-        total = sum(r.unread for r in rooms)
+        total = sum(r.attention for r in rooms)  # by each channel's notification level (muted: nothing)
         if self.tray is not None:
             self.tray.setIcon(app_icon(total))
             self.tray.setToolTip(f"Hubbub — {total} unread" if total else "Hubbub")
@@ -343,9 +359,12 @@ class MainWindow(QMainWindow):
         self.header_topic.setText(ch.topic if ch and ch.topic else str(room.view.settings().get("topic", "") or ""))
         self.chat.invite_button.setVisible(not direct)
         self.composer.set_placeholder(f"Message {where}")
+        around = s.take_jump(channel)  # a search result or a message link: the messages around it
         self.model.set_channel(room.view, channel, read_mark=s.read_mark(room.id, channel),
                                favorites=self.node.profile.store.favorites(room.id), name_of=room.name_of,
-                               ttl=ch.ttl if ch else None)
+                               ttl=ch.ttl if ch else None, around=around)
+        if around is not None:
+            self.view.jump_to(around)
         if ch is not None and ch.ttl:
             self.header_topic.setText(f"Messages disappear after {duration(ch.ttl)}" + (f"  ·  {self.header_topic.text()}"
                                                                                          if self.header_topic.text() else ""))

@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app.errors import HubbubError
+from app.links import MESSAGE_LINK_IN_TEXT, message_link
 from app.models import Message
 
 from .. import icons
@@ -68,6 +69,8 @@ class MessageActions:
         self.chat.composer.set_ttl(None)  # a timer chosen for one conversation does not follow me into the next
 
     def _typed(self) -> None:
+        found = MESSAGE_LINK_IN_TEXT.search(self.chat.composer.text())
+        self.chat.show_link_hint(found.group(0) if found else None)
         if self.state.mode is not Mode.EDIT:
             self.drafts.typed(self.chat.composer.text())
             self._save.start()
@@ -161,6 +164,7 @@ class MessageActions:
             fwd = menu.addMenu("Forward to")
             for rid, name in s.node.room_list():
                 fwd.addAction(name, partial(self.forward, msg, rid))
+        menu.addAction("Copy link", lambda: QGuiApplication.clipboard().setText(message_link(room.id, msg.id)))
         if not msg.deleted:
             menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(msg.text))
             fav = msg.id in self.chat.model.favorites

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QImage, QPainter, QPalette,
                            QTextDocument)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
@@ -193,7 +193,12 @@ class MessageDelegate(QStyledItemDelegate):
             self._paint_new(painter, w, NEW_H // 2)
             top = NEW_H
         msg_rect = QRect(0, top, w, g.height - top)
-        if row.mentions_me and not row.msg.deleted:
+        if row.highlight:  # the message a search result or a link jumped to
+            glow = QColor(t.mention_bar)
+            glow.setAlpha(70)
+            painter.fillRect(msg_rect, glow)
+            painter.fillRect(QRect(0, top, 3, msg_rect.height()), QColor(t.mention_bar))
+        elif row.mentions_me and not row.msg.deleted:
             painter.fillRect(msg_rect, QColor(t.mention_bg))
             painter.fillRect(QRect(0, top, 3, msg_rect.height()), QColor(t.mention_bar))
         elif index.row() == self.hover_row or option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
@@ -372,8 +377,8 @@ class MessageDelegate(QStyledItemDelegate):
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, f"{emoji}  {len(who)}")
 
     def hit(self, row: Row, width: int, pos: QPoint) -> tuple[str, str] | None:
-        """What a click at `pos` (relative to the row) lands on: ("reaction", emoji), ("reply", id), ("thread", root id)
-        or None."""
+        """What a click at `pos` (relative to the row) lands on: ("reaction", emoji), ("reply", id), ("thread", root id),
+        ("link", url) or None."""
         g = self.geometry(row, width)
         for r, emoji in g.chips:
             if r.contains(pos):
@@ -382,5 +387,8 @@ class MessageDelegate(QStyledItemDelegate):
             return ("reply", row.msg.reply_to)
         if g.thread is not None and g.thread.contains(pos):
             return ("thread", row.msg.id)
+        anchor = self._document(row, width - BODY_X - RIGHT).documentLayout().anchorAt(QPointF(pos.x() - BODY_X, pos.y() - g.body_top))
+        if anchor:
+            return ("link", anchor)
         return None
 

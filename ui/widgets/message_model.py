@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from app.models import Message, markdown_plain
 
 PAGE = 60
+NEAR = 1000  # a message at most this far above the loaded ones is reached by loading older pages; further: around it
 HOT_ROWS = 30  # newest rows re-read eagerly after a change; older ones are re-read when next painted
 GROUP_GAP_MS = 7 * 60 * 1000
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -47,6 +48,7 @@ class Row:
     heights: dict[tuple[int, int], int] = field(default_factory=dict)  # the painter's row height per (viewport width, epoch)
     expires: float | None = None  # when a disappearing message goes (ms), by its own timer or its channel's
     thread: tuple[int, float] | None = None  # a thread's root: (how many replies, when the last one came, ms)
+    highlight: bool = False  # the message a search result or a link jumped to
 
 
 def _key(m: Message) -> tuple[float, str]:
@@ -86,7 +88,9 @@ class MessageModel(QAbstractListModel):
         self._keys: list[tuple[float, str]] = []
         self._ids: dict[str, int] = {}
         self._start = 0  # view position of the oldest loaded message (approximate when messages expired)
+        self._end: int | None = None  # view position after the newest loaded one, when that is not the newest (a jump)
         self._count = 0
+        self.highlight: str | None = None
         self._rows: dict[str, Row] = {}
         self._stale: set[str] = set()
         self._fix = QTimer(self)
@@ -99,9 +103,15 @@ class MessageModel(QAbstractListModel):
 
     def set_channel(self, source: MessageSource | None, channel: str, *, read_mark: float = 0.0,
                     favorites: set[str] | None = None, name_of: Callable[[str], str] | None = None,
-                    ttl: float | None = None) -> None:
-        """Show a channel: load its newest page only (`ttl`: the channel's disappearing-messages setting)."""
+                    ttl: float | None = None, around: str | None = None) -> None:
+        """Show a channel: load its newest page only (`ttl`: the channel's disappearing-messages setting), or with
+        `around`, the page around that message, highlighted (newer pages load as the user scrolls down)."""
+        if around is not None and source is not None:
+            self.source, self.channel = source, channel
+            if self.show_around(around, read_mark=read_mark, favorites=favorites, name_of=name_of, ttl=ttl):
+                return
         self.beginResetModel()
+        self._end, self.highlight = None, None
         self.source, self.channel, self.read_mark, self.channel_ttl = source, channel, read_mark, ttl
         self.favorites = favorites or set()
         if name_of is not None:
@@ -145,8 +155,62 @@ class MessageModel(QAbstractListModel):
         self._keys = [_key(m) for m in self._msgs]
         self._ids = {m.id: i for i, m in enumerate(self._msgs)}
 
+    def show_around(self, message_id: str, *, read_mark: float | None = None, favorites: set[str] | None = None,
+                    name_of: Callable[[str], str] | None = None, ttl: float | None = None) -> bool:
+        """Load the page around a message of the channel (it in the middle) and highlight it; False if it is not there."""
+        position = getattr(self.source, "position", None)
+        pos = position(message_id) if position is not None else None
+        if self.source is None or pos is None:
+            return False
+        self.beginResetModel()
+        if read_mark is not None:
+            self.read_mark = read_mark
+        if favorites is not None:
+            self.favorites = favorites
+        if name_of is not None:
+            self.name_of = name_of
+        if ttl is not None:
+            self.channel_ttl = ttl
+        self._rows, self._stale, self._threads = {}, set(), {}
+        self._count = self.source.count(self.channel)
+        end = min(self._count, pos + PAGE // 2 + 1)
+        page = self.source.page(self.channel, PAGE, end, time.time() * 1000)
+        self._start = max(0, end - len(page))
+        self._end = end if end < self._count else None
+        self._msgs = self._fold(page)
+        self._reindex()
+        self.highlight = message_id
+        self.endResetModel()
+        return True
+
     def has_older(self) -> bool:
         return self.source is not None and self._start > 0
+
+    def has_newer(self) -> bool:
+        """Whether newer messages than the loaded ones exist (after a jump into the past)."""
+        return self.source is not None and self._end is not None and self._end < self._count
+
+    def fetch_newer(self, n: int = PAGE) -> int:
+        """Append up to `n` newer messages (after a jump); returns how many rows were added."""
+        if self.source is None or self._end is None:
+            return 0
+        end = min(self._count, self._end + n)
+        page = self.source.page(self.channel, n, end, time.time() * 1000)
+        last = self._keys[-1] if self._keys else (float("-inf"), "")
+        fresh = [m for m in self._fold(page) if m.id not in self._ids and _key(m) > last]
+        self._end = end if end < self._count else None
+        if fresh:
+            self.beginInsertRows(QModelIndex(), len(self._msgs), len(self._msgs) + len(fresh) - 1)
+            self._msgs.extend(fresh)
+            self._reindex()
+            self.endInsertRows()
+        return len(fresh)
+
+    def far(self, message_id: str) -> bool:
+        """Whether a message that is not loaded is too far to load older pages down to it (then: `show_around` it)."""
+        position = getattr(self.source, "position", None)
+        pos = position(message_id) if position is not None and message_id not in self._ids else None
+        return pos is not None and (self._end is not None or pos > self._start or pos < self._start - NEAR)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and self.has_older() and self.fetch_gate()
@@ -186,7 +250,7 @@ class MessageModel(QAbstractListModel):
         now = time.time() * 1000
         count = self.source.count(self.channel)
         grown, self._count = count - self._count, count
-        if grown > 0:
+        if grown > 0 and self._end is None:  # after a jump, the newest are not loaded: they come on scrolling down
             self._insert_new(self.source.page(self.channel, grown + 5, None, now))
         hot = set(range(max(0, len(self._msgs) - HOT_ROWS), len(self._msgs)))
         if visible is not None:
@@ -327,7 +391,7 @@ class MessageModel(QAbstractListModel):
         thread = (len(replies), max(replies.values())) if replies else None
         row = Row(msg, self.name_of(msg.author), grouped, day_break, new_line, self.me in msg.mentions,
                   msg.author == self.me, reply, msg.id in self.favorites, reply_author, expires=self.expiry(msg),
-                  thread=thread)
+                  thread=thread, highlight=msg.id == self.highlight)
         self._rows[msg.id] = row
         return row
 

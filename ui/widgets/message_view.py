@@ -22,6 +22,7 @@ class MessageView(QListView):
     reaction_clicked = Signal(str, str)  # message id, emoji
     reply_clicked = Signal(str)  # id of the message replied to
     thread_clicked = Signal(str)  # id of a thread's root
+    link_clicked = Signal(str)  # a link in a message's text
     context_requested = Signal(object, QPoint)  # Message, global position
 
     def __init__(self, model: MessageModel, delegate: MessageDelegate, parent: QWidget | None = None) -> None:
@@ -52,6 +53,11 @@ class MessageView(QListView):
         self._release.setSingleShot(True)
         self._release.setInterval(40)
         self._release.timeout.connect(self._drop_anchor)
+        self._pinned: str | None = None  # a message just jumped to: kept in view while rows load around it
+        self._unpin = QTimer(self)
+        self._unpin.setSingleShot(True)
+        self._unpin.setInterval(400)
+        self._unpin.timeout.connect(self._drop_pin)
         self.intro = QLabel(self.viewport())
         self.intro.setObjectName("ChannelIntro")
         self.intro.setWordWrap(True)
@@ -103,23 +109,38 @@ class MessageView(QListView):
 
     def _before_insert(self, parent: QModelIndex, first: int, last: int) -> None:
         bar = self.verticalScrollBar()
-        self._stick = self.at_bottom()
+        self._stick = self.at_bottom() and not self.messages.has_newer()
         if first == 0 and not self._stick:
             self._anchor = bar.maximum() - bar.value()
             self._release.start()
 
     def _after_reset(self) -> None:
-        self._stick = True
         self._anchor = None
+        if self.messages.has_newer():  # opened around a message (a jump): `jump_to` places it
+            self._stick = False
+            return
+        self._stick = True
         QTimer.singleShot(0, self.scrollToBottom)
+
+    def scrollToBottom(self) -> None:
+        """To the newest message: after a jump into the past, that means loading the newest page again."""
+        if self.messages.has_newer():
+            self.messages.set_channel(self.messages.source, self.messages.channel, read_mark=self.messages.read_mark,
+                                      favorites=self.messages.favorites, ttl=self.messages.channel_ttl)
+        super().scrollToBottom()
 
     def _after_newer(self, n: int) -> None:
         if self._stick:
             QTimer.singleShot(0, self.scrollToBottom)
 
+    def _drop_pin(self) -> None:
+        self._pinned = None
+
     def _on_range(self, lo: int, hi: int) -> None:
         bar = self.verticalScrollBar()
-        if self._anchor is not None:
+        if self._pinned is not None:
+            self._centre_on(self._pinned)
+        elif self._anchor is not None:
             bar.setValue(hi - self._anchor)
         elif self._stick:
             bar.setValue(hi)
@@ -132,6 +153,16 @@ class MessageView(QListView):
             self._stick = self.at_bottom()
         if value <= TOP_ZONE and self.messages.has_older() and self._anchor is None:
             QTimer.singleShot(0, self._fetch_older)
+        elif value >= self.verticalScrollBar().maximum() - TOP_ZONE and self.messages.has_newer():
+            QTimer.singleShot(0, self._fetch_newer)
+
+    def _fetch_newer(self) -> None:
+        bar = self.verticalScrollBar()
+        if self.messages.has_newer() and bar.value() >= bar.maximum() - TOP_ZONE:
+            self._stick = False
+            self._anchor = None  # rows added below leave the position as it is (an anchor is for rows added above)
+            self._release.stop()
+            self.messages.fetch_newer()
 
     def _fetch_older(self) -> None:
         if self._near_top() and self.messages.has_older():
@@ -150,7 +181,9 @@ class MessageView(QListView):
         return range(top, bottom + 1)
 
     def jump_to(self, message_id: str) -> bool:
-        """Scroll to a message, loading older pages if needed; returns whether it was found."""
+        """Scroll to a message, loading older pages if it is near, else the page around it; returns whether it was found."""
+        if self.messages.far(message_id):
+            self.messages.show_around(message_id)
         row = self.messages.load_until(message_id)
         if row is None:
             return False
@@ -159,6 +192,8 @@ class MessageView(QListView):
         self._release.stop()
         self.doItemsLayout()
         self.scrollTo(self.messages.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
+        self._pinned = message_id  # rows measured or loaded around it in the next moments keep it in view
+        self._unpin.start()
         QTimer.singleShot(0, lambda: self._centre_on(message_id))  # again once rows painted for the first time settle
         return True
 
@@ -214,6 +249,9 @@ class MessageView(QListView):
             return None
         if hit is not None and hit[0] == "thread":
             self.thread_clicked.emit(hit[1])
+            return None
+        if hit is not None and hit[0] == "link":
+            self.link_clicked.emit(hit[1])
             return None
         return super().mousePressEvent(e)
 

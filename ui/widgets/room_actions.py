@@ -30,7 +30,7 @@ class RoomActions:
         self.show_error = show_error
         self.refresh = refresh  # the rail, the channel list and the member list, after settings changed
         self.browser: RoomBrowser | None = None
-        self.more_actions: Callable[[QMenu], None] | None = None  # further room actions (files: icon, avatar)
+        self.menu_extensions: list[Callable[[QMenu], None]] = []  # more entries (files: icon, avatar; notifications)
 
     def menu(self) -> QMenu:
         """The room menu under the room's name (built separately so tests can use it)."""
@@ -42,8 +42,9 @@ class RoomActions:
         if not may.direct:
             menu.addAction("Room settings" if may.edit_room else "Room info", self.room_settings)
         menu.addAction("Export history…", self.export)
-        if self.more_actions is not None:
-            self.more_actions(menu)
+        if room is not None:
+            for extend in self.menu_extensions:
+                extend(menu)
         menu.addSeparator()
         menu.addAction("Create a room", self.create_room)
         return menu

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QTreeWidget, QTreeWidgetItem,
@@ -178,6 +178,7 @@ class ChannelPanel(QFrame):
     """The selected room's channels grouped by category (text first, then voice), under the room's name."""
 
     channel_chosen = Signal(str)
+    channel_menu_requested = Signal(str, QPoint)  # a text channel's right-click: its id, where (global)
     voice_chosen = Signal(str)  # a voice channel was clicked: join it, or leave it
     room_menu_clicked = Signal()
     settings_clicked = Signal()
@@ -210,6 +211,8 @@ class ChannelPanel(QFrame):
         self.tree.setIndentation(12)
         self.tree.setRootIsDecorated(False)
         self.tree.itemClicked.connect(self._clicked)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         layout.addWidget(self.tree, 1)
         self.voice_bar = VoiceBar(self)
         self.voice_bar.hide()
@@ -363,6 +366,14 @@ class ChannelPanel(QFrame):
             return []
         rows = [item.child(i) for i in range(item.childCount())]
         return [str(row.data(0, PERSON_ROLE)) for row in rows if row is not None]
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        cid = item.data(0, Qt.ItemDataRole.UserRole)
+        if cid and not item.data(0, VOICE_ROLE):
+            self.channel_menu_requested.emit(str(cid), self.tree.viewport().mapToGlobal(pos))
 
     def _clicked(self, item: QTreeWidgetItem, _col: int) -> None:
         cid = item.data(0, Qt.ItemDataRole.UserRole)

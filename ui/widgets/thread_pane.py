@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QWidget
 
 from app.models import Message
 
@@ -14,6 +14,7 @@ from .composer import Composer
 from .message_delegate import MessageDelegate
 from .message_model import MessageModel, MessageSource
 from .message_view import MessageView
+from .side_pane import side_pane
 
 
 class ThreadSource:
@@ -48,17 +49,8 @@ class ThreadPane(QFrame):
 
     def __init__(self, me: str, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("ThreadPane")
-        self.setFixedWidth(380)
         self.root: str | None = None
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        head = QFrame(self)
-        head.setObjectName("ChatHeader")
-        head.setFixedHeight(48)
-        hl = QHBoxLayout(head)
-        hl.setContentsMargins(16, 0, 8, 0)
+        lay, head, hl = side_pane(self, "ThreadPane")
         self.title = QLabel("Thread", head)
         self.title.setObjectName("HeaderTitle")
         self.where = QLabel(head)
@@ -71,7 +63,6 @@ class ThreadPane(QFrame):
         hl.addSpacing(8)
         hl.addWidget(self.where, 1)
         hl.addWidget(self.close_button)
-        lay.addWidget(head)
         self.model = MessageModel(me, fold_threads=False)
         self.delegate = MessageDelegate(theme=theme)
         self.delegate.me = me
