@@ -19,14 +19,16 @@ CONTEXT = 5  # messages shown before and after the one a link names
 
 
 def search(node: Node, args: argparse.Namespace, out: TextIO) -> int:
+    from ..files.commands import json_records_for
     from ..models import message_record
 
     room = node.find_room(args.room) if args.room else None
     hits = node.search(args.query, room, args.limit)
     if args.json:
         records = []
+        as_json = json_records_for(node)
         for h in hits:
-            record: dict[str, Any] = message_record(h.message, h.room.name_of)
+            record: dict[str, Any] = as_json(h.message, h.room.name_of)
             record.update(room=h.room.id.hex(), room_name=h.room.name, channel_name=h.channel_name,
                           snippet=h.marked(), link=message_link(h.room.id, h.message.id))
             records.append(record)
@@ -63,12 +65,14 @@ def open_link(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     except HubbubError:
         raise HubbubError(f"That message is not in {room.name} (it may not have reached you yet).") from None
     msgs = context_of(room, message)
+    from ..files.commands import json_records_for
     from ..models import message_record
 
     channel = next((c.name for c in room.channels() if c.id == message.channel), message.channel)
     if args.json:
+        as_json = json_records_for(node)
         print(json.dumps({"room": room.id.hex(), "room_name": room.name, "channel": message.channel, "channel_name": channel,
-                          "message": message.id, "messages": [message_record(m, room.name_of) for m in msgs]},
+                          "message": message.id, "messages": [as_json(m, room.name_of) for m in msgs]},
                          ensure_ascii=False, indent=1), file=out)
         return 0
     print(f"{room.name} #{channel}", file=out)

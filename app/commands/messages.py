@@ -10,14 +10,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
 from .. import rights
-from ..errors import HubbubError
 from .threads import DEFAULT_CHANNEL, channel_and_thread, channel_for, thread_root
 
 if TYPE_CHECKING:
-    from crdt.view import Message
 
     from ..node import Node
-    from ..room import Room
 
 
 def send(node: Node, args: argparse.Namespace, out: TextIO) -> int:
@@ -40,7 +37,7 @@ def send(node: Node, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def history(node: Node, args: argparse.Namespace, out: TextIO) -> int:
-    from ..files.commands import attachments_for
+    from ..files.commands import json_records_for
     from ..models import message_record
 
     room = node.find_room(args.room)
@@ -51,8 +48,8 @@ def history(node: Node, args: argparse.Namespace, out: TextIO) -> int:
     else:
         msgs = room.history(args.channel or DEFAULT_CHANNEL)
     if args.json:
-        files = attachments_for(node)
-        records = [{**message_record(m, room.name_of), "attachments": files(m)} for m in msgs]
+        as_json = json_records_for(node)
+        records = [as_json(m, room.name_of) for m in msgs]
         print(json.dumps(records, ensure_ascii=False, indent=1), file=out)
         return 0
     for m in msgs:

@@ -89,6 +89,15 @@ def attachments_for(node: Node) -> Callable[[Message], list[dict[str, Any]]]:
     return lambda msg: attachment_records(msg, store) if msg.attachments else []
 
 
+def json_records_for(node: Node) -> Callable[[Message, Callable[[str], str]], dict[str, Any]]:
+    """A function giving a message's record for the CLI's `--json` output (`history`, `search`, `open`):
+    the export's fields plus `attachments`."""
+    from ..export import message_record
+
+    files = attachments_for(node)
+    return lambda msg, name_of: {**message_record(msg, name_of), "attachments": files(msg)}
+
+
 def progress_printer(name: str, say: Say) -> Callable[[int, int, int], None]:
     """A progress callback printing `name: 12.0 / 256.0 MiB (4%) from 2 members` at most every tenth of a percent."""
     last = [-1]

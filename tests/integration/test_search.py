@@ -17,7 +17,6 @@ from app.profile import open_profile
 from app.room import Room
 from app.search.index import Doc, Scope, SearchIndex
 from app.search.query import QueryError, parse_query
-from crdt.schema import MESSAGES
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -76,9 +75,9 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
 
 
 def with_file(room: Room, text: str) -> str:
-    """A message with an attachment, in the value shape of the files feature (`a`: a list of manifests)."""
-    return room._write(MESSAGES, {"c": "general", "t": text, "ts": time.time() * 1000,
-                                  "a": [{"n": "plan.pdf", "s": 1234, "t": "application/pdf"}]})
+    """A message with an attachment: one file manifest as the files feature writes it (crdt/attachments.py)."""
+    return room.post("general", text, attachments=[{"n": "plan.pdf", "s": 1234, "m": "application/pdf",
+                                                    "k": bytes(range(32)), "h": bytes(32)}])
 
 
 def test_every_query_form(pair: Pair) -> None:
