@@ -11,7 +11,9 @@ network namespaces (so this needs root) and reports its figures with a same-run 
 - `spoof`: node-id spoofing and a pulled cable; `spoof_reconnect_s` (baseline
   `baseline_reconnect_s`, the same outage without the attacker);
 - `lossy`: session set-up at 25% loss both ways; `lossy_handshake_s`, `lossy_completed` of
-  `lossy_tries` (baseline `baseline_handshake_s`, loss-free).
+  `lossy_tries` (baseline `baseline_handshake_s`, loss-free);
+- `frames`: a room-key holder who is no member floods 10,000 bad frames (on loopback);
+  `honest_p99_ms_under_hostile_peer` (baseline `honest_p50_ms_quiet`), `hostile_banned_s`.
 
 Adding a scenario is adding a module and its name to `SCENARIOS`.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 
-SCENARIOS = ("flood", "sybil", "spoof", "lossy")
+SCENARIOS = ("flood", "sybil", "spoof", "lossy", "frames")
 
 
 def run(quick: bool = False) -> dict[str, float]:
