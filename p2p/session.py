@@ -106,6 +106,26 @@ CHANNELS: dict[str, ChannelSpec] = {
     "files": ChannelSpec(4),
 }
 APP_CHANNELS: tuple[str, ...] = ("sync", "live", "voice", "files")
+ICE_FAILURES = ("connection failed", "handshake timeout")
+"""Close reasons of a session whose ICE (or DTLS) never got through: the node tries another attempt."""
+TURN_LOST = "TURN allocation lost"
+
+
+def turn_allocation_lost(pc: RTCPeerConnection) -> bool:
+    """True when the nominated pair runs through our TURN allocation and aioice gave it up.
+
+    aioice never re-allocates: once a refresh failed (or the server dropped the allocation) the
+    relayed transport is closed and nothing more gets through, so the session must be rebuilt.
+    """
+    try:
+        ice = pc.sctp.transport.transport  # type: ignore[union-attr]
+        pair = ice._connection._nominated.get(1)
+        if pair is None or pair.local_candidate.type != "relay":
+            return False
+        inner = getattr(pair.protocol.transport, "_TurnTransport__inner_protocol", None)
+        return inner is not None and bool(inner.transport.is_closing())
+    except AttributeError:  # not connected yet, or aiortc/aioice internals moved
+        return False
 
 
 class SessionOwner(Protocol):
@@ -158,6 +178,9 @@ class Session:
         self._keepalive_started = False
         self._control_backlog: list[bytes] = []
         self.base_route: Route = route
+        self.ice_servers = list(ice_servers)
+        self.ice_attempt = 0
+        """Which attempt of the node's `IcePlan` this session is (0: STUN + TURN over UDP)."""
         self.authenticated = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_reason = ""
@@ -419,6 +442,9 @@ class Session:
                 self.last_seen = time.monotonic()  # until then the handshake watchdog decides
             elif time.monotonic() - self.last_seen > self.timings.keepalive_timeout:
                 await self.async_close("peer went silent")
+                return
+            elif turn_allocation_lost(self.pc):
+                await self.async_close(TURN_LOST)  # the dialer builds a new session (and allocation)
                 return
             if self._control is not None:
                 self._control.ping(os.urandom(8))
