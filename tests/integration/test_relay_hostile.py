@@ -9,9 +9,10 @@ and gets keep working and its mailbox is intact; the data folder stays under the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -55,6 +56,18 @@ class Honest:
         self.slowest = max(self.slowest, time.monotonic() - started)
 
 
+@contextlib.asynccontextmanager
+async def honest_and_http(url: str) -> AsyncIterator[tuple[Honest, aiohttp.ClientSession]]:
+    """A connected honest client and an HTTP session for the hostile WebSockets."""
+    honest = Honest(url)
+    await honest.client.async_start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield honest, http
+    finally:
+        await honest.client.async_stop()
+
+
 async def frames_until_closed(ws: aiohttp.ClientWebSocketResponse, timeout: float = 10) -> list[bytes]:
     """Every binary message the relay sends until it closes the connection (AssertionError if it does not)."""
     got: list[bytes] = []
@@ -81,97 +94,82 @@ def errors(frames: list[bytes]) -> list[tuple[str, str]]:
 def test_garbage_wrong_kinds_text_and_oversized_frames_get_the_connection_closed(tmp_path: Path) -> None:
     with RelayProcess(tmp_path / "relay", "--idle-timeout", "30") as relay:
         async def body() -> None:
-            honest = Honest(relay.url)
-            await honest.client.async_start()
-            async with aiohttp.ClientSession() as http:
-                try:
-                    await honest.check()
-                    garbage = await http.ws_connect(ws_url(relay.url), max_msg_size=0)
-                    for i in range(20):
-                        await garbage.send_bytes(os.urandom(1 + i * 37))
-                    got = await frames_until_closed(garbage)
-                    assert decode(got[0]).kind is Kind.WELCOME
-                    assert errors(got) and all(code == "malformed" for code, _ in errors(got))
-                    assert all(" " in sentence and "\n" not in sentence for _, sentence in errors(got))  # one sentence
-                    await honest.check()
+            async with honest_and_http(relay.url) as (honest, http):
+                await honest.check()
+                garbage = await http.ws_connect(ws_url(relay.url), max_msg_size=0)
+                for i in range(20):
+                    await garbage.send_bytes(os.urandom(1 + i * 37))
+                got = await frames_until_closed(garbage)
+                assert decode(got[0]).kind is Kind.WELCOME
+                assert errors(got) and all(code == "malformed" for code, _ in errors(got))
+                assert all(" " in sentence and "\n" not in sentence for _, sentence in errors(got))  # one sentence
+                await honest.check()
 
-                    relay_kinds = await http.ws_connect(ws_url(relay.url))
-                    for _ in range(8):
-                        await relay_kinds.send_bytes(encode(Kind.OK, 1))
-                    assert any("does not send OK" in s for _, s in errors(await frames_until_closed(relay_kinds)))
+                relay_kinds = await http.ws_connect(ws_url(relay.url))
+                for _ in range(8):
+                    await relay_kinds.send_bytes(encode(Kind.OK, 1))
+                assert any("does not send OK" in s for _, s in errors(await frames_until_closed(relay_kinds)))
 
-                    text = await http.ws_connect(ws_url(relay.url))
-                    for _ in range(8):
-                        await text.send_str("hello")
-                    await frames_until_closed(text)
-                    await honest.check()
+                text = await http.ws_connect(ws_url(relay.url))
+                for _ in range(8):
+                    await text.send_str("hello")
+                await frames_until_closed(text)
+                await honest.check()
 
-                    big = await http.ws_connect(ws_url(relay.url))
-                    await big.send_bytes(b"\x01\x03" + b"\0" * (2 * MIB))  # over --max-frame, never decoded
-                    await frames_until_closed(big)
-                    assert big.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
-                    await honest.check()
-                finally:
-                    await honest.client.async_stop()
+                big = await http.ws_connect(ws_url(relay.url))
+                await big.send_bytes(b"\x01\x03" + b"\0" * (2 * MIB))  # over --max-frame, never decoded
+                await frames_until_closed(big)
+                assert big.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+                await honest.check()
         run(body)
 
 
 def test_a_request_flood_is_cut_off_while_the_honest_client_is_answered(tmp_path: Path) -> None:
     with RelayProcess(tmp_path / "relay", "--request-rate", "20") as relay:
         async def body() -> None:
-            honest = Honest(relay.url)
-            await honest.client.async_start()
-            async with aiohttp.ClientSession() as http:
-                try:
-                    flood = await http.ws_connect(ws_url(relay.url))
-                    get = encode(Kind.GET, 7, os.urandom(32), u64(0), u32(500))
+            async with honest_and_http(relay.url) as (honest, http):
+                flood = await http.ws_connect(ws_url(relay.url))
+                get = encode(Kind.GET, 7, os.urandom(32), u64(0), u32(500))
 
-                    async def send_flood() -> None:
-                        for _ in range(3000):
-                            if flood.closed:
-                                return
-                            await flood.send_bytes(get)
+                async def send_flood() -> None:
+                    for _ in range(3000):
+                        if flood.closed:
+                            return
+                        await flood.send_bytes(get)
 
-                    sender = asyncio.ensure_future(send_flood())
-                    for _ in range(10):
-                        await honest.check()
-                    got = await frames_until_closed(flood)
-                    await asyncio.gather(sender, return_exceptions=True)
-                    assert ("rate", "too many requests; slow down") in errors(got)
-                    answered = sum(decode(f).kind is Kind.ENVELOPES for f in got)
-                    assert 0 < answered <= 200  # the burst and the rate, not 3000
-                    assert honest.slowest < 2.0, honest.slowest
-                finally:
-                    await honest.client.async_stop()
+                sender = asyncio.ensure_future(send_flood())
+                for _ in range(10):
+                    await honest.check()
+                got = await frames_until_closed(flood)
+                await asyncio.gather(sender, return_exceptions=True)
+                assert ("rate", "too many requests; slow down") in errors(got)
+                answered = sum(decode(f).kind is Kind.ENVELOPES for f in got)
+                assert 0 < answered <= 200  # the burst and the rate, not 3000
+                assert honest.slowest < 2.0, honest.slowest
         run(body)
 
 
 def test_many_connections_from_one_address_are_refused_beyond_the_limit(tmp_path: Path) -> None:
     with RelayProcess(tmp_path / "relay", "--connections-per-ip", "4") as relay:
         async def body() -> None:
-            honest = Honest(relay.url)
-            await honest.client.async_start()
-            async with aiohttp.ClientSession() as http:
-                try:
-                    await honest.check()
-                    opened: list[aiohttp.ClientWebSocketResponse] = []
-                    refused: list[str] = []
-                    for _ in range(12):
-                        try:
-                            opened.append(await http.ws_connect(ws_url(relay.url)))
-                        except aiohttp.WSServerHandshakeError as exc:
-                            assert exc.status == 429
-                            refused.append(exc.message)
-                    assert len(opened) == 3 and len(refused) == 9  # the honest client holds the fourth
-                    await honest.check()
-                    for ws in opened:
-                        await ws.close()
-                    await asyncio.sleep(0.2)
-                    again = await http.ws_connect(ws_url(relay.url))  # freed slots are given again
-                    await again.close()
-                    await honest.check()
-                finally:
-                    await honest.client.async_stop()
+            async with honest_and_http(relay.url) as (honest, http):
+                await honest.check()
+                opened: list[aiohttp.ClientWebSocketResponse] = []
+                refused: list[str] = []
+                for _ in range(12):
+                    try:
+                        opened.append(await http.ws_connect(ws_url(relay.url)))
+                    except aiohttp.WSServerHandshakeError as exc:
+                        assert exc.status == 429
+                        refused.append(exc.message)
+                assert len(opened) == 3 and len(refused) == 9  # the honest client holds the fourth
+                await honest.check()
+                for ws in opened:
+                    await ws.close()
+                await asyncio.sleep(0.2)
+                again = await http.ws_connect(ws_url(relay.url))  # freed slots are given again
+                await again.close()
+                await honest.check()
         run(body)
 
 
