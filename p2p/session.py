@@ -109,6 +109,15 @@ APP_CHANNELS: tuple[str, ...] = ("sync", "live", "voice", "files")
 ICE_FAILURES = ("connection failed", "handshake timeout")
 """Close reasons of a session whose ICE (or DTLS) never got through: the node tries another attempt."""
 TURN_LOST = "TURN allocation lost"
+CLOSE_WAIT = 2.0
+"""Longest a closing session waits for aiortc's teardown before it reports; the rest goes on in the background."""
+_CLOSING: set[asyncio.Future[None]] = set()
+
+
+def _closed(task: asyncio.Future[None]) -> None:
+    _CLOSING.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("error closing peer connection: %s", task.exception())
 
 
 def turn_allocation_lost(pc: RTCPeerConnection) -> bool:
@@ -305,8 +314,13 @@ class Session:
         for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
+        closing = asyncio.ensure_future(self.pc.close())
+        _CLOSING.add(closing)
+        closing.add_done_callback(_closed)
         try:
-            await self.pc.close()
+            await asyncio.wait_for(asyncio.shield(closing), CLOSE_WAIT)
+        except asyncio.TimeoutError:  # e.g. deleting an allocation on a dead TURN server: ~40 s of retries
+            log.debug("peer connection still closing after %.0f s; reporting the session closed", CLOSE_WAIT)
         except Exception:  # aiortc teardown errors must not escape
             log.debug("error closing peer connection", exc_info=True)
         self.owner.session_closed(self, reason)

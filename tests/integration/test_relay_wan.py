@@ -2,7 +2,8 @@
 
 Two `p2p.relay.probe` nodes behind the two routers meet under a rendezvous token at the relay,
 signal through it (sealed) and get an authenticated session that ICE puts on TURN; with UDP
-blocked at both routers it goes over TURN on TCP. Without TURN they do not connect at all.
+blocked at both routers it goes over TURN on TCP. Without TURN they do not connect at all; when
+the TURN server dies, the dead session is noticed and a new one over a new allocation follows.
 """
 
 from __future__ import annotations
@@ -83,6 +84,25 @@ def test_without_turn_a_symmetric_nat_never_connects(tmp_path: Path) -> None:
         a.wait(lambda e: e["event"] == "relay_connected", 10, "relay connection")
         assert a.stream.find(session_with(key_b), 12) is None  # they met and signaled, but ICE had no path
         assert b.count(lambda e: e["event"] == "PeerConnected") == 0
+
+
+def test_a_lost_turn_allocation_is_rebuilt(tmp_path: Path) -> None:
+    require(wan_available(), "needs root, nftables and coturn (turnserver) for the WAN namespaces")
+    with Wan(tmp_path, symmetric_b=True) as wan:
+        url = wan.start_relay()
+        a, b, key_a, key_b = probes(wan, url, tmp_path)
+        a.wait(session_with(key_b), 30, "the first session")
+        assert wan._coturn is not None
+        os.killpg(wan._coturn.pid, 9)  # every allocation is gone; aioice would never re-allocate by itself
+        wan._coturn.wait(5)
+        wan._coturn = None
+        killed = time.monotonic()
+        a.wait(lambda e: e["event"] == "PeerDisconnected" and e["peer"] == key_b, 15, "the dead session noticed")
+        wan.start_coturn()
+        again = a.wait(session_with(key_b, after=killed), 40, "a new session over a new allocation")
+        print(f"\nrebuilt {again['t'] - killed:.2f} s after coturn was killed")
+        assert again["route"] == "turn"
+        exchange(a, b, key_a, key_b)
 
 
 def test_the_routers_nat_and_isolate_the_homes(tmp_path: Path) -> None:
