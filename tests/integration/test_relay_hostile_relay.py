@@ -35,7 +35,7 @@ class TamperingDispatcher(Dispatcher):
 
     def _forward(self, conn: Any, frame: Frame) -> None:
         token, handle, payload = frame.fields
-        target = self.server.rendezvous.resolve(token, handle)
+        target: Any = self.server.rendezvous.resolve(token, handle)
         mine = self.server.rendezvous.handle_of(conn, token)
         if self.mode == "honest" or target is None or mine is None:
             super()._forward(conn, frame)
