@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-SUITES = ("cli", "crdt", "files", "fuzz", "hostile", "lan", "package", "ui", "voice")
+SUITES = ("cli", "crdt", "files", "fuzz", "hostile", "lan", "package", "relay", "ui", "voice")
 
 
 def _format(value: Any) -> str:

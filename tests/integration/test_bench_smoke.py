@@ -34,6 +34,8 @@ SUITES = {
                    "raw_latency_p50_ms", "msg_latency_over_raw_ms"}),
     "package": (True, {"deb_size_mb", "deb_build_s", "installed_mb", "installed_first_start_s",
                        "installed_cold_start_s", "venv_cold_start_s", "second_start_handover_s"}),
+    "relay": (True, {"turn_connect_p95_s", "raw_turn_latency_p50_ms", "turn_latency_p50_ms", "relay_rss_mb",
+                     "relay_idle_rss_mb", "relay_cpu_ms_per_forward"}),
     "ui": (False, {"cold_start_s", "idle_rss_mb", "open_100k_room_s", "max_ui_stall_ms", "render_us_per_message",
                    "layout_us_per_message", "render_worst_16k_ms"}),
     "voice": (True, {"mouth_to_ear_p50_ms", "mouth_to_ear_p95_ms", "mouth_to_ear_p95_ms_loss5_jitter10",
