@@ -11,7 +11,7 @@ from p2p.relay.mailbox_store import cost
 from p2p.relay.wire import Frame, Kind, WireError, decode, encode, error, read_u32, read_u64, u32, u64
 
 if TYPE_CHECKING:
-    from p2p.relay.server import Connection, RelayServer
+    from p2p.relay.connection import Connection, RelayHost
 
 log = logging.getLogger("hubbub.relay")
 
@@ -24,9 +24,9 @@ def short(data: bytes) -> str:
 
 
 class Dispatcher:
-    """Handles the frames of every connection of one `RelayServer`."""
+    """Handles the frames of every connection of one `RelayServer` (a `RelayHost`)."""
 
-    def __init__(self, server: RelayServer) -> None:
+    def __init__(self, server: RelayHost) -> None:
         self.server = server
         self.limits = server.limits
 

@@ -110,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _async_run(args: argparse.Namespace) -> int:
-    from p2p.relay.server import RelayServer, TurnConfig
-    from p2p.relay.turn import read_secret, turn_urls
+    from p2p.relay.server import RelayServer
+    from p2p.relay.turn import TurnConfig, read_secret, turn_urls
 
     limits = limits_from(args)
     host, port = split_listen(args.listen)

@@ -12,70 +12,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from p2p.relay.config import RelayLimits
+from p2p.relay.connection import Connection
 from p2p.relay.dispatch import Dispatcher
-from p2p.relay.limits import ConnectionLimits, Limits
+from p2p.relay.limits import Limits
 from p2p.relay.mailbox_store import MailboxStore
 from p2p.relay.rendezvous import Rendezvous
-from p2p.relay.turn import TurnCredentials
+from p2p.relay.turn import TurnConfig
 from p2p.relay.wire import Kind, encode, u32
 
 log = logging.getLogger("hubbub.relay")
 
-MAX_QUEUED_BYTES = 8 * 1024 * 1024
-"""Frames waiting for one slow client, at most; past this the client is dropped."""
 FLUSH_TIMEOUT = 1.0
 """Longest wait, when the relay closes a connection, for the frames still queued to it to be sent."""
 MAX_STRIKES = 8
 """Malformed frames (or refused requests over the rate) a connection may send before it is closed."""
-
-
-@dataclass(eq=False)
-class Connection:
-    """One client: its socket, its address, what it may still do and what waits to be sent to it."""
-
-    ws: web.WebSocketResponse
-    ip: str
-    limits: ConnectionLimits
-    number: int
-    queue: deque[bytes] = field(default_factory=deque)
-    queued: int = 0
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    closing: bool = False
-
-    def send(self, frame: bytes) -> None:
-        """Queue a frame; a client that lets too much pile up is closed."""
-        if self.closing:
-            return
-        if self.queued + len(frame) > MAX_QUEUED_BYTES:
-            log.info("conn %d: dropped, it does not read what it is sent", self.number)
-            self.closing = True
-            self.wake.set()
-            return
-        self.queue.append(frame)
-        self.queued += len(frame)
-        self.wake.set()
-
-
-class TurnConfig:
-    """The coturn beside the relay: its URLs and a way to mint credentials."""
-
-    def __init__(self, urls: tuple[str, ...], secret: bytes) -> None:
-        self.urls = urls
-        self.secret = secret
-
-    def credentials(self, now: float, ttl: float) -> TurnCredentials:
-        from p2p.relay.turn import make_credentials
-
-        return make_credentials(self.secret, self.urls, now, ttl)
 
 
 class RelayServer:

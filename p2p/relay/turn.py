@@ -73,3 +73,14 @@ def read_secret(path: str) -> bytes:
     if not secret:
         raise RelayError(f"the TURN secret file {path} is empty")
     return secret
+
+
+class TurnConfig:
+    """The coturn beside the relay: its URLs and a way to mint credentials."""
+
+    def __init__(self, urls: tuple[str, ...], secret: bytes) -> None:
+        self.urls = urls
+        self.secret = secret
+
+    def credentials(self, now: float, ttl: float) -> TurnCredentials:
+        return make_credentials(self.secret, self.urls, now, ttl)
