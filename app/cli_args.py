@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _file_commands(sub)
     _admin_commands(sub)
     _node_commands(sub)
+    _relay_commands(sub)
     name = _command(sub, "name", "show or set your display name (and with --avatar, your picture)")
     name.add_argument("new_name", nargs="?")
     name.add_argument("--avatar", type=Path, metavar="PICTURE", help="your avatar, shown to the members of your rooms")
@@ -193,6 +194,36 @@ def _file_commands(sub: Sub) -> None:
     dl.add_argument("--out", required=True, type=Path, metavar="PATH", help="the file to write (or a folder)")
     dl.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                     help="how long to wait for a member who holds it (default: 30)")
+
+
+def _relay_commands(sub: Sub) -> None:
+    relay = _command(sub, "relay", "run a relay, or choose the relays this profile uses")
+    rsub = relay.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
+    # `relay serve` is parsed by p2p.relay.serve itself (relay_serve_argv): its help is `hubbub relay serve --help`.
+    _command(rsub, "serve", "run a relay until SIGTERM (hubbub relay serve --help lists its options)")
+
+
+def relay_serve_argv(argv: list[str]) -> list[str] | None:
+    """The arguments after `relay serve` when `argv` asks for it (global -v passes on), else None.
+
+    The relay is dispatched before the rest of the CLI is imported: it needs none of it.
+    """
+    verbose = False
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "--profile":
+            i += 1
+        elif argv[i] in ("-v", "--verbose"):
+            verbose = True
+        elif argv[i].startswith("--profile="):
+            pass
+        else:
+            return None
+        i += 1
+    if argv[i:i + 2] != ["relay", "serve"]:
+        return None
+    rest = argv[i + 2:]
+    return ["-v", *rest] if verbose and "-v" not in rest and "--verbose" not in rest else rest
 
 
 def _admin_commands(sub: Sub) -> None:
