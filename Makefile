@@ -19,9 +19,10 @@ SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcom
 	coturn nftables
 # Building the .deb (`make package`, and tests/integration/test_deb.py, which builds it under
 # HUBBUB_STRICT=1): Briefcase compiles its launcher against the system Python (/usr/bin/python3) and
-# runs from a venv of it, dpkg-deb packs; the test checks the result with lintian and appstreamcli,
+# runs from a venv of it, dpkg-deb packs; the test checks the result with lintian, appstreamcli and
+# systemd-analyze (the relay's unit, offline),
 # and opens a hubbub:// link the way a browser does (gio open, in libglib2.0-bin).
-PACKAGE_SYSTEM_PACKAGES := python3-dev python3-venv build-essential dpkg-dev git lintian appstream libglib2.0-bin
+PACKAGE_SYSTEM_PACKAGES := python3-dev python3-venv build-essential dpkg-dev git lintian appstream libglib2.0-bin systemd
 
 .PHONY: run test system-deps venv screenshot bench package lint clean
 

@@ -4,7 +4,8 @@ Briefcase reads only the pyproject.toml of the directory it runs in. This writes
 build/briefcase/ (the project's pyproject.toml, then briefcase.toml's [tool.briefcase] tables),
 links in the paths both name (sources, icons, license files, the changelog), runs
 `python -m briefcase ARGS` there, and puts packaging/hubbub.desktop (in place of the template's
-entry, which has no categories and no URL handler) and the AppStream metainfo into the bundle.
+entry, which has no categories and no URL handler), the AppStream metainfo and the relay's systemd
+unit (installed, not enabled) into the bundle.
 
 When HUBBUB_BRIEFCASE_TEMPLATE names a git bundle of Briefcase's Linux system template (a copy for
 machines that cannot reach GitHub), it is cloned to a temporary folder and handed to Briefcase with
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "build" / "briefcase"
 PACKAGING = ROOT / "packaging"
 DESKTOP_ENTRY = PACKAGING / "hubbub.desktop"
+RELAY_UNIT = PACKAGING / "relay" / "hubbub-relay.service"  # shipped, not enabled: `systemctl enable --now hubbub-relay`
 LINTIAN_OVERRIDES = PACKAGING / "lintian-overrides"
 TEMPLATE_ENV = "HUBBUB_BRIEFCASE_TEMPLATE"
 # The name the template's clone gets: Briefcase caches templates by the URL's last part, so this one
@@ -110,8 +112,13 @@ def package_roots(workdir: Path = WORKDIR) -> list[Path]:
 
 
 def install_freedesktop_files(workdir: Path = WORKDIR) -> list[Path]:
-    """Put our desktop entry (in place of the template's) and the metainfo into any Linux system bundle."""
+    """Put our desktop entry (in place of the template's), the metainfo and the relay's systemd unit into any
+    Linux system bundle. The unit goes under usr/lib (a top-level lib/ would clash with merged-/usr systems)."""
     written = []
+    for root in package_roots(workdir):
+        units = root / "usr" / "lib" / "systemd" / "system"
+        units.mkdir(parents=True, exist_ok=True)
+        written.append(Path(shutil.copy(RELAY_UNIT, units / RELAY_UNIT.name)))
     for usr_share in (root / "usr" / "share" for root in package_roots(workdir)):
         apps_dir = usr_share / "applications"
         apps_dir.mkdir(exist_ok=True)

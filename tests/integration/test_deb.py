@@ -89,6 +89,39 @@ def test_it_installs_the_launcher_desktop_entry_icons_and_metainfo(installed: Pa
     assert not (installed / "usr" / "lib" / "hubbub" / "app_packages" / "PySide6" / "Qt" / "qml").exists()
 
 
+def test_the_relay_unit_is_shipped_sandboxed_and_the_packaged_relay_serves(installed: Path, tmp_path: Path) -> None:
+    unit = installed / "usr" / "lib" / "systemd" / "system" / "hubbub-relay.service"
+    assert unit.read_text(encoding="utf-8") == (ROOT / "packaging" / "relay" / "hubbub-relay.service").read_text(encoding="utf-8")
+    # systemd-analyze, offline, on a root made of this machine's units, the package's unit and its launcher
+    analyze = tool("systemd-analyze", "systemd")
+    root = tmp_path / "root"
+    shutil.copytree("/usr/lib/systemd/system", root / "usr" / "lib" / "systemd" / "system", symlinks=True)
+    shutil.copy(unit, root / "usr" / "lib" / "systemd" / "system" / unit.name)
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / "hubbub").symlink_to(installed / "usr" / "bin" / "hubbub")
+    verified = subprocess.run([analyze, "verify", "--man=no", f"--root={root}", unit.name],
+                              capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0 and not verified.stderr.strip(), verified.stdout + verified.stderr
+    security = subprocess.run([analyze, "security", "--offline=yes", f"--root={root}", unit.name],
+                              capture_output=True, text=True, timeout=60)
+    exposure = re.search(r"Overall exposure level for hubbub-relay.service: ([0-9.]+)", security.stdout)
+    assert exposure and float(exposure.group(1)) < 2.0, security.stdout[-1500:] + security.stderr
+    # the packaged relay itself (loopback only): its first stdout line is its address, SIGTERM ends it cleanly
+    env = app_env(tmp_path / "profile", tmp_path / "report", tmp_path / "cache")
+    relay = subprocess.Popen([str(installed / "usr" / "bin" / "hubbub"), "relay", "serve", "--listen", "127.0.0.1:0",
+                              "--data", str(tmp_path / "relay")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+    try:
+        assert relay.stdout is not None
+        first = relay.stdout.readline()
+        assert re.fullmatch(r"hubbub-relay://127\.0\.0\.1:[1-9][0-9]*\n", first), f"the relay's first line: {first!r}"
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        _out, err = relay.communicate(timeout=30)
+    assert relay.returncode == 0, err[-2000:]
+    assert (tmp_path / "relay").is_dir()
+
+
 def test_the_launcher_prints_help_and_its_version(installed: Path, tmp_path: Path) -> None:
     env = app_env(tmp_path / "profile", tmp_path / "report", tmp_path / "cache")
     launcher = str(installed / "usr" / "bin" / "hubbub")
