@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _file_commands(sub)
     _admin_commands(sub)
     _node_commands(sub)
+    _relay_commands(sub)
     name = _command(sub, "name", "show or set your display name (and with --avatar, your picture)")
     name.add_argument("new_name", nargs="?")
     name.add_argument("--avatar", type=Path, metavar="PICTURE", help="your avatar, shown to the members of your rooms")
@@ -230,6 +231,22 @@ def _admin_commands(sub: Sub) -> None:
     cd = _command(csub, "delete", "delete a channel")
     cd.add_argument("room")
     cd.add_argument("name")
+
+
+def _relay_commands(sub: Sub) -> None:
+    relay = _command(sub, "relay", "manage the relays this profile (or a room) meets its peers through")
+    rsub = relay.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
+    ra = _command(rsub, "add", "use a relay: for every room of this profile, or with --room for every member of a room (admin)")
+    ra.add_argument("url", metavar="URL", help="the address the relay printed: hubbub-relay://HOST:PORT")
+    ra.add_argument("--room", help="make it the room's relay, used by every member (needs an admin)")
+    rl = _command(rsub, "list", "list the relays in use: the profile's and each room's, and whether the node is connected")
+    rl.add_argument("--json", action="store_true")
+    rr = _command(rsub, "remove", "stop using a relay (with --room: the room's, needs an admin)")
+    rr.add_argument("url", metavar="URL")
+    rr.add_argument("--room", help="remove it from the room's relays")
+
+    peers = _command(sub, "peers", "list the running node's sessions: name, key, route (lan, direct, turn), round trip")
+    peers.add_argument("--json", action="store_true")
 
 
 def _node_commands(sub: Sub) -> None:
