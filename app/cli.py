@@ -15,7 +15,7 @@ from pathlib import Path
 
 from crdt.errors import RoomError
 
-from .cli_args import build_parser
+from .cli_args import build_parser, relay_serve_argv
 from .errors import HubbubError, as_sentence
 from .links import is_link
 from .paths import profile_exists, resolve_profile_dir, socket_path
@@ -42,8 +42,13 @@ def split_link(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def run(argv: Sequence[str] | None = None, open_desktop: DesktopLauncher | None = None) -> int:
-    parser = build_parser()
     link, rest = split_link(sys.argv[1:] if argv is None else argv)
+    serve = relay_serve_argv(rest)
+    if serve is not None:  # the relay needs nothing of the app
+        from p2p.relay.serve import main as serve_relay
+
+        return int(serve_relay(serve))
+    parser = build_parser()
     args = parser.parse_args(rest)
     args._argv = rest
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "node" else logging.WARNING,

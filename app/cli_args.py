@@ -196,6 +196,36 @@ def _file_commands(sub: Sub) -> None:
                     help="how long to wait for a member who holds it (default: 30)")
 
 
+def _relay_commands(sub: Sub) -> None:
+    relay = _command(sub, "relay", "run a relay, or choose the relays this profile uses")
+    rsub = relay.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
+    # `relay serve` is parsed by p2p.relay.serve itself (relay_serve_argv): its help is `hubbub relay serve --help`.
+    _command(rsub, "serve", "run a relay until SIGTERM (hubbub relay serve --help lists its options)")
+
+
+def relay_serve_argv(argv: list[str]) -> list[str] | None:
+    """The arguments after `relay serve` when `argv` asks for it (global -v passes on), else None.
+
+    The relay is dispatched before the rest of the CLI is imported: it needs none of it.
+    """
+    verbose = False
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "--profile":
+            i += 1
+        elif argv[i] in ("-v", "--verbose"):
+            verbose = True
+        elif argv[i].startswith("--profile="):
+            pass
+        else:
+            return None
+        i += 1
+    if argv[i:i + 2] != ["relay", "serve"]:
+        return None
+    rest = argv[i + 2:]
+    return ["-v", *rest] if verbose and "-v" not in rest and "--verbose" not in rest else rest
+
+
 def _admin_commands(sub: Sub) -> None:
     inv = _command(sub, "invite", "print a hubbub:// invite link (single use unless --uses)")
     inv.add_argument("room")

@@ -90,4 +90,4 @@ def _split_authority(authority: str, junk: RelayError) -> tuple[str, str | None]
 
 def _shown(text: object) -> str:
     shown = repr(text)
-    return shown if len(shown) <= 80 else shown[:77] + "..."
+    return shown if len(shown) <= 80 else shown[:77] + "…"
