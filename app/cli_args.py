@@ -196,13 +196,6 @@ def _file_commands(sub: Sub) -> None:
                     help="how long to wait for a member who holds it (default: 30)")
 
 
-def _relay_commands(sub: Sub) -> None:
-    relay = _command(sub, "relay", "run a relay, or choose the relays this profile uses")
-    rsub = relay.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
-    # `relay serve` is parsed by p2p.relay.serve itself (relay_serve_argv): its help is `hubbub relay serve --help`.
-    _command(rsub, "serve", "run a relay until SIGTERM (hubbub relay serve --help lists its options)")
-
-
 def relay_serve_argv(argv: list[str]) -> list[str] | None:
     """The arguments after `relay serve` when `argv` asks for it (global -v passes on), else None.
 
@@ -264,8 +257,10 @@ def _admin_commands(sub: Sub) -> None:
 
 
 def _relay_commands(sub: Sub) -> None:
-    relay = _command(sub, "relay", "manage the relays this profile (or a room) meets its peers through")
+    relay = _command(sub, "relay", "run a relay, or choose the relays this profile (or a room) meets its peers through")
     rsub = relay.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
+    # `relay serve` is parsed by p2p.relay.serve itself (relay_serve_argv): its help is `hubbub relay serve --help`.
+    _command(rsub, "serve", "run a relay until SIGTERM (hubbub relay serve --help lists its options)")
     ra = _command(rsub, "add", "use a relay: for every room of this profile, or with --room for every member of a room (admin)")
     ra.add_argument("url", metavar="URL", help="the address the relay printed: hubbub-relay://HOST:PORT")
     ra.add_argument("--room", help="make it the room's relay, used by every member (needs an admin)")

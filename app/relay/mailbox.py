@@ -145,8 +145,9 @@ class MailboxRoute:
 
     def unacked(self, room: Room) -> int:
         """How many of our entries in `room` this relay has not acknowledged yet."""
-        acked = self._acked(room)
-        return max(0, room.log.head(room.me) - acked)
+        head = room.log.head(room.me)
+        acked = self.cursors.acked(self.client.url, room.id)
+        return max(0, head - (max(-1, head - BACKFILL) if acked is None else acked))
 
     def _acked(self, room: Room) -> int:
         acked = self.cursors.acked(self.client.url, room.id)

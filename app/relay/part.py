@@ -84,13 +84,14 @@ class RelayLink:
             self.client.subscribe(tokens)
         self.tokens = len(wanted)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, node: Node) -> dict[str, Any]:
         s = self.mailbox.stats
+        unacked = sum(self.mailbox.unacked(node.room(r)) for r in sorted(self.rooms) if node.has_room(r))
         return {"url": self.client.url, "connected": self.client.connected,
                 "error": "" if self.client.connected else self.client.last_error,
                 "turn": self.client.has_turn, "rooms": len(self.rooms), "tokens": self.tokens,
                 "pushed": s.pushed, "pulled": s.pulled, "stored": s.stored, "unreadable": s.unreadable,
-                "refused": s.refused, "mailbox_error": s.last_error}
+                "refused": s.refused, "unacked": unacked, "mailbox_error": s.last_error}
 
 
 class Relays:
@@ -321,5 +322,5 @@ class Relays:
     # ----- what the CLI and the UI show -----------------------------------------------------------------
 
     def status(self) -> list[dict[str, Any]]:
-        return [link.status() for _, link in sorted(self.links.items())]
+        return [link.status(self.node) for _, link in sorted(self.links.items())]
 
