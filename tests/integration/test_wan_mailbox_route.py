@@ -27,6 +27,7 @@ from p2p.relay.client import RelayClient
 from p2p.relay.config import RelayTimings
 from tests.helpers import value_entry
 from tests.integration.relay_proc import RelayProcess
+from tests.relay_app_helpers import club
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,13 +53,8 @@ async def connected(url: str) -> RelayClient:
 
 
 def test_push_pull_cursors_and_a_hostile_writer(tmp_path: Path, relay: RelayProcess) -> None:
-    alice = Node(open_profile(tmp_path / "alice", display_name="alice"))
-    bob = Node(open_profile(tmp_path / "bob", display_name="bob"))
-    a_room = alice.create_room("Club")
-    a_room.add_member(bob.profile.public_key, "member", "bob")
-    alice.export(a_room, "log", tmp_path / "club.log")
-    bob.import_log(tmp_path / "club.log")
-    b_room = bob.find_room("Club")
+    alice, bob = club(tmp_path, "alice", "bob")
+    a_room, b_room = alice.find_room("Club"), bob.find_room("Club")
     for i in range(30):
         a_room.post("general", f"note {i}")
     assert not any(t.startswith("note") for t in texts(b_room))

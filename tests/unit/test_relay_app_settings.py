@@ -13,9 +13,9 @@ from app.cli_args import build_parser, relay_serve_argv
 from app.errors import BadInvite, HubbubError
 from app.invite import MAX_LINK_RELAYS, Invite, parse_invite
 from app.node import Node
-from app.profile import open_profile
 from app.relay.settings import (canonical, profile_relays, relays_for, room_relays, set_profile_relays,
                                 set_room_relays)
+from tests.relay_app_helpers import club as club_of
 
 A, B, C = "hubbub-relay://a.example:7447", "hubbub-relay://b.example:7447", "hubbub-relay+tls://c.example"
 
@@ -23,12 +23,7 @@ A, B, C = "hubbub-relay://a.example:7447", "hubbub-relay://b.example:7447", "hub
 @pytest.fixture
 def club(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
     """Alice (admin) and Carol (member) holding the same room, each in a real profile."""
-    alice = Node(open_profile(tmp_path / "alice", display_name="alice"))
-    carol = Node(open_profile(tmp_path / "carol", display_name="carol"))
-    room = alice.create_room("Club")
-    room.add_member(carol.profile.public_key, "member", "carol")
-    alice.export(room, "log", tmp_path / "club.log")
-    carol.import_log(tmp_path / "club.log")
+    alice, carol = club_of(tmp_path, "alice", "carol")
     yield alice, carol
     alice.close()
     carol.close()
