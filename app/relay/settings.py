@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROFILE_KEY = "relays"
+MAX_ROOM_RELAYS = MAX_RELAYS  # (for the layers above, which do not import crdt)
 MAX_PROFILE_RELAYS = 8
 
 
@@ -63,8 +64,8 @@ def set_room_relays(room: Room, urls: list[str]) -> None:
         c = canonical(url)
         if c not in canon:
             canon.append(c)
-    if len(canon) > MAX_RELAYS:
-        raise HubbubError(f"A room can use at most {MAX_RELAYS} relays.")
+    if len(canon) > MAX_ROOM_RELAYS:
+        raise HubbubError(f"A room can use at most {MAX_ROOM_RELAYS} relays.")
     room.update_settings(relays=canon)
 
 
