@@ -15,9 +15,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from p2p.relay.errors import RelayError
-from p2p.relay.parse import parse_relay_url
-
 from .errors import BadInvite
 
 SCHEME = "hubbub://join/"
@@ -96,6 +93,9 @@ def parse_invite(link: str) -> Invite:
 
 def _relay(text: str) -> str:
     """A relay address in a link: read strictly, and only in its canonical form."""
+    from p2p.relay.errors import RelayError  # (only for links that carry relays: `room list` loads no p2p)
+    from p2p.relay.parse import parse_relay_url
+
     try:
         canon = parse_relay_url(text).url
     except RelayError:

@@ -13,9 +13,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from crdt.schema import MAX_RELAYS
-from p2p.relay.errors import RelayError
-from p2p.relay.parse import parse_relay_url
-
 from .. import rights
 from ..errors import HubbubError
 
@@ -32,6 +29,10 @@ MAX_PROFILE_RELAYS = 8
 
 def canonical(url: str) -> str:
     """The canonical form of a relay address; HubbubError with the parser's sentence for anything else."""
+    # p2p is imported here, not at the top: quick commands (`room list`) load no p2p at all.
+    from p2p.relay.errors import RelayError
+    from p2p.relay.parse import parse_relay_url
+
     try:
         return parse_relay_url(url).url
     except RelayError as exc:
@@ -42,8 +43,8 @@ def _readable(urls: object) -> list[str]:
     out: list[str] = []
     for url in urls if isinstance(urls, list) else ():
         try:
-            canon = parse_relay_url(str(url)).url
-        except RelayError:
+            canon = canonical(str(url))
+        except HubbubError:
             log.info("ignoring a relay address that does not read: %.80r", url)
             continue
         if canon not in out:
