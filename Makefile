@@ -10,11 +10,13 @@ STAMP  := $(VENV)/.installed
 # Runtime: Opus, PortAudio, the libraries Qt's xcb/offscreen platforms load.
 # Fonts: DejaVu for text, Noto Color Emoji for emoji in messages (UI icons come from qtawesome's bundled font).
 # Tests and screenshots: Xvfb, espeak-ng (speech for voice tests), sox, iproute2 (network namespaces),
-# desktop-file-utils (validates packaging/hubbub.desktop).
+# desktop-file-utils (validates packaging/hubbub.desktop), coturn and nftables (the relay's WAN tests and
+# `bench relay`: TURN and the home routers' NAT in tests/integration/wan.py).
 SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
-	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core fonts-noto-color-emoji desktop-file-utils
+	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core fonts-noto-color-emoji desktop-file-utils \
+	coturn nftables
 # Building the .deb (`make package`, and tests/integration/test_deb.py, which builds it under
 # HUBBUB_STRICT=1): Briefcase compiles its launcher against the system Python (/usr/bin/python3) and
 # runs from a venv of it, dpkg-deb packs; the test checks the result with lintian and appstreamcli,

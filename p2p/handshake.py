@@ -202,5 +202,5 @@ class Signaling:
         try:
             conv.send(reject_frame(reason))
             await asyncio.wait_for(conv.async_flush(), 1.0)
-        except (ConnectionError, OSError, asyncio.TimeoutError):
+        except (FrameError, ConnectionError, OSError, asyncio.TimeoutError):  # the peer is gone: nobody to tell
             pass

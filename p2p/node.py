@@ -37,11 +37,12 @@ from p2p.events import PeerEvent
 from p2p.resources import raise_fd_limit
 from p2p.handshake import Signaling
 from p2p.hints import HintTable
+from p2p.ice_plan import IcePlan, async_probe_udp
 from p2p.lan_path import LAN, LanPath
 from p2p.room_tokens import make_beacons
 from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
 from p2p.routes import Address, DiscoverySource, Hint, IceServer, SignalingPath
-from p2p.session import APP_CHANNELS, Session
+from p2p.session import APP_CHANNELS, ICE_FAILURES, Session
 from p2p.session_table import Listener, SessionTable
 
 
@@ -88,7 +89,8 @@ class PeerNode:
         self._mdns: MdnsDiscovery | None = None
         self._dialer = Dialer(self.timings, self.limits, self._hints, self._dial_address,
                               self._table.live, self._table.is_banned, self._table.ban_remaining)
-        self._ice_servers: list[IceServer] = list(ice_servers)
+        self.ice = IcePlan(ice_servers)
+        """Which STUN/TURN servers each new session gets (p2p.ice_plan: UDP first, then TCP)."""
         self._public_rooms: list[PublicRoom] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = False
@@ -116,6 +118,7 @@ class PeerNode:
                 await self._mdns.async_set_public_rooms(self._public_rooms)
         for source in self._sources.values():
             await source.async_start(self)
+        self._probe_udp()
 
     async def async_stop(self) -> None:
         """Say goodbye to every peer, withdraw announcements and close every path."""
@@ -155,8 +158,29 @@ class PeerNode:
             self.hint_lost(name, hint.node_id)
 
     def set_ice_servers(self, servers: Sequence[IceServer]) -> None:
-        """The STUN/TURN servers for sessions made from now on (an explicit list, maybe empty)."""
-        self._ice_servers = list(servers)
+        """The STUN/TURN servers for sessions made from now on (an explicit list, maybe empty).
+
+        Each session gets one attempt of `p2p.ice_plan.IcePlan`: STUN + TURN over UDP, or TURN
+        over TCP when that failed with the peer or UDP to the server is blocked (probed here).
+        """
+        same = [s.urls for s in servers] == [s.urls for s in self.ice.servers]
+        self.ice.servers = list(servers)
+        if not same:
+            self.ice.udp_ok = None
+            self._probe_udp()
+
+    def _probe_udp(self) -> None:
+        target = self.ice.probe_target()
+        if target is None or not self._started or self.ice.udp_ok is not None:
+            return
+        plan = self.ice
+
+        async def probe() -> None:
+            ok = await async_probe_udp(target)
+            if plan is self.ice and plan.probe_target() == target:
+                plan.udp_ok = ok
+
+        spawn(self._tasks, probe())
 
     @property
     def address(self) -> tuple[str, int]:
@@ -293,8 +317,9 @@ class PeerNode:
     # -- sessions ----------------------------------------------------------------------------------------
     def _new_session(self, role: Role, peer: bytes) -> Session:
         """Make a session (subclasses in tests make hostile ones); it reports to this node."""
-        session = Session(self.identity, role, peer, self._secrets, self, self.timings,
-                          ice_servers=self._ice_servers)
+        attempt, servers = self.ice.for_peer(peer)
+        session = Session(self.identity, role, peer, self._secrets, self, self.timings, ice_servers=servers)
+        session.ice_attempt = attempt
         self._pending.add(session)
         return session
 
@@ -308,6 +333,7 @@ class PeerNode:
 
     # SessionOwner: every session reports to the table.
     def session_authenticated(self, session: Session) -> None:
+        self.ice.succeeded(session.peer_key)
         self._table.session_authenticated(session)
 
     def session_control_event(self, session: Session, event: ControlEvent) -> None:
@@ -323,4 +349,6 @@ class PeerNode:
         self._table.session_auth_failed(session, reason)
 
     def session_closed(self, session: Session, reason: str) -> None:
+        if not session.authenticated.is_set() and reason in ICE_FAILURES and session.ice_servers:
+            self.ice.failed(session.peer_key)  # the next session with this peer tries the next attempt
         self._table.session_closed(session, reason)

@@ -106,6 +106,35 @@ CHANNELS: dict[str, ChannelSpec] = {
     "files": ChannelSpec(4),
 }
 APP_CHANNELS: tuple[str, ...] = ("sync", "live", "voice", "files")
+ICE_FAILURES = ("connection failed", "handshake timeout")
+"""Close reasons of a session whose ICE (or DTLS) never got through: the node tries another attempt."""
+TURN_LOST = "TURN allocation lost"
+CLOSE_WAIT = 2.0
+"""Longest a closing session waits for aiortc's teardown before it reports; the rest goes on in the background."""
+_CLOSING: set[asyncio.Future[None]] = set()
+
+
+def _closed(task: asyncio.Future[None]) -> None:
+    _CLOSING.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("error closing peer connection: %s", task.exception())
+
+
+def turn_allocation_lost(pc: RTCPeerConnection) -> bool:
+    """True when the nominated pair runs through our TURN allocation and aioice gave it up.
+
+    aioice never re-allocates: once a refresh failed (or the server dropped the allocation) the
+    relayed transport is closed and nothing more gets through, so the session must be rebuilt.
+    """
+    try:
+        ice = pc.sctp.transport.transport  # type: ignore[union-attr]
+        pair = ice._connection._nominated.get(1)
+        if pair is None or pair.local_candidate.type != "relay":
+            return False
+        inner = getattr(pair.protocol.transport, "_TurnTransport__inner_protocol", None)
+        return inner is not None and bool(inner.transport.is_closing())
+    except AttributeError:  # not connected yet, or aiortc/aioice internals moved
+        return False
 
 
 class SessionOwner(Protocol):
@@ -158,6 +187,9 @@ class Session:
         self._keepalive_started = False
         self._control_backlog: list[bytes] = []
         self.base_route: Route = route
+        self.ice_servers = list(ice_servers)
+        self.ice_attempt = 0
+        """Which attempt of the node's `IcePlan` this session is (0: STUN + TURN over UDP)."""
         self.authenticated = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_reason = ""
@@ -282,8 +314,13 @@ class Session:
         for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
+        closing = asyncio.ensure_future(self.pc.close())
+        _CLOSING.add(closing)
+        closing.add_done_callback(_closed)
         try:
-            await self.pc.close()
+            await asyncio.wait_for(asyncio.shield(closing), CLOSE_WAIT)
+        except asyncio.TimeoutError:  # e.g. deleting an allocation on a dead TURN server: ~40 s of retries
+            log.debug("peer connection still closing after %.0f s; reporting the session closed", CLOSE_WAIT)
         except Exception:  # aiortc teardown errors must not escape
             log.debug("error closing peer connection", exc_info=True)
         self.owner.session_closed(self, reason)
@@ -419,6 +456,9 @@ class Session:
                 self.last_seen = time.monotonic()  # until then the handshake watchdog decides
             elif time.monotonic() - self.last_seen > self.timings.keepalive_timeout:
                 await self.async_close("peer went silent")
+                return
+            elif turn_allocation_lost(self.pc):
+                await self.async_close(TURN_LOST)  # the dialer builds a new session (and allocation)
                 return
             if self._control is not None:
                 self._control.ping(os.urandom(8))

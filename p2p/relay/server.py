@@ -32,6 +32,8 @@ log = logging.getLogger("hubbub.relay")
 
 MAX_QUEUED_BYTES = 8 * 1024 * 1024
 """Frames waiting for one slow client, at most; past this the client is dropped."""
+FLUSH_TIMEOUT = 1.0
+"""Longest wait, when the relay closes a connection, for the frames still queued to it to be sent."""
 MAX_STRIKES = 8
 """Malformed frames (or refused requests over the rate) a connection may send before it is closed."""
 
@@ -166,7 +168,7 @@ class RelayServer:
             finally:
                 conn.closing = True
                 conn.wake.set()
-                writer.cancel()
+                await self._async_flush(writer)
         except (ConnectionError, asyncio.CancelledError, asyncio.TimeoutError):
             pass
         finally:
@@ -195,6 +197,16 @@ class RelayServer:
                     return
             if conn.closing:
                 return
+
+    @staticmethod
+    async def _async_flush(writer: asyncio.Future[None]) -> None:
+        """Let the writer send what is queued (the ERROR frames that explain a close), briefly."""
+        try:
+            await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
+        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+            pass
+        finally:
+            writer.cancel()
 
     async def _async_write(self, conn: Connection) -> None:
         try:

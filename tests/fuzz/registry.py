@@ -31,6 +31,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "p2p.control.receive",
         "p2p.discovery.txt",
     ),
+    "tests.fuzz.relay_targets": (
+        "p2p.relay.wire.decode",
+        "p2p.relay.envelope.open_",
+    ),
     "tests.fuzz.app_targets": (
         "app.wire.decode_sync_channel",
         "app.wire.decode_live",
