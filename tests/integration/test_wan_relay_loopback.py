@@ -24,7 +24,9 @@ import pytest
 
 from app.node import Node
 from app.profile import open_profile
+from app.relay.keys import MailboxKeys
 from app.relay.mailbox import open_entry, pull_set
+from crdt.entry import Entry
 from p2p.relay.client import RelayClient
 from p2p.relay.config import RelayTimings
 from tests.integration.clitools import hub, ok, start_node, stop_node
@@ -211,10 +213,8 @@ def test_a_removed_member_cannot_read_the_mailbox_after_the_rotation(tmp_path: P
         relay.stop()
 
 
-async def _read(url: str, new_box: object, boxes: list[object]) -> tuple[int, list[object]]:
+async def _read(url: str, new_box: MailboxKeys, boxes: list[MailboxKeys]) -> tuple[int, list[Entry]]:
     """How many envelopes the new mailbox holds, and every entry Carol's auths fetch and her wrap keys open."""
-    from app.relay.keys import MailboxKeys
-
     client = RelayClient(url, timings=RelayTimings.for_tests())
     await client.async_start()
     try:
@@ -222,11 +222,9 @@ async def _read(url: str, new_box: object, boxes: list[object]) -> tuple[int, li
         while not client.connected:
             assert time.monotonic() < deadline, "no connection to the relay"
             await asyncio.sleep(0.05)
-        assert isinstance(new_box, MailboxKeys)
         got, _last = await client.async_get(new_box.auth, 0, 500)
-        opened = []
+        opened: list[Entry] = []
         for box in boxes:
-            assert isinstance(box, MailboxKeys)
             theirs, _ = await client.async_get(box.auth, 0, 500)
             for _seq, sealed in theirs + got:
                 entry = open_entry(box, sealed)
