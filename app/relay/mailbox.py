@@ -17,7 +17,9 @@ wrap key and padded by `p2p.relay.envelope`:
 * **Pull**: the mailboxes of the current key and of the newest older keys we hold, after the pulled
   cursor; what opens and decodes is ingested like entries from any peer (`Room.ingest`: the same
   validation, so an altered, replayed, forged or out-of-place entry changes nothing), fsynced, and only
-  then does the cursor move. A new key learnt from what was pulled opens one more mailbox at once.
+  then does the cursor move; it stays before an entry that could only wait (it is held in memory
+  only, so after a restart the mailbox is where it is found again), at most MAX_HOLD envelopes
+  back. A new key learnt from what was pulled opens one more mailbox at once.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ BACKFILL = 1000      # on first contact with a relay, at most this many of our n
 PUSH_BATCH = 256     # entries read from the store per round
 PULL_LIMIT = 500     # envelopes asked for per get
 OLD_MAILBOXES = 3    # older keys whose mailboxes are still pulled (a member who missed rotations)
+MAX_HOLD = 2000      # envelopes the pull cursor may stay behind an entry that waits (then it moves on)
 
 
 class MailboxClient(Protocol):
@@ -236,39 +239,50 @@ class MailboxRoute:
     async def _async_pull_one(self, room: Room, keys: MailboxKeys) -> int:
         url = self.client.url
         after = self.cursors.pulled(url, keys.label)
+        hold: int | None = None  # the cursor stays before the first entry that could only wait (it lives in memory)
         new = 0
         while True:
             got, last = await self.client.async_get(keys.auth, after, PULL_LIMIT)
             if last < after:
                 # The relay holds less than we read from it (its data was reset): read it all again.
                 log.info("the mailbox on %s was reset; reading it again", url)
-                after = 0
+                after, hold = 0, None
                 self.cursors.set_pulled(url, keys.label, 0)
                 continue
             if not got:
                 return new
             self.stats.mailboxes.add(keys.label)
-            entries = []
-            for _seq, sealed in got:
+            entries: list[tuple[int, Entry]] = []
+            for seq, sealed in got:
                 entry = open_entry(keys, sealed)
                 if entry is None:
                     self.stats.unreadable += 1
                 else:
-                    entries.append(entry)
+                    entries.append((seq, entry))
             self.stats.pulled += len(entries)
-            new += self._ingest(room, entries)
+            added, waiting = self._ingest(room, [e for _s, e in entries])
+            new += added
+            if hold is None:
+                hold = next((seq - 1 for seq, e in entries if e.hash in waiting), None)
             after = got[-1][0]
-            self.cursors.set_pulled(url, keys.label, after)
+            # An entry that waits (for an entry before it in its chain, or a key) is held in memory only: were the
+            # node to stop now, the mailbox is where it is still found, so the durable cursor does not pass it,
+            # unless it has waited behind more than MAX_HOLD envelopes (a forged one may wait for ever).
+            cursor = after if hold is None or after - hold > MAX_HOLD else hold
+            self.cursors.set_pulled(url, keys.label, cursor)
             if after >= last:
                 return new
 
-    def _ingest(self, room: Room, entries: list[Entry]) -> int:
+    def _ingest(self, room: Room, entries: list[Entry]) -> tuple[int, set[bytes]]:
+        """Ingest what was pulled; returns how many entries were new, and the hashes of those that could only wait."""
         if not entries:
-            return 0
+            return 0, set()
         try:
             result = room.ingest(entries, durable=True, origin=None)  # fsynced before the cursor moves
         except (HubbubError, RoomError) as exc:
             raise HubbubError(f"Entries from the mailbox could not be stored: {exc}") from exc
         self.stats.refused += len(result.rejected)
         self.stats.stored += len(result.accepted)
-        return len(result.accepted)
+        rejected = {e.hash for e, _why in result.rejected} | {eq.second.hash for eq in result.equivocations}
+        waiting = {e.hash for e in entries if e.hash not in rejected and room.log.hash_at(e.author, e.seq) != e.hash}
+        return len(result.accepted), waiting

@@ -120,3 +120,45 @@ def test_a_rotation_goes_to_the_old_mailbox_and_the_new(tmp_path: Path) -> None:
         assert [b.auth for b in pull_set(room)][:2] == [MailboxKeys.for_room_key(new).auth, MailboxKeys.for_room_key(old).auth]
     finally:
         alice.close()
+
+
+
+def test_entries_out_of_order_across_a_restart_are_all_stored(tmp_path: Path, relay: RelayProcess) -> None:
+    """The mailbox hands out the newest entries of a chain first (a reordering relay, or older puts that came late);
+    the puller restarts while they wait for the ones before them: it still ends with every entry."""
+    alice, bob = club(tmp_path, "alice", "bob")
+    a_room = alice.find_room("Club")
+    for i in range(12):
+        a_room.post("general", f"late note {i}")
+    box = pull_set(a_room)[0]
+    ours = a_room.profile.store.author_entries(a_room.id, a_room.me, a_room.log.head(a_room.me) - 11, 12)
+
+    async def put(entries: list[Entry]) -> None:
+        client = await connected(relay.url)
+        try:
+            await client.async_put(box.auth, [seal_entry(box, e) for e in entries])
+        finally:
+            await client.async_stop()
+
+    async def pull(node: Node) -> int:
+        client = await connected(relay.url)
+        try:
+            return await MailboxRoute(client, RelayCursors(node.profile.path)).async_pull(node.find_room("Club"))
+        finally:
+            await client.async_stop()
+
+    def late(node: Node) -> list[str]:
+        return [t for t in texts(node.find_room("Club")) if t.startswith("late note")]
+
+    try:
+        asyncio.run(put(ours[8:]))  # the newest four first: each waits for the one before it
+        assert asyncio.run(pull(bob)) == 0 and late(bob) == []
+        bob.close()
+        bob = Node(open_profile(tmp_path / "bob"))  # a restart: what waited in memory is gone
+        asyncio.run(put(ours[:8]))
+        assert asyncio.run(pull(bob)) == 12
+        assert late(bob) == [f"late note {i}" for i in range(12)]
+        assert asyncio.run(pull(bob)) == 0  # and now the cursor has moved past them all
+    finally:
+        alice.close()
+        bob.close()
