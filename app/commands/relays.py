@@ -67,7 +67,7 @@ def relay_rows(node: Node, status: list[dict[str, Any]] | None) -> list[dict[str
         row["connected"] = None if status is None else bool(live and live["connected"])
         row["error"] = "" if live is None else str(live["error"] or live["mailbox_error"])
         row["turn"] = bool(live and live["turn"])
-        for count in ("pushed", "pulled", "stored", "unacked"):
+        for count in ("pushed", "pulled", "stored", "unreadable", "refused", "unacked"):
             row[count] = None if live is None else int(live.get(count, 0))
     return list(rows.values())
 

@@ -262,9 +262,10 @@ class MailboxRoute:
             self.stats.pulled += len(entries)
             added, waiting = self._ingest(room, [e for _s, e in entries])
             new += added
-            if hold is None:
-                hold = next((seq - 1 for seq, e in entries if e.hash in waiting), None)
-            after = got[-1][0]
+            first_waiting = min((seq - 1 for seq, e in entries if e.hash in waiting), default=None)
+            if first_waiting is not None and (hold is None or first_waiting < hold):
+                hold = first_waiting
+            after = max(after, max(seq for seq, _sealed in got))  # (a relay may hand them out in any order)
             # An entry that waits (for an entry before it in its chain, or a key) is held in memory only: were the
             # node to stop now, the mailbox is where it is still found, so the durable cursor does not pass it,
             # unless it has waited behind more than MAX_HOLD envelopes (a forged one may wait for ever).

@@ -22,7 +22,8 @@ import pytest
 from tests.conftest import require
 from tests.integration.clitools import hub, ok
 from tests.integration.test_lan_party import CLI
-from tests.integration.test_wan_relay_loopback import history, learned_nothing, make_room, relay_row, texts, until
+from tests.integration.test_wan_relay_loopback import (history, learned_nothing, make_room, post_and_wait_for_the_ack,
+                                                       relay_row, texts, until)
 from tests.integration.netns import Host
 from tests.integration.wan import Wan, wan_available
 
@@ -80,9 +81,7 @@ def test_homes_behind_nats_join_chat_over_turn_and_catch_up_from_the_mailbox(tmp
 
         b.stop()
         posted = [f"offline note {i}" for i in range(20)]
-        for text in posted:
-            ok(hub(alice, "send", room, text))
-        until(lambda: relay_row(alice, url)["unacked"] == 0, 30, "the relay acknowledged Alice's posts")
+        post_and_wait_for_the_ack(alice, room, url, posted)
         a.stop()
         wan.relay.kill9()
         assert wan.relay.start() == url

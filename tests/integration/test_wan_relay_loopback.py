@@ -58,6 +58,13 @@ def relay_row(profile: Path, url: str) -> dict[str, object]:
     return row
 
 
+def post_and_wait_for_the_ack(profile: Path, room: str, url: str, posted: list[str]) -> None:
+    """Post each text (through the running node), then wait until the relay acknowledged all of them."""
+    for text in posted:
+        ok(hub(profile, "send", room, text))
+    until(lambda: relay_row(profile, url)["unacked"] == 0, 30, "the relay acknowledged the posts")
+
+
 def learned_nothing(places: list[Path], secrets: list[str], profiles: list[Path]) -> None:
     """No room name, text, display name, room id or member key in any file under `places` (the relay's, coturn's)."""
     secrets = list(secrets)
@@ -136,9 +143,7 @@ def test_nodes_with_no_lan_meet_through_the_relay_and_catch_up_from_its_mailbox(
         # Bob goes offline; Alice posts, and her node pushes each post into the blind mailbox.
         nodes.stop(bob)
         posted = [f"offline note {i}" for i in range(20)]
-        for text in posted:
-            ok(hub(alice, "send", room, text))
-        until(lambda: relay_row(alice, url)["unacked"] == 0, 30, "the relay acknowledged Alice's posts")
+        post_and_wait_for_the_ack(alice, room, url, posted)
         nodes.stop(alice)
         relay.kill9()
         assert relay.start() == url
@@ -175,8 +180,7 @@ def test_a_removed_member_cannot_read_the_mailbox_after_the_rotation(tmp_path: P
         nodes.stop(carol)  # she misses her removal: her node still thinks it a member, and will look
 
         ok(hub(alice, "member", "remove", room, "Carol"))
-        ok(hub(alice, "send", room, "after the removal, members only"))
-        until(lambda: relay_row(alice, url)["unacked"] == 0, 30, "the relay acknowledged Alice's posts")
+        post_and_wait_for_the_ack(alice, room, url, ["after the removal, members only"])
         nodes.stop(alice)
 
         # Bob, offline during the removal, reads the rotation where he still can and then the new mailbox.
