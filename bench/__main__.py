@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-SUITES = ("cli", "crdt", "files", "fuzz", "hostile", "lan", "package", "search", "ui", "voice")
+SUITES = ("cli", "crdt", "files", "fuzz", "hostile", "lan", "package", "relay", "search", "ui", "voice")
 
 
 def _format(value: Any) -> str:

@@ -34,6 +34,8 @@ SUITES = {
                    "raw_latency_p50_ms", "msg_latency_over_raw_ms"}),
     "package": (True, {"deb_size_mb", "deb_build_s", "installed_mb", "installed_first_start_s",
                        "installed_cold_start_s", "venv_cold_start_s", "second_start_handover_s"}),
+    "relay": (True, {"turn_connect_p95_s", "raw_turn_latency_p50_ms", "turn_latency_p50_ms", "relay_rss_mb",
+                     "relay_idle_rss_mb", "relay_cpu_ms_per_forward", "relay_join_s", "mailbox_catchup_1000_s"}),
     "search": (False, {"search_p50_ms", "search_p99_ms", "index_100k_s", "index_bytes_per_message",
                        "post_cost_with_index_ratio", "jump_to_result_ms", "search_floor_p50_ms", "jump_floor_ms"}),
     "ui": (False, {"cold_start_s", "idle_rss_mb", "open_100k_room_s", "max_ui_stall_ms", "render_us_per_message",

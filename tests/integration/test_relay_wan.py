@@ -2,7 +2,8 @@
 
 Two `p2p.relay.probe` nodes behind the two routers meet under a rendezvous token at the relay,
 signal through it (sealed) and get an authenticated session that ICE puts on TURN; with UDP
-blocked at both routers it goes over TURN on TCP. Without TURN they do not connect at all; when
+blocked at both routers it goes over TURN on TCP, and after a failed TURN/UDP session with a peer the
+next one uses TURN/TCP. Without TURN they do not connect at all; when
 the TURN server dies, the dead session is noticed and a new one over a new allocation follows.
 """
 
@@ -74,6 +75,21 @@ def test_two_homes_behind_nats_get_a_session_over_turn(tmp_path: Path, block_udp
         log = wait_for_log(wan.coturn_log, "Forbidden IP")
         assert "Forbidden IP" in log  # the private host candidates were denied, never sent to
         assert "ENETUNREACH" not in log and "Network is unreachable" not in log
+
+
+def test_when_turn_over_udp_fails_with_a_peer_the_next_session_uses_turn_over_tcp(tmp_path: Path) -> None:
+    require(wan_available(), "needs root, nftables and coturn (turnserver) for the WAN namespaces")
+    # Router B passes B's small UDP packets (the STUN probe and TURN's requests: UDP looks fine) but not
+    # DTLS's certificates, so the first session fails after ICE; the node then builds one over TCP.
+    with Wan(tmp_path, symmetric_b=True, udp_max_b=300) as wan:
+        url = wan.start_relay()
+        a, b, key_a, key_b = probes(wan, url, tmp_path)
+        ready = b.wait(lambda e: e["event"] == "relay_connected", 10, "relay connection")
+        assert ready["udp_ok"] is True
+        on_b = b.wait(session_with(key_a), 60, "a session over TURN/TCP after TURN/UDP failed")
+        assert on_b["route"] == "turn" and on_b["attempt"] == 1, on_b
+        assert any("transport=tcp" in u for u in on_b["ice"]) and not any("transport=udp" in u for u in on_b["ice"])
+        exchange(a, b, key_a, key_b)
 
 
 def test_without_turn_a_symmetric_nat_never_connects(tmp_path: Path) -> None:

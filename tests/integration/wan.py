@@ -25,7 +25,8 @@ Layout (every namespace is made here and deleted on exit; nothing touches the ro
 - No multicast crosses a router (nothing routes it), and the homes have no route to each other
   but through their NATs: each router's only route beyond its LAN is its default on the switch.
 - `block_udp=True` drops every UDP packet a home sends out (forward chain on each router), so
-  only TURN over TCP gets through.
+  only TURN over TCP gets through. `udp_max_b=N` drops only home B's UDP packets longer than N
+  bytes: STUN and TURN's small requests pass (UDP looks fine), DTLS's certificates do not.
 
 Needs root, iproute2, nftables and coturn (`turnserver`); `wan_available()` says whether they are there.
 """
@@ -69,10 +70,12 @@ def _sysctl(netns: str, setting: str) -> None:
                    timeout=20)
 
 
-def router_rules(symmetric: bool, block_udp: bool) -> str:
+def router_rules(symmetric: bool, block_udp: bool, udp_max: int | None = None) -> str:
     """The nftables ruleset of one home router (WAN port eth0, LAN port lan0)."""
     masquerade = "masquerade random,fully-random" if symmetric else "masquerade"
     block = '        iifname "lan0" meta l4proto udp drop\n' if block_udp else ""
+    if udp_max is not None:
+        block += f'        iifname "lan0" meta l4proto udp meta length > {udp_max} drop\n'
     return f"""
 table ip nat {{
     chain post {{ type nat hook postrouting priority srcnat; policy accept;
@@ -93,12 +96,15 @@ table inet filter {{
 class Wan:
     """The topology above; `home_a`, `home_b`, `relay_host` are `Host`s (popen, run, python)."""
 
-    def __init__(self, workdir: Path, *, symmetric_b: bool = True, block_udp: bool = False) -> None:
+    def __init__(self, workdir: Path, *, symmetric_b: bool = True, block_udp: bool = False,
+                 udp_max_b: int | None = None) -> None:
         tag = uuid.uuid4().hex[:6]
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.symmetric_b = symmetric_b
         self.block_udp = block_udp
+        self.udp_max_b = udp_max_b
+        """Router B drops UDP packets its home sends that are longer than this (IP length)."""
         self.switch = f"hbsw-{tag}"
         self.router_a, self.router_b = f"hbra-{tag}", f"hbrb-{tag}"
         self.relay_host = Host(0, f"hbrl-{tag}", RELAY_IP, self.switch)
@@ -153,15 +159,15 @@ class Wan:
             _ip("-n", self.switch, "link", "set", port, "master", "br0")
             _ip("-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0")
             _ip("-n", ns, "route", "add", "default", "dev", "eth0")  # every "public" host has a default route
-        for home, router, symmetric in ((self.home_a, self.router_a, False),
-                                        (self.home_b, self.router_b, self.symmetric_b)):
+        for home, router, symmetric, udp_max in ((self.home_a, self.router_a, False, None),
+                                                 (self.home_b, self.router_b, self.symmetric_b, self.udp_max_b)):
             subnet = home.ip.rsplit(".", 1)[0]
             self._veth(router, "lan0", home.netns, "eth0")
             _ip("-n", router, "addr", "add", f"{subnet}.1/24", "dev", "lan0")
             _ip("-n", home.netns, "addr", "add", f"{home.ip}/24", "dev", "eth0")
             _ip("-n", home.netns, "route", "add", "default", "via", f"{subnet}.1")
             _sysctl(router, "net.ipv4.ip_forward=1")
-            _nft(router, router_rules(symmetric, self.block_udp))
+            _nft(router, router_rules(symmetric, self.block_udp, udp_max))
 
     def start_coturn(self) -> None:
         """coturn on the relay host, unprivileged (nobody) on a high port, REST API auth, private peers denied."""
