@@ -8,7 +8,9 @@ Home A behind a cone NAT, home B behind a symmetric one, a relay and coturn on t
 - `turn_latency_p50_ms` / `p99`: one-way delay of 8-byte stamps A -> B over that session, 10 ms
   apart (200; `--quick`: 20), Hubbub's framing and session included;
 - `raw_turn_latency_p50_ms`: the same stamps at the same pace over a bare aiortc data channel
-  through the same coturn (bench.relay_raw): the floor; `turn_latency_over_raw_ms` the difference.
+  through the same coturn (bench.relay_raw): the floor; `turn_latency_over_raw_ms` the difference;
+- `turn_tcp_connect_p50_s`: as `turn_connect`, with UDP blocked at both routers (TURN over TCP
+  from the start: the node's UDP probe got no answer); 5 tries (`--quick`: 1).
 """
 
 from __future__ import annotations
@@ -134,4 +136,17 @@ def run(quick: bool = False) -> dict[str, float]:
         out["raw_turn_relayed"] = float(raw["relayed"])
         if "turn_latency_p50_ms" in out:
             out["turn_latency_over_raw_ms"] = out["turn_latency_p50_ms"] - out["raw_turn_latency_p50_ms"]
+    with Wan(workdir / "udp-blocked", symmetric_b=True, block_udp=True) as wan:
+        url = wan.start_relay()
+        log = workdir / "probes-tcp.log"
+        tcp_times: list[float] = []
+        for _ in range(1 if quick else 5):
+            took, pair = _connect_once(wan, url, log)
+            _stop(pair[0], pair[1])
+            if took is not None:
+                tcp_times.append(took)
+        if not tcp_times:
+            raise RuntimeError(f"no session over TURN/TCP with UDP blocked; see {log}")
+        out["turn_tcp_connect_p50_s"] = statistics.median(tcp_times)
+        out["turn_tcp_connect_ok"] = float(len(tcp_times))
     return out

@@ -117,9 +117,11 @@ def test_garbage_wrong_kinds_text_and_oversized_frames_get_the_connection_closed
                 await honest.check()
 
                 big = await http.ws_connect(ws_url(relay.url))
-                await big.send_bytes(b"\x01\x03" + b"\0" * (2 * MIB))  # over --max-frame, never decoded
+                with contextlib.suppress(ConnectionError):  # the relay may close it before we are done sending
+                    await big.send_bytes(b"\x01\x03" + b"\0" * (2 * MIB))  # over --max-frame, never decoded
                 await frames_until_closed(big)
-                assert big.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+                # 1009, or 1006 when the relay's close overtook the rest of our 2 MiB
+                assert big.close_code in (aiohttp.WSCloseCode.MESSAGE_TOO_BIG, aiohttp.WSCloseCode.ABNORMAL_CLOSURE)
                 await honest.check()
         run(body)
 
