@@ -10,7 +10,7 @@ from app.relay.settings import MAX_ROOM_RELAYS, canonical, room_relays, set_room
 from app.room import Room
 
 ABOUT = ("A relay lets members who are not on the same network meet, and keeps sealed copies of new messages for "
-         "members who are offline. It cannot read them, and it never learns the room's name or who is in it. "
+         "members who are offline. It cannot read them, and never learns the room's name or its members' names. "
          "Anyone can host one with one command: hubbub relay serve --listen 0.0.0.0:7447 --data DIR")
 
 
