@@ -196,13 +196,6 @@ def _file_commands(sub: Sub) -> None:
                     help="how long to wait for a member who holds it (default: 30)")
 
 
-def _relay_commands(sub: Sub) -> None:
-    relay = _command(sub, "relay", "run a relay, or choose the relays this profile uses")
-    rsub = relay.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
-    # `relay serve` is parsed by p2p.relay.serve itself (relay_serve_argv): its help is `hubbub relay serve --help`.
-    _command(rsub, "serve", "run a relay until SIGTERM (hubbub relay serve --help lists its options)")
-
-
 def relay_serve_argv(argv: list[str]) -> list[str] | None:
     """The arguments after `relay serve` when `argv` asks for it (global -v passes on), else None.
 
@@ -261,6 +254,24 @@ def _admin_commands(sub: Sub) -> None:
     cd = _command(csub, "delete", "delete a channel")
     cd.add_argument("room")
     cd.add_argument("name")
+
+
+def _relay_commands(sub: Sub) -> None:
+    relay = _command(sub, "relay", "run a relay, or choose the relays this profile (or a room) meets its peers through")
+    rsub = relay.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
+    # `relay serve` is parsed by p2p.relay.serve itself (relay_serve_argv): its help is `hubbub relay serve --help`.
+    _command(rsub, "serve", "run a relay until SIGTERM (hubbub relay serve --help lists its options)")
+    ra = _command(rsub, "add", "use a relay: for every room of this profile, or with --room for every member of a room (admin)")
+    ra.add_argument("url", metavar="URL", help="the address the relay printed: hubbub-relay://HOST:PORT")
+    ra.add_argument("--room", help="make it the room's relay, used by every member (needs an admin)")
+    rl = _command(rsub, "list", "list the relays in use: the profile's and each room's, and whether the node is connected")
+    rl.add_argument("--json", action="store_true")
+    rr = _command(rsub, "remove", "stop using a relay (with --room: the room's, needs an admin)")
+    rr.add_argument("url", metavar="URL")
+    rr.add_argument("--room", help="remove it from the room's relays")
+
+    peers = _command(sub, "peers", "list the running node's sessions: name, key, route (lan, direct, turn), round trip")
+    peers.add_argument("--json", action="store_true")
 
 
 def _node_commands(sub: Sub) -> None:

@@ -79,6 +79,8 @@ class _Commands:
         table["join"] = self.join
         table["send"] = self.send
         table["download"] = self.download
+        table["relay"] = self.relay
+        table["peers"] = self.peers
         return table
 
     def started(self, service: NodeService) -> None:
@@ -108,6 +110,19 @@ class _Commands:
         await self.running.wait()
         assert self.service is not None
         return await async_download(self.service, cmd, out, getattr(cmd, "_say", None))
+
+    async def relay(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
+        """`relay add|remove` takes effect at once; `relay list` says what the node is connected to."""
+        if cmd.relay_command != "list":
+            return await self.changing_rooms(cmd, out)
+        cmd._relay_status = self.service.relays.status() if self.service is not None else []
+        return execute(self.node, cmd, out)
+
+    async def peers(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
+        from .peers import session_rows
+
+        cmd._peers = session_rows(self.service) if self.service is not None else []
+        return execute(self.node, cmd, out)
 
     async def changing_rooms(self, cmd: argparse.Namespace, out: io.StringIO) -> int:
         code = execute(self.node, cmd, out)

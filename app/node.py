@@ -155,10 +155,13 @@ class Node:
     # ----- invites -------------------------------------------------------------------------
 
     def invite(self, room: Room, valid_seconds: float | None = 7 * 24 * 3600, uses: int = 1) -> Invite:
-        """An invite link admitting `uses` people, valid for `valid_seconds` (None: no expiry)."""
+        """An invite link admitting `uses` people, valid for `valid_seconds` (None: no expiry); it carries the
+        relays the room (and this profile) is met on, so a joiner without a relay of its own reaches us."""
+        from .relay.settings import relays_for
+
         invite_id, secret, expires = room.create_invite(valid_seconds, uses)
         return Invite(room.id, invite_id, secret, NEVER if expires is None else expires, room.name,
-                      self.profile.public_key)
+                      self.profile.public_key, tuple(relays_for(room, self.profile)))
 
     # ----- export and import -------------------------------------------------------------------
 

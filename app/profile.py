@@ -37,6 +37,7 @@ SETTINGS_TYPES: dict[str, Callable[[Any], bool]] = {
     "ui_theme": lambda v: isinstance(v, str),
     "ui_last_room": lambda v: isinstance(v, str),
     "ui_last_channels": _str_map,
+    "relays": lambda v: isinstance(v, list) and all(isinstance(u, str) for u in v),  # app/relay/settings.py
     NOTIFY_KEY: valid_notify,
 }
 """The keys the app and the UI read, with what their values must be."""

@@ -93,6 +93,10 @@ def may_change_channels(room: Room) -> str | None:
     return _needs(room, Role.ADMIN, "Creating, renaming and deleting channels")
 
 
+def may_set_relays(room: Room) -> str | None:
+    return _needs(room, Role.ADMIN, "Changing the room's relays")
+
+
 def may_remove(room: Room, member: MemberInfo) -> str | None:
     if member.role == Role.OWNER:
         return f"{member.name} owns {room.name}, and the owner cannot be removed."

@@ -36,8 +36,11 @@ class RoomAdmin(RoomWrites):
         self._write(CHANNELS, value)
 
     def update_settings(self, *, name: str | None = None, public: bool | None = None, tags: list[str] | None = None,
-                        topic: str | None = None, direct: bool | None = None, icon: dict[str, Any] | None = None) -> None:
+                        topic: str | None = None, direct: bool | None = None, icon: dict[str, Any] | None = None,
+                        relays: list[str] | None = None) -> None:
         value: dict[str, Any] = {"ts": now_ms()}
+        if relays is not None:
+            value["rl"] = relays  # canonical relay addresses (app/relay/settings.py)
         if icon is not None:
             value["icon"] = icon  # a picture's manifest (app/files/profile_pictures.py)
         if direct is not None:

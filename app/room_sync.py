@@ -87,7 +87,7 @@ class RoomSync:
 
     def announce(self, room: Room, entries: list[Entry]) -> None:
         """Push entries a room just held to every member in session (our own writes and relays alike)."""
-        for (peer, room_id), proto in self.protocols.items():
+        for (peer, room_id), proto in list(self.protocols.items()):  # a failed send drops its conversation
             if room_id == room.id and self.may_receive(peer, room):
                 proto.announce(entries)
                 self.flush((peer, room_id))
@@ -221,12 +221,12 @@ class RoomSync:
         self.count_invalid(peer, room, bad)
         if result.equivocations:
             proofs = [eq.second for eq in result.equivocations]
-            for (other, room_id), proto in self.protocols.items():
+            for (other, room_id), proto in list(self.protocols.items()):
                 if room_id == room.id and other != peer:
                     proto.send_entries(proofs)
                     self.flush((other, room_id))
         if result.wanted:
-            for (other, room_id), proto in self.protocols.items():
+            for (other, room_id), proto in list(self.protocols.items()):
                 if room_id == room.id:
                     proto.want((a, s, 1) for a, s in result.wanted)
                     self.flush((other, room_id))

@@ -9,7 +9,8 @@ state and has one concern (docs/architecture.md, "The map"):
 * `PresenceBook` (app/presence.py): status, idleness, typing, live signals;
 * `PublicRooms` (app/public_rooms.py): the LAN's public rooms, ours and theirs;
 * `Housekeeping` (app/housekeeping.py): expiry, snapshots, due key rotations, the periodic looks;
-* `Files` (app/files/part.py): files and pictures: attaching, fetching from any holder, serving, removal.
+* `Files` (app/files/part.py): files and pictures: attaching, fetching from any holder, serving, removal;
+* `Relays` (app/relay/part.py): relays in use: rendezvous tokens, TURN, the mailbox route.
 
 Everything runs on one asyncio loop; peer events are handled as they happen (no queue hop).
 """
@@ -28,6 +29,7 @@ from p2p.config import Timings
 from p2p.errors import P2PError
 from p2p.events import PeerEvent
 from p2p.node import PeerNode
+from p2p.relay.config import RelayTimings
 from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
 
 from .direct import DirectRooms
@@ -40,6 +42,7 @@ from .node import Node
 from .peer_events import EventRouter, room_secrets
 from .presence import PresenceBook
 from .public_rooms import PublicRooms
+from .relay.part import Relays
 from .room import Room
 from .room_sync import RoomSync
 from .service_types import ServiceListeners, call_all
@@ -59,7 +62,7 @@ class NodeService:
     """A node's rooms kept in sync with its peers."""
 
     def __init__(self, node: Node, *, bind_host: str = "0.0.0.0", port: int = 0, mdns: bool = True,
-                 timings: Timings | None = None) -> None:
+                 timings: Timings | None = None, relay_timings: RelayTimings | None = None) -> None:
         self.node = node
         self.peer = PeerNode(node.profile.identity, bind_host=bind_host, port=port, mdns=mdns, timings=timings,
                              queue_events=False)
@@ -76,6 +79,8 @@ class NodeService:
         self.chores = Housekeeping(node, self.peer, self.presence_book, self.public, self.refresh_secrets)
         self.files = Files(node, self.peer, self.rooms_sync.may_receive)
         self.peer.add_listener(self.files.on_event)
+        self.relays = Relays(node, self.peer, self.joins, timings=relay_timings,
+                             changed=lambda: call_all(self.listeners.relays))
         self.router = EventRouter(node, self.peer, self.listeners, self.rooms_sync, self.joins, self.direct,
                                   self.presence_book)
         self.peer.add_listener(self.router.on_event)
@@ -111,6 +116,7 @@ class NodeService:
             self._hook(room)
         await self.peer.async_start()
         await self.files.async_start()
+        await self.relays.async_start()
         self.refresh_secrets()
         self._tasks = [asyncio.create_task(self.rooms_sync.async_run(), name="hubbub-flush"),
                        asyncio.create_task(self.disk.async_checkpoints(), name="hubbub-checkpoint"),
@@ -136,6 +142,7 @@ class NodeService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        await self.relays.async_stop()
         await self.disk.async_close()
         await self.files.async_stop()
         await self.peer.async_stop()
@@ -176,6 +183,7 @@ class NodeService:
         secrets.extend(self.joins.join_secrets())
         self.peer.set_secrets(secrets)
         self.peer.set_public_rooms(public)
+        self.relays.refresh()
 
     def _control_changed(self, room: Room) -> None:
         self.refresh_secrets()
@@ -195,6 +203,7 @@ class NodeService:
                     self._deferred_refresh()
         call_all(self.listeners.entries, room, entries)
         self.rooms_sync.announce(room, entries)
+        self.relays.on_entries(room, entries)
 
     def _deferred_refresh(self) -> None:
         self._refresh_soon = False

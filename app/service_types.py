@@ -44,6 +44,7 @@ class ServiceListeners:
     shared: list[Callable[[bytes, bytes], None]] = field(default_factory=list)  # (peer, room_id) now shared
     public_rooms: list[Callable[[], None]] = field(default_factory=list)  # the LAN's public-room list changed
     join_progress: list[Callable[[str, float, int], None]] = field(default_factory=list)  # (room name, seconds, peers)
+    relays: list[Callable[[], None]] = field(default_factory=list)  # a relay connected, went down or changed
 
 
 def call_all(callbacks: list[Callable[..., None]], *args: Any) -> None:

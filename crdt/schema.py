@@ -20,6 +20,9 @@ SHORT_SIZE = 6
 SHORT_CHARS = 8
 MAX_TEXT = 16_000
 MAX_NAME = 100
+MAX_RELAYS = 4         # relays a room's settings may name
+MAX_RELAY_URL = 512    # characters of one relay address
+RELAY_SCHEMES = ("hubbub-relay://", "hubbub-relay+tls://")
 
 
 class Role(IntEnum):
@@ -42,7 +45,7 @@ DELETES = "x"    # eid -> {m: target eid, ts}
 REACTIONS = "r"  # eid -> {m: target eid, e: emoji}
 PINS = "p"       # eid -> {m: target eid, ts}
 CHANNELS = "c"   # eid -> {id, n: name, k: text|voice, g?: category, ttl?, pos?, del?}
-SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two), icon?: picture manifest}
+SETTINGS = "s"   # eid -> {n?: name, pub?: bool, tags?: [str], topic?: str, dm?: bool (a direct room of two), icon?: picture manifest, rl?: [relay url]}
 ROOTS = (MESSAGES, EDITS, DELETES, REACTIONS, PINS, CHANNELS, SETTINGS)
 ROOT_INDEX = {root: i for i, root in enumerate(ROOTS)}
 ADMIN_ROOTS = frozenset((CHANNELS, SETTINGS))
@@ -104,6 +107,12 @@ def _is_eid(v: Any) -> bool:
     return split_eid(v) is not None
 
 
+def _relay_list(v: Any) -> bool:
+    """A room's relays: distinct hubbub-relay addresses (the app reads each one strictly before using it)."""
+    return (isinstance(v, list) and len(v) <= MAX_RELAYS and len(set(map(str, v))) == len(v)
+            and all(_is_text(u, MAX_RELAY_URL) and u.lower().startswith(RELAY_SCHEMES) for u in v))
+
+
 def value_problem(root: str, value: Any) -> str | None:
     """Why `value` is not acceptable under `root`, or None when it is."""
     if not isinstance(value, dict):
@@ -156,6 +165,8 @@ def value_problem(root: str, value: Any) -> str | None:
             return "tags must be short strings"
         if "icon" in value and (attachment_problem(value["icon"]) or "w" not in value["icon"]):
             return "room icon must be a picture's manifest"
+        if "rl" in value and not _relay_list(value["rl"]):
+            return f"relays must be a list of at most {MAX_RELAYS} distinct relay addresses"
         return None
     return f"unknown root {root!r}"
 

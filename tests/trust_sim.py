@@ -20,12 +20,13 @@ from crdt.control import ControlOp, key_commitment
 from crdt.entry import Entry
 from crdt.errors import NotAMember, PermissionDenied
 from crdt.room import KIND_YJS, RoomLog, genesis_entry
-from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, client_id, eid, short_id
-from tests.helpers import control_entry, craft_entry, yjs_insert
+from crdt.schema import CHANNELS, DELETES, EDITS, MESSAGES, PINS, REACTIONS, SETTINGS, client_id, eid, short_id
+from tests.helpers import control_entry, craft_entry, value_entry, yjs_insert
 
 NOW = 10_000_000.0
 ROLES = ("admin", "moderator", "member")
 EMOJI = ("👍", "🎉")
+RELAYS = ("hubbub-relay://a.example:7447", "hubbub-relay://b.example:7447", "hubbub-relay+tls://c.example")
 
 
 @dataclass
@@ -183,6 +184,10 @@ class Sim:
             self.write(p, DELETES, {"m": msg, "c": value["c"], "ots": value["ts"], "ts": ts}, [msg])
         elif kind == "channel":
             self.write(p, CHANNELS, {"id": f"ch{pick % 3}", "n": f"channel {pick}", "k": "text", "ts": ts})
+        elif kind == "relays":  # the room's relays (app/relay/settings.py): an admin's setting
+            self.write(p, SETTINGS, {"rl": [RELAYS[pick % 3], RELAYS[(pick + 1) % 3]][: 1 + pick % 2], "ts": ts})
+        elif kind == "forge_relays":
+            self.forge_relays(p, pick)
         elif kind == "role":
             self.honest(p, "role", {"member": target.pub.hex(), "role": ROLES[pick % 3], "after_seq": p.log.head(target.pub)})
         elif kind == "remove":
@@ -250,6 +255,17 @@ class Sim:
         result = p.log.ingest([e], now_ms=NOW)
         self.entries[e.hash] = e
         self.lies.add(e.hash)
+        p.hold(result.accepted)
+
+    def forge_relays(self, p: Person, pick: int) -> None:
+        """Sign a relay setting whatever `p`'s role (a member pointing the room at its own relay), past its replica's check."""
+        self._rekey_first(p)  # it forges the permission, not the key: a stale key is the `lie` action's business
+        try:
+            e = value_entry(p.log, p.key, SETTINGS, {"rl": [RELAYS[pick % 3]], "ts": NOW + pick})
+        except (AssertionError, KeyError):
+            return
+        result = p.log.ingest([e], now_ms=NOW)
+        self.entries[e.hash] = e
         p.hold(result.accepted)
 
     def equivocate(self, p: Person, pick: int) -> None:

@@ -85,6 +85,9 @@ class NetworkService:
             with contextlib.suppress(HubbubError):
                 self.service.set_typing(self.node.room(room_id), channel, typing)
 
+    def relay_status(self) -> list[dict[str, Any]] | None:
+        return self.service.relays.status() if self.started else []
+
     def public_rooms(self) -> list[PublicRoom]:
         if not self.started:
             return []

@@ -83,6 +83,9 @@ class LiveService(Protocol):
     def note_activity(self) -> None:
         """The person used the app (a key or the mouse): keeps presence online, and brings it back from idle."""
 
+    def relay_status(self) -> list[dict[str, Any]] | None:
+        """The relays the running node uses and their state (`Relays.status`), or None without networking."""
+
     @property
     def voice(self) -> VoiceService | None:
         """Voice channels and calls, or None when this build has no network."""
@@ -98,6 +101,9 @@ class OfflineService:
 
     def presence(self, room_id: bytes) -> dict[str, str]:
         return {self.my_short: ONLINE}
+
+    def relay_status(self) -> list[dict[str, Any]] | None:
+        return None
 
     def typing(self, room_id: bytes, channel: str) -> list[str]:
         return []

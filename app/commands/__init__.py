@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from ..errors import HubbubError
-from . import admin, find, messages, rooms
+from . import admin, find, messages, relays, rooms
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -36,12 +36,14 @@ HANDLERS: dict[str, Handler] = {
     "invite": admin.invite,
     "member": admin.member,
     "channel": admin.channel,
+    "relay": relays.relay,
+    "peers": relays.peers,
 }
 
 # Commands that may change which rooms, invites or keys a running node must tell its peers about.
-CHANGES_ROOMS = frozenset(("room", "invite", "member", "import"))
+CHANGES_ROOMS = frozenset(("room", "invite", "member", "import", "relay"))
 
-READ_ONLY = frozenset(("history", "export", "search", "open"))
+READ_ONLY = frozenset(("history", "export", "search", "open", "peers"))
 
 
 def is_read_only(args: argparse.Namespace) -> bool:
@@ -50,6 +52,8 @@ def is_read_only(args: argparse.Namespace) -> bool:
         return bool(args.room_command == "list")
     if args.command == "member":
         return bool(args.member_command == "list")
+    if args.command == "relay":
+        return bool(args.relay_command == "list")
     return args.command in READ_ONLY
 
 
@@ -59,6 +63,8 @@ def changes_rooms(args: argparse.Namespace) -> bool:
         return bool(args.room_command != "list")
     if args.command == "member":
         return bool(args.member_command != "list")
+    if args.command == "relay":
+        return bool(args.relay_command != "list")
     return args.command in CHANGES_ROOMS
 
 

@@ -24,7 +24,7 @@ from tests.trust_sim import NOW, Sim
 
 ACTIONS = ["post", "post", "post", "edit", "react", "pin", "delete", "channel", "role", "role", "remove", "remove",
            "leave", "rekey", "invite_race", "invite_race", "lie", "lie", "equivocate", "sync", "sync", "sync",
-           "split", "heal"]
+           "split", "heal", "relays", "forge_relays"]
 CHANNELS = ["general", "ch0", "ch1", "ch2"]
 EXAMPLES = int(os.environ.get("HUBBUB_TRUST_EXAMPLES", "300"))
 
@@ -48,7 +48,7 @@ def _fingerprint(log: RoomLog) -> tuple[object, ...]:
     valid = {(a, s) for a, chain in log.chains.items() for s in range(len(chain)) if log.is_valid(a, s)}
     return (visible(log, CHANNELS), doc_state(log.doc), {k: (m.role, m.name) for k, m in state.members.items()},
             {i: inv.used_by for i, inv in state.invites.items()}, log.resolution.effective, valid,
-            log.current_context(), log.epoch(), state.public)
+            log.current_context(), log.epoch(), state.public, log.view().settings().get("rl"))
 
 
 def check_history(seed: int, actions: list[tuple[str, int, int]]) -> None:

@@ -117,7 +117,7 @@ class RoomActions:
 
     def room_settings(self) -> None:
         room = self.session.room
-        if room is not None and RoomSettingsDialog(room, self.parent).exec():
+        if room is not None and RoomSettingsDialog(room, self.parent, self.session.live.relay_status).exec():
             self.refresh()
 
     def export(self) -> None:

@@ -1,4 +1,4 @@
-"""Room settings for admins: name, topic, public or private, channels, and members' roles."""
+"""Room settings for admins: name, topic, public or private, channels, members' roles and relays."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.room import Room
 
 from .. import icons
 from ..state.text import CHANNEL_TTL, duration
+from .relay_tab import RelaysTab, StatusSource
 
 ROLES = ["member", "moderator", "admin"]
 
@@ -20,7 +21,7 @@ ROLES = ["member", "moderator", "admin"]
 class RoomSettingsDialog(QDialog):
     """Edit a room; everything is read-only unless I am an admin."""
 
-    def __init__(self, room: Room, parent: QWidget | None = None) -> None:
+    def __init__(self, room: Room, parent: QWidget | None = None, relay_status: StatusSource | None = None) -> None:
         super().__init__(parent)
         self.room = room
         self.setWindowTitle(f"{room.name} — settings")
@@ -77,6 +78,8 @@ class RoomSettingsDialog(QDialog):
         self.members.horizontalHeader().setStretchLastSection(True)
         self.members.verticalHeader().hide()
         tabs.addTab(self.members, "Members && roles")
+        self.relays = RelaysTab(room, self.admin, relay_status)
+        tabs.addTab(self.relays, "Relays")
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -158,6 +161,7 @@ class RoomSettingsDialog(QDialog):
             for key, before, box in self._role_boxes:
                 if box.currentText() != before:
                     self.room.set_role(key, box.currentText())
+            self.relays.edit.apply()
         except HubbubError as exc:
             self.status.setText(str(exc))
             return
