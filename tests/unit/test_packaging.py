@@ -251,17 +251,19 @@ def test_feed_prepares_a_workdir_where_every_named_path_resolves(tmp_path: Path)
     feed.prepare(tmp_path / "work")  # a second run keeps the links
 
 
-def test_feed_puts_our_desktop_entry_and_metainfo_into_the_bundle(tmp_path: Path) -> None:
+def test_feed_puts_our_desktop_entry_metainfo_and_relay_unit_into_the_bundle(tmp_path: Path) -> None:
     feed = feed_script()
     usr_share = tmp_path / "build" / APP / "debian" / "bookworm" / f"{APP}-0.1.0" / "usr" / "share"
     apps = usr_share / "applications"
     apps.mkdir(parents=True)
     (apps / f"org.hubbub.{APP}.desktop").write_text("[Desktop Entry]\nCategories=Utility;\n")
     metainfo = usr_share / "metainfo" / f"org.hubbub.{APP}.metainfo.xml"
-    assert feed.install_freedesktop_files(tmp_path) == [apps / f"{APP}.desktop", metainfo]
+    unit = usr_share.parent / "lib" / "systemd" / "system" / "hubbub-relay.service"
+    assert feed.install_freedesktop_files(tmp_path) == [unit, apps / f"{APP}.desktop", metainfo]
     assert [p.name for p in apps.iterdir()] == [f"{APP}.desktop"]
     assert (apps / f"{APP}.desktop").read_bytes() == (PACKAGING / f"{APP}.desktop").read_bytes()
     assert metainfo.read_bytes() == (PACKAGING / metainfo.name).read_bytes()
+    assert unit.read_bytes() == (PACKAGING / "relay" / unit.name).read_bytes()
 
 
 def test_the_desktop_entry_opens_hubbub_links() -> None:
