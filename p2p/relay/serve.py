@@ -129,13 +129,13 @@ async def _async_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         await server.async_stop()
         raise RelayError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before the address line: a SIGTERM right after it ends us cleanly
+        loop.add_signal_handler(sig, stop.set)
     print(public_url(bound[0], bound[1], args.public_url), flush=True)
     logging.getLogger("hubbub.relay").info("relay listening on %s:%d%s", bound[0], bound[1],
                                            " with TURN" if turn else "")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await server.async_stop()
     return 0
