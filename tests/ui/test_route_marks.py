@@ -1,7 +1,8 @@
 """The member list's route mark over real nodes: the window's node and a headless one on loopback (real aiortc, mDNS off).
 
 Bob connects to Alice's node on loopback, which is a LAN session: Bob's row gets the mark "LAN" (drawn in the row, with
-its tooltip naming the route), Alice's own row gets none, and the mark goes when Bob's node stops.
+its tooltip naming the route), Alice's own row gets none, and the mark goes when Bob's node stops. Two nodes that
+meet only through a relay on loopback have a direct session: "Internet".
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtGui import QColor, QHelpEvent
 from PySide6.QtWidgets import QApplication, QListWidgetItem, QToolTip
 
+from app.node import Node
+from app.profile import open_profile
+from app.relay.settings import set_room_relays
+from app.service import NodeService
+from p2p.config import Timings
+from p2p.relay.config import RelayTimings
+from tests.integration.test_wan_hostile_mailbox import hostile_relay as relay_in_thread
 from tests.ui.test_network import connected_pair, qloop, until  # noqa: F401  (qloop is a fixture)
+from ui.desktop import build_window
+from ui.live import NetworkService
 from ui.widgets.main_window import MainWindow
 from ui.widgets.member_list import KEY_ROLE
 from ui.widgets.route_mark import ROUTE_ROLE, mark_rect
@@ -84,3 +94,43 @@ def test_a_lan_session_shows_its_route_mark_in_the_member_list(qtbot: object, ql
             live.node.close()
 
     qloop(scenario())
+
+
+def test_a_session_made_through_a_relay_shows_internet(qtbot: object, qloop: Callable[[Awaitable[None]], None],
+                                                      tmp_path: Path) -> None:
+    """Two nodes on loopback that meet only through a relay (no connect, no mDNS): a direct session, marked "Internet"."""
+
+    async def scenario(url: str) -> None:
+        node = Node(open_profile(tmp_path / "alice", display_name="alice"))
+        live = NetworkService(relayed(node))
+        w = build_window(node, live)
+        qtbot.addWidget(w)  # type: ignore[attr-defined]
+        w.show()
+        bob = relayed(Node(open_profile(tmp_path / "bob", display_name="bob")))
+        try:
+            await live.async_start()
+            await bob.async_start()
+            room = w.session.create_room("party")
+            set_room_relays(room, [url])
+            await bob.async_join(live.invite_link(room), 20)
+            bob_key = bob.node.profile.public_key
+            w.members.setVisible(True)
+            await until(lambda: route_in_row(w, bob_key) == "direct", "Bob's row to have the Internet mark")
+            mark = w.members.marks[bob_key]
+            assert (mark.label, mark.icon) == ("Internet", "route_direct")
+            assert mark.tooltip.startswith("Direct across the internet")
+            assert painted_in(w, bob_key, w.theme.muted) > 5, "the mark is drawn in Bob's row"
+        finally:
+            await bob.async_stop()
+            bob.node.close()
+            await live.async_stop()
+            w.close()
+            node.close()
+
+    with relay_in_thread(tmp_path / "relay", "honest") as relay_url:  # a real relay, on a loop of its own (not Qt's)
+        qloop(scenario(relay_url))
+
+
+def relayed(node: Node) -> NodeService:
+    return NodeService(node, bind_host="127.0.0.1", mdns=False, timings=Timings.for_tests(),
+                       relay_timings=RelayTimings.for_tests())
