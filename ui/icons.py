@@ -29,6 +29,7 @@ NAMES = {
     "call": "mdi6.phone", "star": "mdi6.star", "favorites": "mdi6.star-outline", "forward": "mdi6.share",
     "thread": "mdi6.forum-outline", "timer": "mdi6.timer-outline", "keyboard": "mdi6.keyboard-outline",
     "remove": "mdi6.account-remove", "reply": "mdi6.reply", "at": "mdi6.at", "attach": "mdi6.paperclip", "file": "mdi6.file-outline",
+    "route_lan": "mdi6.lan", "route_direct": "mdi6.earth", "route_turn": "mdi6.server-network",
 }
 
 _theme: Theme = DARK

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from app.errors import HubbubError
@@ -19,6 +20,7 @@ from app.room import Room
 from app.service import NodeService
 
 from .services import WEEK, ChangeCallback, EntriesCallback, PublicRoom
+from .state.routes import SessionLike
 
 if TYPE_CHECKING:
     from app.voice.session import VoiceService
@@ -87,6 +89,12 @@ class NetworkService:
 
     def relay_status(self) -> list[dict[str, Any]] | None:
         return self.service.relays.status() if self.started else []
+
+    def sessions(self) -> Mapping[bytes, SessionLike]:
+        if not self.started:
+            return {}
+        peer = self.service.peer
+        return {key: session for key in peer.peers() if (session := peer.session(key)) is not None}
 
     def public_rooms(self) -> list[PublicRoom]:
         if not self.started:

@@ -7,7 +7,7 @@ the callbacks registered with `subscribe` (from the Qt thread, which is also the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,6 +15,8 @@ from app.errors import HubbubError
 from app.invite import parse_invite
 from app.node import Node
 from app.room import Room
+
+from .state.routes import SessionLike
 
 if TYPE_CHECKING:
     from app.voice.session import VoiceService
@@ -86,6 +88,9 @@ class LiveService(Protocol):
     def relay_status(self) -> list[dict[str, Any]] | None:
         """The relays the running node uses and their state (`Relays.status`), or None without networking."""
 
+    def sessions(self) -> Mapping[bytes, SessionLike]:
+        """The running node's sessions by peer key (what the member list's route marks read); empty without networking."""
+
     @property
     def voice(self) -> VoiceService | None:
         """Voice channels and calls, or None when this build has no network."""
@@ -104,6 +109,9 @@ class OfflineService:
 
     def relay_status(self) -> list[dict[str, Any]] | None:
         return None
+
+    def sessions(self) -> Mapping[bytes, SessionLike]:
+        return {}
 
     def typing(self, room_id: bytes, channel: str) -> list[str]:
         return []

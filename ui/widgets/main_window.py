@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.thread_pane = ThreadPane(session.me, self.theme, root)
         lay.addWidget(self.thread_pane)
         self.members = MemberList(self.theme, root)
+        self.members.sessions = session.live.sessions  # the route marks
         lay.addWidget(self.members)
         self.search_pane = SearchPane(SearchState(session), root)
         lay.addWidget(self.search_pane)

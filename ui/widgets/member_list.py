@@ -1,9 +1,10 @@
-"""The member list: members grouped by role, each with a presence dot."""
+"""The member list: members grouped by role, each with a presence dot and, with a session, how it runs (LAN, internet, TURN)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
-from collections.abc import Callable
 
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
@@ -13,7 +14,9 @@ from app.room import MemberInfo
 from ..services import IDLE, ONLINE
 from ..theme import Theme
 from ..colours import author_colour, initials, text_on
+from ..state.routes import RouteMark, SessionLike, member_routes
 from .attachment_paint import paint_round
+from .route_mark import ROUTE_ROLE, Index, RouteDelegate
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -54,6 +57,8 @@ class MemberList(QFrame):
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.avatar_for: Callable[[str], QImage | None] | None = None  # a member's avatar, by short id
+        self.sessions: Callable[[], Mapping[bytes, SessionLike]] | None = None  # the node's sessions, for the route marks
+        self.marks: dict[bytes, RouteMark] = {}  # member key -> the route mark drawn in their row
         self.setObjectName("MemberPane")
         self.setFixedWidth(240)
         self.theme = theme
@@ -63,6 +68,7 @@ class MemberList(QFrame):
         self.list.setIconSize(QSize(36, 36))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
+        self.list.setItemDelegate(RouteDelegate(theme, self._mark_at, self._fresh_mark_at, self.list))
         layout.addWidget(self.list)
 
     def _menu(self, pos: QPoint) -> None:
@@ -71,9 +77,25 @@ class MemberList(QFrame):
         if isinstance(key, bytes):
             self.member_menu_requested.emit(key, self.list.viewport().mapToGlobal(pos))
 
-    def set_members(self, members: list[MemberInfo], presence: dict[str, str], direct: bool = False) -> None:
-        """List members by role (then online and offline); in a direct room just the two people, without roles."""
+    def _mark_at(self, index: Index) -> RouteMark | None:
+        key = index.data(KEY_ROLE)
+        return self.marks.get(key) if isinstance(key, bytes) else None
+
+    def _fresh_mark_at(self, index: Index) -> RouteMark | None:
+        key = index.data(KEY_ROLE)
+        if not isinstance(key, bytes) or key not in self.marks:
+            return None
+        return member_routes(self.sessions(), [key]).get(key) if self.sessions is not None else self.marks[key]
+
+    def set_members(self, members: list[MemberInfo], presence: dict[str, str], direct: bool = False,
+                    routes: Mapping[bytes, RouteMark] | None = None) -> None:
+        """List members by role (then online and offline); in a direct room just the two people, without roles.
+
+        Each member we have a session with gets a route mark, from `routes` or else from `sessions`."""
         self.list.clear()
+        if routes is None and self.sessions is not None:
+            routes = member_routes(self.sessions(), [m.key for m in members])
+        self.marks = dict(routes or {})
         groups: dict[str, list[MemberInfo]] = {}
         rank: dict[str, int] = {"Online": 1, "Offline": 0, "In this conversation": 0}
         for m in members:
@@ -98,8 +120,11 @@ class MemberList(QFrame):
                 status = presence.get(m.short, "offline")
                 picture = self.avatar_for(m.short) if self.avatar_for is not None else None
                 item = QListWidgetItem(avatar_icon(m.name, m.short, status, self.theme, picture=picture), m.name)
-                item.setToolTip(f"{m.name} · {m.short} · {status}" if direct else f"{m.name} · {m.short} · {m.role.name.lower()} · {status}")
+                tip = f"{m.name} · {m.short} · {status}" if direct else f"{m.name} · {m.short} · {m.role.name.lower()} · {status}"
+                mark = self.marks.get(m.key)
+                item.setToolTip(tip if mark is None else f"{tip}\n{mark.tooltip}")
                 item.setData(KEY_ROLE, m.key)
+                item.setData(ROUTE_ROLE, None if mark is None else mark.route)
                 if status == "offline":
                     item.setForeground(QColor(self.theme.faint))
                 else:
