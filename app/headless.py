@@ -168,7 +168,9 @@ async def _async_node(args: argparse.Namespace) -> int:
         log.info("stopping")
         await control.async_stop()
         if service is not None:
-            await service.async_stop()
+            from .slow_stop import async_stop_within
+
+            await async_stop_within(service.async_stop(), "the node's networking")
         node.close()
     return 0
 

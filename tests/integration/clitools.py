@@ -67,5 +67,11 @@ def start_node(profile: Path, log_path: Path, *extra: str) -> tuple[subprocess.P
 
 def stop_node(proc: subprocess.Popen[str], profile: Path, log_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0, log_path.read_text()
+    try:
+        code = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        raise AssertionError(f"`hubbub node` did not stop within 30 s of SIGTERM:\n{log_path.read_text()[-4000:]}") from None
+    assert code == 0, log_path.read_text()
     assert not (profile / "node.sock").exists(), "the control socket outlived its node"
