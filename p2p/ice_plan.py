@@ -41,6 +41,22 @@ def _host_port(url: str) -> tuple[str, int] | None:
     return (host, int(port)) if host and port.isdigit() else None
 
 
+def with_stun(servers: Sequence[IceServer]) -> list[IceServer]:
+    """`servers` with a `stun:HOST:PORT` entry first, taken from the first `turn:` server, if none is there.
+
+    A TURN server answers STUN binding requests on its listening port, so it gives the
+    server-reflexive candidates that a direct pair through two cone NATs needs.
+    """
+    out = list(servers)
+    if any(s.urls.startswith("stun:") for s in out):
+        return out
+    turn = next((s for s in out if s.urls.startswith("turn:")), None)
+    where = None if turn is None else _host_port(turn.urls)
+    if where is None or ":" in where[0]:  # aiortc reads no IPv6 literal in a STUN/TURN URL
+        return out
+    return [IceServer(f"stun:{where[0]}:{where[1]}"), *out]
+
+
 class IcePlan:
     """The servers to use per attempt, the UDP verdict, and per peer the attempt to use next."""
 
