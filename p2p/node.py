@@ -158,6 +158,16 @@ class PeerNode:
         for hint in self._hints.hints(name):
             self.hint_lost(name, hint.node_id)
 
+    async def async_remove_path(self, name: str) -> None:
+        """Stop a signaling path and forget it: no new conversation through it (live sessions stay).
+
+        The LAN path is the node's own and stays (`ValueError`)."""
+        if name == LAN:
+            raise ValueError("the LAN signaling path cannot be removed")
+        path = self._paths.pop(name, None)
+        if path is not None:
+            await path.async_stop()
+
     def set_ice_servers(self, servers: Sequence[IceServer]) -> None:
         """The STUN/TURN servers for sessions made from now on (an explicit list, maybe empty).
 
