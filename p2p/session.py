@@ -225,8 +225,8 @@ class Session:
 
     @property
     def rtt(self) -> float | None:
-        """The smoothed round trip over the control channel in seconds (keepalive PING/PONG); None before the first."""
-        return self._rtt.srtt
+        """The round trip over the control channel in seconds (median of the last PING/PONGs); None before the first."""
+        return self._rtt.rtt
 
     def shared_room_ids(self) -> set[bytes]:
         """Rooms the peer proved it holds a secret for."""

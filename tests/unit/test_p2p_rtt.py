@@ -6,31 +6,42 @@ import pytest
 
 from p2p.control import Pong
 from p2p.frames import FrameType, encode_frame
-from p2p.rtt import MAX_OUTSTANDING, RttEstimator
+from p2p.rtt import MAX_OUTSTANDING, WINDOW, RttEstimator
 from tests.unit.test_p2p_control import events, pair, pump
 
 
-def test_the_first_sample_is_the_estimate_then_it_is_smoothed() -> None:
+def test_the_estimate_is_the_median_of_the_last_samples() -> None:
     rtt = RttEstimator()
-    assert rtt.srtt is None
+    assert rtt.rtt is None
+    t = 0.0
+    for sample in (0.120, 0.002, 0.003):  # a slow first answer (both nodes busy syncing), then the path
+        rtt.sent(bytes([int(t)]), t)
+        assert rtt.answered(bytes([int(t)]), t + sample) == pytest.approx(sample)
+        t += 2.0
+    assert rtt.rtt == pytest.approx(0.003) and rtt.latest == pytest.approx(0.003)
+    for _ in range(WINDOW):
+        rtt.sent(b"x", t)
+        rtt.answered(b"x", t + 0.010)
+        t += 2.0
+    assert rtt.rtt == pytest.approx(0.010)  # only the last WINDOW samples count
+
+
+def test_the_first_answer_is_the_estimate() -> None:
+    rtt = RttEstimator()
     rtt.sent(b"a", 10.0)
-    assert rtt.answered(b"a", 10.2) == pytest.approx(0.2)
-    assert rtt.srtt == pytest.approx(0.2)
-    rtt.sent(b"b", 11.0)
-    assert rtt.answered(b"b", 11.6) == pytest.approx(0.6)
-    assert rtt.srtt == pytest.approx(0.875 * 0.2 + 0.125 * 0.6)
-    assert rtt.latest == pytest.approx(0.6)
+    rtt.answered(b"a", 10.2)
+    assert rtt.rtt == pytest.approx(0.2)
 
 
 def test_a_pong_counts_only_once_and_only_for_a_ping_we_sent() -> None:
     rtt = RttEstimator()
     rtt.sent(b"mine", 1.0)
     assert rtt.answered(b"invented", 1.1) is None  # a peer cannot make up a round trip
-    assert rtt.srtt is None
+    assert rtt.rtt is None
     assert rtt.answered(b"mine", 1.1) is not None
-    before = rtt.srtt
+    before = rtt.rtt
     assert rtt.answered(b"mine", 9.0) is None  # replayed
-    assert rtt.srtt == before
+    assert rtt.rtt == before
 
 
 def test_only_the_last_pings_are_remembered() -> None:
