@@ -6,8 +6,10 @@ one *attempt*:
 
 1. STUN + TURN over UDP (host candidates always come too; ICE prefers host, then server
    reflexive, then relayed pairs);
-2. TURN over TCP (or TLS), for a peer with whom attempt 1 failed, or for every peer once the
-   TURN server did not answer a STUN binding over UDP (UDP blocked: STUN is left out too).
+2. TURN over TCP (or TLS) alone, for a peer with whom attempt 1 failed, or for every peer once
+   the TURN server did not answer a STUN binding over UDP. STUN is left out: with it the peers'
+   server-reflexive UDP pair comes back, passes its small ICE checks where big DTLS packets do
+   not, outranks the relayed pair, and the session fails again.
 
 `IcePlan` is sans-IO apart from `async_probe_udp`, a single STUN binding request.
 """
@@ -87,7 +89,7 @@ class IcePlan:
             first = [s for s in (stun, udp) if s is not None]
         out = [first] if first or stream is None else []
         if stream is not None:
-            out.append(([stun] if stun is not None and self.udp_ok is not False else []) + [stream])
+            out.append([stream])  # no STUN: a UDP pair is what failed (its checks can pass where DTLS cannot)
         if not out:
             out.append([s for s in self.servers if not s.urls.startswith(("turn:", "turns:"))][:1])
         return out

@@ -18,13 +18,13 @@ PEER, OTHER = b"p" * 32, b"q" * 32
 
 def test_first_udp_then_tcp_per_peer() -> None:
     plan = IcePlan([STUN, UDP, TCP])
-    assert plan.attempts() == [[STUN, UDP], [STUN, TCP]]
+    assert plan.attempts() == [[STUN, UDP], [TCP]]
     assert plan.for_peer(PEER) == (0, [STUN, UDP])
     plan.failed(PEER)
-    assert plan.for_peer(PEER) == (1, [STUN, TCP])
+    assert plan.for_peer(PEER) == (1, [TCP])
     assert plan.for_peer(OTHER) == (0, [STUN, UDP])  # another peer is not affected
     plan.succeeded(PEER)
-    assert plan.for_peer(PEER) == (1, [STUN, TCP])  # what worked is kept
+    assert plan.for_peer(PEER) == (1, [TCP])  # what worked is kept
     plan.failed(PEER)
     assert plan.for_peer(PEER) == (0, [STUN, UDP])  # and after that fails too, round again
 
@@ -88,6 +88,6 @@ def test_the_turn_server_is_also_the_first_stun_server() -> None:
     v6 = IceServer("turn:[2001:db8::1]:3478?transport=udp")
     assert with_stun([v6]) == [v6]  # aiortc reads no IPv6 literal in a URL
     plan = IcePlan(with_stun([UDP, TCP]))
-    assert plan.attempts() == [[STUN, UDP], [STUN, TCP]]
+    assert plan.attempts() == [[STUN, UDP], [TCP]]
     plan.udp_ok = False
     assert plan.attempts() == [[TCP]]
