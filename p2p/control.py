@@ -78,7 +78,14 @@ class PeerClosed:
     reason: str
 
 
-ControlEvent = Authenticated | Matched | Unmatched | PeerClosed
+@dataclass(frozen=True)
+class Pong:
+    """The peer answered a PING (carrying its opaque value back)."""
+
+    opaque: bytes
+
+
+ControlEvent = Authenticated | Matched | Unmatched | PeerClosed | Pong
 
 
 def build_transcript(
@@ -171,7 +178,7 @@ class ControlProtocol:
         elif kind is FrameType.PING and self.state is not ControlState.NEW:
             self._outbox.append(encode_frame(FrameType.PONG, frame.fields[0]))
         elif kind is FrameType.PONG and self.state is not ControlState.NEW:
-            pass
+            self._events.append(Pong(frame.fields[0]))
         elif kind is FrameType.BYE:
             self.state = ControlState.CLOSED
             reason = frame.fields[0].decode("utf-8", errors="replace")

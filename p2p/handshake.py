@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import nacl.signing
 
@@ -40,17 +40,24 @@ log = logging.getLogger(__name__)
 SessionFactory = Callable[[Role, bytes], Session]
 
 
+async def _ready() -> None:
+    return None
+
+
 class Signaling:
     """Dials and answers signaling conversations, and turns admitted ones into sessions."""
 
     def __init__(self, identity: nacl.signing.SigningKey, timings: Timings, table: SessionTable,
-                 admission: Admission, new_session: SessionFactory) -> None:
+                 admission: Admission, new_session: SessionFactory,
+                 ice_ready: Callable[[], Awaitable[None]] = _ready) -> None:
         self.identity = identity
         self.public_key = bytes(identity.verify_key)
         self.timings = timings
         self.table = table
         self.admission = admission
         self.new_session = new_session
+        self.ice_ready = ice_ready
+        """Awaited before a session off the LAN is built (the node's UDP probe of the TURN server)."""
         self.tickets = TicketBook()
         self.malformed = 0
         """Malformed or forged signaling seen when answering (not tied to a key)."""
@@ -96,6 +103,8 @@ class Signaling:
                     return peer
                 raise SignalingError(f"peer rejected the knock: {reason}")
             expect(reply, FrameType.ADMIT)
+            if conv.route != "lan":
+                await self.ice_ready()
             session = self.new_session(Role.DIALER, peer)
             session.base_route = conv.route
             sdp = await session.async_create_offer()
@@ -175,6 +184,9 @@ class Signaling:
             if offer.kind is not FrameType.OFFER or offer.sender != peer:
                 raise SignalingError("expected an offer signed by the key that knocked")
             self._check_peer(peer)
+            if conv.route != "lan":
+                await self.ice_ready()
+                self._check_peer(peer)
             session = self.new_session(Role.LISTENER, peer)
             self.table.slots[session] = slot  # released when the session closes
             session.base_route = conv.route

@@ -6,8 +6,10 @@ one *attempt*:
 
 1. STUN + TURN over UDP (host candidates always come too; ICE prefers host, then server
    reflexive, then relayed pairs);
-2. TURN over TCP (or TLS), for a peer with whom attempt 1 failed, or for every peer once the
-   TURN server did not answer a STUN binding over UDP (UDP blocked: STUN is left out too).
+2. TURN over TCP (or TLS) alone, for a peer with whom attempt 1 failed, or for every peer once
+   the TURN server did not answer a STUN binding over UDP. STUN is left out: with it the peers'
+   server-reflexive UDP pair comes back, passes its small ICE checks where big DTLS packets do
+   not, outranks the relayed pair, and the session fails again.
 
 `IcePlan` is sans-IO apart from `async_probe_udp`, a single STUN binding request.
 """
@@ -41,6 +43,22 @@ def _host_port(url: str) -> tuple[str, int] | None:
     return (host, int(port)) if host and port.isdigit() else None
 
 
+def with_stun(servers: Sequence[IceServer]) -> list[IceServer]:
+    """`servers` with a `stun:HOST:PORT` entry first, taken from the first `turn:` server, if none is there.
+
+    A TURN server answers STUN binding requests on its listening port, so it gives the
+    server-reflexive candidates that a direct pair through two cone NATs needs.
+    """
+    out = list(servers)
+    if any(s.urls.startswith("stun:") for s in out):
+        return out
+    turn = next((s for s in out if s.urls.startswith("turn:")), None)
+    where = None if turn is None else _host_port(turn.urls)
+    if where is None or ":" in where[0]:  # aiortc reads no IPv6 literal in a STUN/TURN URL
+        return out
+    return [IceServer(f"stun:{where[0]}:{where[1]}"), *out]
+
+
 class IcePlan:
     """The servers to use per attempt, the UDP verdict, and per peer the attempt to use next."""
 
@@ -71,7 +89,7 @@ class IcePlan:
             first = [s for s in (stun, udp) if s is not None]
         out = [first] if first or stream is None else []
         if stream is not None:
-            out.append(([stun] if stun is not None and self.udp_ok is not False else []) + [stream])
+            out.append([stream])  # no STUN: a UDP pair is what failed (its checks can pass where DTLS cannot)
         if not out:
             out.append([s for s in self.servers if not s.urls.startswith(("turn:", "turns:"))][:1])
         return out

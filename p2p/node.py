@@ -37,7 +37,7 @@ from p2p.events import PeerEvent
 from p2p.resources import raise_fd_limit
 from p2p.handshake import Signaling
 from p2p.hints import HintTable
-from p2p.ice_plan import IcePlan, async_probe_udp
+from p2p.ice_plan import PROBE_TIMEOUT, IcePlan, async_probe_udp
 from p2p.lan_path import LAN, LanPath
 from p2p.room_tokens import make_beacons
 from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
@@ -80,8 +80,9 @@ class PeerNode:
         self._table = SessionTable(self.timings, self._admission, queue_events=queue_events)
         self.events: asyncio.Queue[PeerEvent] = self._table.events
         self._hints = HintTable(self.limits)
+        self._probe: asyncio.Task[None] | None = None
         self._signaling = Signaling(identity, self.timings, self._table, self._admission,
-                                    lambda role, peer: self._new_session(role, peer))
+                                    lambda role, peer: self._new_session(role, peer), self._async_ice_ready)
         self._lan = LanPath(bind_host, port)
         self._paths: dict[str, SignalingPath] = {LAN: self._lan}
         self._paths.update({path.name: path for path in paths})
@@ -157,6 +158,16 @@ class PeerNode:
         for hint in self._hints.hints(name):
             self.hint_lost(name, hint.node_id)
 
+    async def async_remove_path(self, name: str) -> None:
+        """Stop a signaling path and forget it: no new conversation through it (live sessions stay).
+
+        The LAN path is the node's own and stays (`ValueError`)."""
+        if name == LAN:
+            raise ValueError("the LAN signaling path cannot be removed")
+        path = self._paths.pop(name, None)
+        if path is not None:
+            await path.async_stop()
+
     def set_ice_servers(self, servers: Sequence[IceServer]) -> None:
         """The STUN/TURN servers for sessions made from now on (an explicit list, maybe empty).
 
@@ -180,7 +191,21 @@ class PeerNode:
             if plan is self.ice and plan.probe_target() == target:
                 plan.udp_ok = ok
 
-        spawn(self._tasks, probe())
+        self._probe = spawn(self._tasks, probe())
+
+    async def _async_ice_ready(self) -> None:
+        """Before a session off the LAN: wait (at most the probe's own 1 s) for the UDP probe's verdict.
+
+        A session made while it is out would try TURN over UDP even where UDP is blocked, and
+        lose a whole handshake timeout (and gathering stalls 5 s on the silent server) before the
+        next one tries TCP. Still no answer after the wait: UDP counts as blocked until the probe
+        (three requests in its own second) says otherwise.
+        """
+        probe = self._probe
+        if probe is not None and not probe.done() and self.ice.udp_ok is None:
+            await asyncio.wait([probe], timeout=PROBE_TIMEOUT)
+            if not probe.done() and self.ice.udp_ok is None:
+                self.ice.udp_ok = False
 
     @property
     def address(self) -> tuple[str, int]:

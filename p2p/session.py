@@ -34,9 +34,9 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
-    rtcsctptransport,
 )
 
+from p2p.aiortc_hooks import nominated_pair, send_handshake_twice, turn_allocation_lost
 from p2p.config import Timings
 from p2p.control import (
     Authenticated,
@@ -44,50 +44,17 @@ from p2p.control import (
     ControlProtocol,
     ControlState,
     PeerClosed,
+    Pong,
     Role,
 )
 from p2p.errors import AuthError, FrameError, NotConnectedError
 from p2p.frames import MAX_PAYLOAD_SIZE, FrameType, decode_frame, encode_frame, expect
 from p2p.rooms import RoomSecret
 from p2p.routes import IceServer, Route
+from p2p.rtt import RttEstimator
 from p2p.signal_message import sdp_fingerprint
 
 log = logging.getLogger(__name__)
-
-# aiortc's SCTP follows RFC 4960: RTO.Initial 3 s, RTO.Min 1 s. WebRTC's own SCTP stack (dcsctp,
-# DcSctpOptions) starts at 500 ms with a 400 ms floor. With 3 s, every INIT or CHALLENGE lost on a
-# lossy LAN costs 3 s, and at 25% loss most set-ups outlived their timeout. aiortc resends INIT at
-# a fixed RTO (no backoff), so more tries keep the give-up horizon near 10 s. Per process.
-rtcsctptransport.SCTP_RTO_INITIAL = 0.5
-setattr(rtcsctptransport, "SCTP_RTO_MIN", 0.4)  # declared an int upstream
-rtcsctptransport.SCTP_MAX_INIT_RETRANS = 20
-
-
-_DTLS_HANDSHAKE = (20, 22)
-"""DTLS record types change_cipher_spec and handshake (the first byte of a datagram)."""
-
-
-def send_handshake_twice(pc: RTCPeerConnection) -> None:
-    """Send every DTLS handshake datagram of `pc` twice.
-
-    OpenSSL retransmits a lost DTLS flight after 1 s, then 2, 4, 8 s (a timer pyOpenSSL cannot
-    set), so at 25% loss a handshake often took 10 s or more. A duplicate is discarded by DTLS
-    (message_seq), costs a few hundred bytes once per session, and makes a flight 16 times less
-    likely to be lost outright. Application data is never duplicated.
-    """
-    try:
-        ice = pc.sctp.transport.transport  # type: ignore[union-attr]
-        inner = ice._send
-    except AttributeError:  # aiortc internals moved: keep its own behaviour
-        return
-
-    async def send(data: bytes) -> None:
-        await inner(data)
-        if data and data[0] in _DTLS_HANDSHAKE:
-            await inner(data)
-
-    ice._send = send
-
 
 @dataclass(frozen=True)
 class ChannelSpec:
@@ -120,23 +87,6 @@ def _closed(task: asyncio.Future[None]) -> None:
         log.debug("error closing peer connection: %s", task.exception())
 
 
-def turn_allocation_lost(pc: RTCPeerConnection) -> bool:
-    """True when the nominated pair runs through our TURN allocation and aioice gave it up.
-
-    aioice never re-allocates: once a refresh failed (or the server dropped the allocation) the
-    relayed transport is closed and nothing more gets through, so the session must be rebuilt.
-    """
-    try:
-        ice = pc.sctp.transport.transport  # type: ignore[union-attr]
-        pair = ice._connection._nominated.get(1)
-        if pair is None or pair.local_candidate.type != "relay":
-            return False
-        inner = getattr(pair.protocol.transport, "_TurnTransport__inner_protocol", None)
-        return inner is not None and bool(inner.transport.is_closing())
-    except AttributeError:  # not connected yet, or aiortc/aioice internals moved
-        return False
-
-
 class SessionOwner(Protocol):
     """What a session reports to (the PeerNode)."""
 
@@ -155,7 +105,8 @@ class Session:
 
     `ice_servers` is passed to aiortc as it is (an empty list means host candidates only).
     `route` is what the signaling path says the session is ("lan", "direct"); `Session.route`
-    reports "turn" instead once ICE picked a relayed candidate.
+    reports "turn" instead once ICE picked a relayed candidate. `rtt` is the smoothed round trip of
+    the control channel's PING/PONG (one right after authentication, then every keepalive).
 
     The handshake watchdog closes a session that does not authenticate in `handshake_timeout`,
     unless it is `patient` and progressing: it then dies only after a whole timeout without a step
@@ -196,6 +147,7 @@ class Session:
         self.last_seen = time.monotonic()
         self._secrets = list(secrets)
         self._control: ControlProtocol | None = None
+        self._rtt = RttEstimator()
         self._tasks: set[asyncio.Task[None]] = set()
         servers = [RTCIceServer(s.urls, s.username, s.credential) for s in ice_servers]
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
@@ -263,14 +215,18 @@ class Session:
     @property
     def route(self) -> Route:
         """"lan", "direct" or "turn": how this session reaches its peer (display and metrics only)."""
+        pair = nominated_pair(self.pc)
         try:
-            ice = self.pc.sctp.transport.transport  # type: ignore[union-attr]
-            pair = ice._connection._nominated.get(1)
             if pair is not None and "relay" in (pair.local_candidate.type, pair.remote_candidate.type):
                 return "turn"
-        except AttributeError:  # not connected yet, or aiortc internals moved
+        except AttributeError:  # aioice internals moved
             pass
         return self.base_route
+
+    @property
+    def rtt(self) -> float | None:
+        """The round trip over the control channel in seconds (median of the last PING/PONGs); None before the first."""
+        return self._rtt.rtt
 
     def shared_room_ids(self) -> set[bytes]:
         """Rooms the peer proved it holds a secret for."""
@@ -423,6 +379,9 @@ class Session:
             if isinstance(event, Authenticated):
                 self.authenticated.set()
                 self.owner.session_authenticated(self)
+                self._ping()  # a first round trip now, not a keepalive interval later
+            elif isinstance(event, Pong):
+                self._rtt.answered(event.opaque, time.monotonic())
             elif isinstance(event, PeerClosed):
                 self.close_soon(f"peer left: {event.reason}")
             else:
@@ -460,6 +419,11 @@ class Session:
             elif turn_allocation_lost(self.pc):
                 await self.async_close(TURN_LOST)  # the dialer builds a new session (and allocation)
                 return
-            if self._control is not None:
-                self._control.ping(os.urandom(8))
-                self._flush()
+            self._ping()
+
+    def _ping(self) -> None:
+        if self._control is not None and not self.closed.is_set():
+            opaque = os.urandom(8)
+            self._rtt.sent(opaque, time.monotonic())
+            self._control.ping(opaque)
+            self._flush()

@@ -241,7 +241,8 @@ class Relays:
             with contextlib.suppress(BaseException):
                 await link.task
         with contextlib.suppress(Exception):
-            await self.peer.async_remove_source(link.route.name)  # also stops the route (its path half too)
+            await self.peer.async_remove_source(link.route.name)  # stops the route (both halves) ...
+            await self.peer.async_remove_path(link.route.name)  # ... and the node forgets its path
         await link.client.async_stop()
         if self._turn_from == url:
             self._turn_from = None

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from p2p.ice_plan import with_stun
 from p2p.relay.config import RelayTimings
 from p2p.relay.errors import RelayError, RelayQuotaError, RelayUnavailable
 from p2p.relay.parse import parse_relay_url
@@ -137,9 +138,12 @@ class RelayClient:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     async def async_turn_servers(self) -> list[IceServer]:
-        """TURN servers with fresh credentials from the relay (UDP first, then TCP, then TLS); [] without TURN.
+        """STUN, then TURN servers with fresh credentials from the relay (UDP, TCP, TLS); [] without TURN.
 
-        Credentials are reused until three quarters of their lifetime has passed.
+        The STUN entry is the first `turn:` server's host and port (coturn answers STUN binding
+        requests on its listening port without credentials), so ICE can find a server-reflexive,
+        direct pair before it falls back to a relayed one. Credentials are reused until three
+        quarters of their lifetime has passed.
         """
         cached = self._turn_cache
         if cached is not None and time.monotonic() < cached[0]:
@@ -154,6 +158,7 @@ class RelayClient:
                        for url in urls.decode("ascii").split("\n") if url]
         except UnicodeDecodeError:
             raise RelayError("the relay sent TURN credentials that are not text") from None
+        servers = with_stun(servers)
         self._turn_cache = (time.monotonic() + 0.75 * lifetime, servers)
         return list(servers)
 

@@ -119,6 +119,11 @@ def test_connect_authenticate_match_and_exchange_on_every_channel() -> None:
             late = await next_event(a, RoomMatched)
             assert (late.room_id, late.their_label) == (b"only-a", "invite:late")
             assert a.peers() == [b.public_key] and b.peers() == [a.public_key]
+            for node, other in ((a, b), (b, a)):  # a round trip measured from the first PING/PONG on
+                session = node.session(other.public_key)
+                assert session is not None
+                rtt = session.rtt
+                assert isinstance(rtt, float) and 0 < rtt < 1.0, rtt
         assert (await next_event(b, PeerDisconnected, where=lambda e: e.peer == a.public_key))
 
     run(body)

@@ -13,6 +13,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from p2p import PeerConnected, PeerNode, Received, RoomSecret, Timings
+from p2p.errors import SignalingError
 from p2p.relay.client import RelayClient
 from p2p.relay.config import RelayTimings
 from p2p.relay.envelope import open_, seal
@@ -69,6 +70,29 @@ def test_two_nodes_meet_under_a_token_and_get_a_session_through_the_relay(tmp_pa
     assert "forward" in log  # the signaling did go through it
     for token in tokens:
         assert token.hex() not in log and token.hex()[:8] not in log  # only 4-hex-digit prefixes
+
+
+def test_a_removed_relay_path_and_source_leave_the_session_and_open_nothing_more(tmp_path: Path) -> None:
+    tokens = {os.urandom(16): os.urandom(32)}
+    with RelayProcess(tmp_path / "relay") as relay:
+        async def body() -> None:
+            async with relayed_node(relay.url, tokens) as (a, _, ra), relayed_node(relay.url, tokens) as (b, _, rb):
+                await a.async_wait_for_peer(b.public_key, 15)
+                address = next(h.address for h in a._hints.hints(ra.name))
+                await a.async_remove_source(ra.name)
+                await a.async_remove_path(ra.name)
+                await a.async_remove_path(ra.name)  # twice: nothing more to do
+                assert ra.name not in a._paths and ra.name not in a._sources  # (a hint with a live session stays)
+                with pytest.raises(SignalingError, match="no signaling path"):
+                    await a._dial_address(address, None)
+                with pytest.raises(ValueError):
+                    await a.async_remove_path("lan")
+                assert a.session(b.public_key) is not None  # what the path set up lives on
+                a.send(b.public_key, "sync", ROOM.room_id, b"still here")
+                while not isinstance(event := await asyncio.wait_for(b.events.get(), 5), Received):
+                    pass
+                assert event.payload == b"still here"
+        run(body)
 
 
 def test_nodes_under_different_tokens_do_not_meet(tmp_path: Path) -> None:

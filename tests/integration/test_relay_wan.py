@@ -1,7 +1,8 @@
 """p2p across the internet in namespaces (tests/integration/wan.py): two NATs, one symmetric, a relay and coturn.
 
 Two `p2p.relay.probe` nodes behind the two routers meet under a rendezvous token at the relay,
-signal through it (sealed) and get an authenticated session that ICE puts on TURN; with UDP
+signal through it (sealed) and get an authenticated session that ICE puts on TURN (on a direct,
+server-reflexive pair when both NATs are cones: coturn is the first, STUN, server too); with UDP
 blocked at both routers it goes over TURN on TCP, and after a failed TURN/UDP session with a peer the
 next one uses TURN/TCP. Without TURN they do not connect at all; when
 the TURN server dies, the dead session is noticed and a new one over a new allocation follows.
@@ -75,6 +76,26 @@ def test_two_homes_behind_nats_get_a_session_over_turn(tmp_path: Path, block_udp
         log = wait_for_log(wan.coturn_log, "Forbidden IP")
         assert "Forbidden IP" in log  # the private host candidates were denied, never sent to
         assert "ENETUNREACH" not in log and "Network is unreachable" not in log
+
+
+@pytest.mark.parametrize("symmetric_b", [False, True], ids=["cone-cone", "cone-symmetric"])
+def test_ice_tries_a_direct_pair_through_the_nats_before_turn(tmp_path: Path, symmetric_b: bool) -> None:
+    require(wan_available(), "needs root, nftables and coturn (turnserver) for the WAN namespaces")
+    # The relay's list starts with coturn as a STUN server: behind two cone NATs the server-reflexive
+    # pair punches through and wins; a symmetric NAT maps every destination apart, so only TURN remains.
+    with Wan(tmp_path, symmetric_b=symmetric_b) as wan:
+        url = wan.start_relay()
+        a, b, key_a, key_b = probes(wan, url, tmp_path)
+        ready = a.wait(lambda e: e["event"] == "relay_connected", 10, "relay connection")
+        assert ready["ice"][0].startswith("stun:"), ready["ice"]
+        started = time.monotonic()
+        on_a = a.wait(session_with(key_b), 30, "a session from home A to home B")
+        on_b = b.wait(session_with(key_a), 10, "a session from home B to home A")
+        print(f"\nsession ({on_a['route']}) after {on_a['t'] - started:.2f} s")
+        expected = "turn" if symmetric_b else "direct"
+        assert on_a["route"] == on_b["route"] == expected, (on_a, on_b)
+        assert on_a["attempt"] == 0 and on_a["ice"][0].startswith("stun:"), on_a
+        exchange(a, b, key_a, key_b)
 
 
 def test_when_turn_over_udp_fails_with_a_peer_the_next_session_uses_turn_over_tcp(tmp_path: Path) -> None:

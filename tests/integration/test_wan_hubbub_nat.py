@@ -73,7 +73,9 @@ def test_homes_behind_nats_join_chat_over_turn_and_catch_up_from_the_mailbox(tmp
         joined_s = time.monotonic() - t0
         peers = json.loads(ok(hub(bob, "peers", "--json")))
         assert [(p["name"], p["route"]) for p in peers] == [("Alice", "turn")], peers
-        print(f"relay_join_s={joined_s:.2f} block_udp={block_udp}")
+        rtt_ms = peers[0]["rtt_ms"]
+        assert isinstance(rtt_ms, float) and 0 < rtt_ms < 1000, peers
+        print(f"relay_join_s={joined_s:.2f} rtt_ms={rtt_ms} block_udp={block_udp}")
 
         ok(hub(bob, "send", room, "I do, and the tuba"))
         until(lambda: "I do, and the tuba" in texts(alice, room), 30, "Bob's message reached Alice")

@@ -134,6 +134,8 @@ def test_nodes_with_no_lan_meet_through_the_relay_and_catch_up_from_its_mailbox(
         join(nodes, alice, bob, room)
         peers = json.loads(ok(hub(bob, "peers", "--json")))
         assert [p["name"] for p in peers] == ["Alice"] and peers[0]["route"] in ("direct", "turn"), peers
+        rtt_ms = peers[0]["rtt_ms"]  # the session's first PING/PONG went right after it authenticated
+        assert isinstance(rtt_ms, float) and 0 < rtt_ms < 1000, peers
 
         # Chat both ways while both are online (through a session the relay's rendezvous set up).
         ok(hub(bob, "send", room, "I do, and the tuba"))

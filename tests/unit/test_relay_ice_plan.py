@@ -6,7 +6,7 @@ import asyncio
 import socket
 import struct
 
-from p2p.ice_plan import MAGIC_COOKIE, IcePlan, async_probe_udp
+from p2p.ice_plan import MAGIC_COOKIE, IcePlan, async_probe_udp, with_stun
 from p2p.routes import IceServer
 
 STUN = IceServer("stun:198.18.0.2:3478")
@@ -18,13 +18,13 @@ PEER, OTHER = b"p" * 32, b"q" * 32
 
 def test_first_udp_then_tcp_per_peer() -> None:
     plan = IcePlan([STUN, UDP, TCP])
-    assert plan.attempts() == [[STUN, UDP], [STUN, TCP]]
+    assert plan.attempts() == [[STUN, UDP], [TCP]]
     assert plan.for_peer(PEER) == (0, [STUN, UDP])
     plan.failed(PEER)
-    assert plan.for_peer(PEER) == (1, [STUN, TCP])
+    assert plan.for_peer(PEER) == (1, [TCP])
     assert plan.for_peer(OTHER) == (0, [STUN, UDP])  # another peer is not affected
     plan.succeeded(PEER)
-    assert plan.for_peer(PEER) == (1, [STUN, TCP])  # what worked is kept
+    assert plan.for_peer(PEER) == (1, [TCP])  # what worked is kept
     plan.failed(PEER)
     assert plan.for_peer(PEER) == (0, [STUN, UDP])  # and after that fails too, round again
 
@@ -78,3 +78,16 @@ def test_udp_probe_against_a_real_socket_on_loopback() -> None:
         return ok, silent
 
     assert asyncio.run(run()) == (True, False)
+
+
+def test_the_turn_server_is_also_the_first_stun_server() -> None:
+    assert with_stun([UDP, TCP]) == [STUN, UDP, TCP]
+    assert with_stun([TLS]) == [TLS]  # no plain turn: entry to take a port from
+    assert with_stun([IceServer("stun:10.0.0.1:19302"), UDP]) == [IceServer("stun:10.0.0.1:19302"), UDP]
+    assert with_stun([]) == []
+    v6 = IceServer("turn:[2001:db8::1]:3478?transport=udp")
+    assert with_stun([v6]) == [v6]  # aiortc reads no IPv6 literal in a URL
+    plan = IcePlan(with_stun([UDP, TCP]))
+    assert plan.attempts() == [[STUN, UDP], [TCP]]
+    plan.udp_ok = False
+    assert plan.attempts() == [[TCP]]
