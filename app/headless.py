@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import importlib
 import io
 import logging
@@ -166,17 +167,26 @@ async def _async_node(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         log.info("stopping")
+        # The whole way out, asyncio's own teardown included, is bounded: past it every thread's stack
+        # goes to stderr and the process exits with status 1 (a hang must neither last nor go unseen).
+        faulthandler.dump_traceback_later(STOP_DEADLINE, exit=True)
         await control.async_stop()
         if service is not None:
             from .slow_stop import async_stop_within
 
-            await async_stop_within(service.async_stop(), "the node's networking")
+            await async_stop_within(service.async_stop(), "the node's networking", 8.0, 8.0)
         node.close()
     return 0
 
 
+STOP_DEADLINE = 25.0  # seconds from SIGTERM until `hubbub node` has exited, whatever hangs
+
+
 def run_node(args: argparse.Namespace) -> int:
-    return asyncio.run(_async_node(args))
+    try:
+        return asyncio.run(_async_node(args))
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 async def _async_join(args: argparse.Namespace) -> int:
