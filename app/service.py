@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crdt.entry import Entry
+from p2p.aio import async_cancel
 from p2p.config import Timings
 from p2p.errors import P2PError
 from p2p.events import PeerEvent
@@ -139,8 +140,7 @@ class NodeService:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await async_cancel(task)  # cancels again if a cancel was swallowed (p2p/aio.py)
         self._tasks = []
         await self.relays.async_stop()
         await self.disk.async_close()

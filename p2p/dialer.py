@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from p2p.aio import wait_set
 from p2p.budget import Counter, TokenBucket
 from p2p.config import Limits, Timings
 from p2p.errors import P2PError, WrongKeyError
@@ -259,10 +260,7 @@ class Dialer:
 
     async def _sleep(self, target: Target, seconds: float) -> None:
         target.wake.clear()
-        try:
-            await asyncio.wait_for(target.wake.wait(), seconds)
-        except asyncio.TimeoutError:
-            pass
+        await wait_set(target.wake, seconds)
 
     # -- the budget ---------------------------------------------------------------------------------------
     async def _acquire(self, priority: int, host: str) -> None:

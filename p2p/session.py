@@ -36,6 +36,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from p2p.aio import wait_set
 from p2p.aiortc_hooks import nominated_pair, send_handshake_twice, turn_allocation_lost
 from p2p.config import Timings
 from p2p.control import (
@@ -398,10 +399,7 @@ class Session:
             if remaining <= 0:
                 await self.async_close("handshake timeout")
                 return
-            try:
-                await asyncio.wait_for(self.authenticated.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
+            await wait_set(self.authenticated, remaining)
 
     def handshake_limit(self) -> float:
         """The longest a handshake may take (what a waiter should allow; the watchdog decides)."""

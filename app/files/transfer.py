@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from p2p.aio import wait_set
 from p2p.byte_stream import ByteStream, StreamError
 
 from .chunks import ChunkError, check_list
@@ -184,8 +185,7 @@ class Fetch:
                 elif loop.time() > deadline:
                     raise FetchFailed("nobody")
                 self._changed.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.5)
+                await wait_set(self._changed, 0.5)
                 self._look_for_sources()
         finally:
             writer.cancel()

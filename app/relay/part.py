@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crdt.entry import Entry
+from p2p.aio import async_cancel, wait_set
 from p2p.relay.client import RelayClient
 from p2p.relay.config import RelayTimings
 from p2p.relay.errors import RelayError, RelayQuotaError
@@ -237,9 +238,7 @@ class Relays:
         if link is None:
             return
         if link.task is not None:
-            link.task.cancel()
-            with contextlib.suppress(BaseException):
-                await link.task
+            await async_cancel(link.task)
         with contextlib.suppress(Exception):
             await self.peer.async_remove_source(link.route.name)  # stops the route (both halves) ...
             await self.peer.async_remove_path(link.route.name)  # ... and the node forgets its path
@@ -271,9 +270,7 @@ class Relays:
     async def _async_work(self, link: RelayLink) -> None:
         last_turn = 0.0
         while True:
-            try:
-                await asyncio.wait_for(link.wake.wait(), self.pull_interval)
-            except asyncio.TimeoutError:
+            if not await wait_set(link.wake, self.pull_interval):  # never swallows our cancel (p2p/aio.py)
                 link.pull_due = True
             link.wake.clear()
             if not link.client.connected:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from p2p.aio import async_cancel, wait_set
 from p2p.ice_plan import with_stun
 from p2p.relay.config import RelayTimings
 from p2p.relay.errors import RelayError, RelayQuotaError, RelayUnavailable
@@ -104,11 +105,7 @@ class RelayClient:
         """Close the connection and stop reconnecting; never raises."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            try:
-                await task
-            except BaseException:
-                pass
+            await async_cancel(task)
         if self._ws is not None:
             try:
                 await self._ws.close()
@@ -123,10 +120,8 @@ class RelayClient:
         """Wait until connected; `RelayUnavailable` after `timeout` seconds."""
         if self._up.is_set():
             return
-        try:
-            await asyncio.wait_for(self._up.wait(), timeout)
-        except asyncio.TimeoutError:
-            raise RelayUnavailable(f"the relay {self.url} is not reachable: {self.last_error}") from None
+        if not await wait_set(self._up, timeout):
+            raise RelayUnavailable(f"the relay {self.url} is not reachable: {self.last_error}")
 
     def on_connected(self, callback: Callable[[], None]) -> None:
         """Call `callback()` after every connect and reconnect (pull the mailbox, push what is unacked)."""
