@@ -72,7 +72,7 @@ def test_homes_behind_nats_join_chat_over_turn_and_catch_up_from_the_mailbox(tmp
         assert ok(hub(bob, "join", link, "--timeout", "60", timeout=90)).startswith(room)
         joined_s = time.monotonic() - t0
         peers = json.loads(ok(hub(bob, "peers", "--json")))
-        assert [(p["name"], p["route"]) for p in peers] == [("Alice", "turn")], peers
+        assert [(p["name"], p["route"]) for p in peers] == [("Alice Quillfeather", "turn")], peers
         rtt_ms = peers[0]["rtt_ms"]
         assert isinstance(rtt_ms, float) and 0 < rtt_ms < 1000, peers
         print(f"relay_join_s={joined_s:.2f} rtt_ms={rtt_ms} block_udp={block_udp}")
@@ -94,4 +94,4 @@ def test_homes_behind_nats_join_chat_over_turn_and_catch_up_from_the_mailbox(tmp
         assert [m["id"] for m in b_hist] == [m["id"] for m in a_hist], "the histories differ"
         assert len({m["id"] for m in b_hist}) == len(b_hist) == 22, "a message was lost or is there twice"
         learned_nothing([tmp_path / "wan" / "relay-data", wan.relay.log, wan.coturn_log],
-                        ["Zanzibar", "marimba", "tuba", "offline note", room], [alice, bob])
+                        ["Zanzibar", "who brings the marimba?", "I do, and the tuba", "offline note", room], [alice, bob])
