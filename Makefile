@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 
 # Runtime: Opus, PortAudio, the libraries Qt's xcb/offscreen platforms load.
 # Fonts: DejaVu for text, Noto Color Emoji for emoji in messages (UI icons come from qtawesome's bundled font).
+# Building crdt/_native.pyx (the compiled entry and update readers) at install: a C compiler and Python's headers.
 # Tests and screenshots: Xvfb, espeak-ng (speech for voice tests), sox, iproute2 (network namespaces),
 # desktop-file-utils (validates packaging/hubbub.desktop), coturn and nftables (the relay's WAN tests and
 # `bench relay`: TURN and the home routers' NAT in tests/integration/wan.py).
@@ -16,13 +17,13 @@ SYSTEM_PACKAGES := libopus0 libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcom
 	libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
 	xvfb xauth espeak-ng sox opus-tools iproute2 fonts-dejavu-core fonts-noto-color-emoji desktop-file-utils \
-	coturn nftables
+	coturn nftables build-essential python3-dev
 # Building the .deb (`make package`, and tests/integration/test_deb.py, which builds it under
 # HUBBUB_STRICT=1): Briefcase compiles its launcher against the system Python (/usr/bin/python3) and
 # runs from a venv of it, dpkg-deb packs; the test checks the result with lintian, appstreamcli and
 # systemd-analyze (the relay's unit, offline),
 # and opens a hubbub:// link the way a browser does (gio open, in libglib2.0-bin).
-PACKAGE_SYSTEM_PACKAGES := python3-dev python3-venv build-essential dpkg-dev git lintian appstream libglib2.0-bin systemd
+PACKAGE_SYSTEM_PACKAGES := python3-venv dpkg-dev git lintian appstream libglib2.0-bin systemd
 
 .PHONY: run test system-deps venv screenshot bench package lint clean
 
@@ -44,7 +45,7 @@ system-deps:
 		fi; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py crdt/_native.pyx crdt/_native_write.pyx
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'

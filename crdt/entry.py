@@ -53,6 +53,7 @@ class Entry:
     ciphertext: bytes | None
     _hash: bytes | None = field(default=None, init=False, compare=False, repr=False)
     _header: bytes | None = field(default=None, init=False, compare=False, repr=False)
+    _intact: bool = field(default=False, init=False, compare=False, repr=False)  # the payload hash was checked
 
     def header(self) -> bytes:
         """The signed part of the entry."""
@@ -122,7 +123,7 @@ class Entry:
     def payload_intact(self) -> bool:
         """True when the ciphertext (if present) matches the signed payload hash."""
         ct = self.ciphertext
-        return ct is None or _blake2b(ct, digest_size=HASH_SIZE).digest() == self.payload_hash
+        return ct is None or self._intact or _blake2b(ct, digest_size=HASH_SIZE).digest() == self.payload_hash
 
 
 def sign_entry(

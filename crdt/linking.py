@@ -17,6 +17,7 @@ from .content import CONTROL, HOLLOW, ContentCheck, UnknownItem, check_content
 from .control import ControlOp, key_commitment, member_of, parse_op
 from .entry import NO_HASH, Entry
 from .errors import DecodeError, InvalidEntry
+from .native import fast_check_message
 from .meta import AuthorMeta
 from .pending import WaitKey
 from .roomstate import RoomState
@@ -264,7 +265,7 @@ class Linking(RoomState):
                   work: dict[bytes, dict[int, tuple[Entry, object]]], repair: bool = False) -> None:
         """Check `e` and link it into its author's chain (or, for `repair`, restore its content); may raise
         Wait, InvalidEntry or DecodeError."""
-        fork = self.forks.get(e.author)
+        fork = self.forks.get(e.author) if self.forks else None
         if fork is not None and e.seq >= fork:
             self._side_node(e, work, origin, now, result)  # a control others may name in their deps stays placeable
             raise InvalidEntry("author equivocated: two entries with one sequence number")
@@ -310,18 +311,22 @@ class Linking(RoomState):
             return
         if kind != KIND_YJS or genesis:
             raise InvalidEntry("unknown payload kind")
-        try:
-            check = check_content(e, body, self._shorts.get(e.author) or self.short(e.author), self._owner_of)
-        except UnknownItem as unknown:
-            raise Wait(("cid", unknown.client)) from None
+        writer = self._shorts.get(e.author) or self.short(e.author)
+        check = fast_check_message(e, body, writer)
+        if check is None:
+            try:
+                check = check_content(e, body, writer, self._owner_of)
+            except UnknownItem as unknown:
+                raise Wait(("cid", unknown.client)) from None
         ts = check.ts
         if ts is not None and not info.bound <= ts <= now + FUTURE_SLACK_MS:
             self._check_time(ts, info.bound, now)
         if self.void_counts and self._void_capped(e.author):
             raise InvalidEntry("too many entries from someone who is not a member")
         waiting = self.pending.bytes  # 0 exactly when nothing waits
+        cid_owner = self.cid_owner
         for item in check.summary.inserts:
-            self.cid_owner[item.client] = (e.author, item.root, item.key)
+            cid_owner[item.client] = (e.author, item.root, item.key)
             if waiting:
                 self._wake(("cid", item.client), work)
         if repair:
@@ -346,15 +351,19 @@ class Linking(RoomState):
 
     def _link(self, e: Entry, staged: list[Staged], result: IngestResult, kind: int, flags: int, need: int,
               deps_id: int, check: ContentCheck | None = None, body: bytes = b"") -> None:
-        author, h = e.author, e.hash
+        author, h, seq = e.author, e.hash, e.seq
         chain = self.chains.get(author)
         if chain is None:
             chain = self.chains[author] = Chain()
-        chain.hashes.append(h)
         meta = self.meta.get(author)
         if meta is None:
-            meta = self.meta[author] = AuthorMeta(e.seq)
-        meta.append(e.seq, deps_id if deps_id >= 0 else self.interner.id(e.deps), need, flags)
+            meta = self.meta[author] = AuthorMeta(seq)
+        if seq - meta.base != len(meta.flags):  # (AuthorMeta.append, inline: once per entry linked)
+            raise ValueError(f"entry {seq} does not extend the author's entries held ({meta.end})")
+        chain.hashes.append(h)
+        meta.deps.append(deps_id if deps_id >= 0 else self.interner.id(e.deps))
+        meta.need.append(need)
+        meta.flags.append(flags)
         self.entry_count += 1
         result.accepted.append(e)
         result.kinds.append(kind)

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from .entry import KEY_SIZE, MAX_ENTRY_SIZE, Entry, decode_entry
 from .errors import DecodeError
+from .native import fast_decode_entries, fast_decode_entry, fast_entries_frame
 from .varint import read_uint, write_uint
 
 SYNC_VERSION = 2
@@ -85,6 +86,9 @@ def encode_heads(heads: dict[bytes, int], hashes: dict[bytes, bytes] | None = No
     return bytes(out)
 
 
+_ENTRIES_HEAD = bytes((SYNC_VERSION, FRAME_ENTRIES))
+
+
 def encode_entries(entries: list[bytes]) -> bytes:
     out = bytearray((SYNC_VERSION, FRAME_ENTRIES))
     write_uint(out, len(entries))
@@ -137,6 +141,9 @@ def _decode_heads(frame: bytes) -> HeadsReceived:
 
 def _decode_entries(frame: bytes) -> EntriesReceived:
     count, pos = read_uint(frame, 2)
+    fast = fast_decode_entries(frame, pos, count, MAX_ENTRY_SIZE) if type(frame) is bytes else None
+    if fast is not None:
+        return EntriesReceived(fast)
     entries = []
     n = len(frame)
     for _ in range(count):
@@ -147,7 +154,8 @@ def _decode_entries(frame: bytes) -> EntriesReceived:
             length, pos = read_uint(frame, pos)
         if length > MAX_ENTRY_SIZE or pos + length > n:
             raise DecodeError("entry overruns the frame")
-        entry, end = decode_entry(frame, pos)
+        read = fast_decode_entry(frame, pos)
+        entry, end = read if read is not None else decode_entry(frame, pos)
         if end != pos + length:
             raise DecodeError("an entry's length does not match its contents")
         entries.append(entry)
@@ -204,6 +212,13 @@ def decode_frame(frame: bytes, max_frame: int = MAX_FRAME) -> SyncEvent:
 
 def frames_for(entries: Iterable[Entry], max_frame: int = MAX_FRAME) -> list[bytes]:
     """Pack entries into as few ENTRIES frames as fit under the cap."""
+    if fast_entries_frame is not None:
+        todo = entries if isinstance(entries, list) else list(entries)
+        done, out = 0, []
+        while done < len(todo):
+            frame, done = fast_entries_frame(todo, done, max_frame, _ENTRIES_HEAD)
+            out.append(frame)
+        return out
     frames: list[bytes] = []
     batch: list[bytes] = []
     size = 16

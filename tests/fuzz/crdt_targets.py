@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -13,7 +14,10 @@ from crdt.control import ControlOp, ControlState, Invite, Member, apply_op, key_
 from crdt.entry import NO_HASH, Entry, decode_entry, decode_one, sign_entry
 from crdt.errors import DecodeError
 from crdt.logfile import read_log, write_log
-from crdt.schema import Role, client_id, required_role, short_id, value_problem
+from crdt.content import ContentCheck, UnknownItem, check_content
+from crdt.errors import InvalidEntry
+from crdt.native import fast_check_message, fast_decode_entry
+from crdt.schema import Role, client_id, eid, required_role, short_id, value_problem
 from crdt.sync import (EntriesReceived, FrameRejected, HeadsReceived, WantReceived, decode_frame, encode_entries,
                         encode_heads, encode_want)
 from crdt.yjs_update import UpdateSummary, encode_delete_update, encode_insert_update, summarize_update
@@ -153,6 +157,49 @@ def _open_sealed(data: bytes) -> bytes:
     return open_sealed(ME, data)
 
 
+# ----- the compiled readers against the Python reference ----------------------------------------
+
+def _native_entry(data: bytes) -> tuple[Entry, bytes]:
+    """crdt/native.py's entry reader and the Python one, on the same bytes: the compiled one returns None or
+    exactly what the Python one returns (then also its hash and payload check)."""
+    fast = fast_decode_entry(data, 0)
+    try:
+        entry, end = decode_entry(data)
+    except DecodeError:
+        if fast is not None:
+            raise AssertionError("the compiled reader accepted an entry the reference refuses") from None
+        raise
+    if fast is not None:
+        got, got_end = fast
+        assert (got, got_end, got.header(), got.hash, got.payload_intact()) == (
+            entry, end, entry.header(), _fresh_hash(entry), entry.payload_intact()), "the readers disagree"
+    return entry, data[end:]
+
+
+def _fresh_hash(entry: Entry) -> bytes:
+    return dataclasses.replace(entry).hash
+
+
+def _native_message(data: bytes) -> ContentCheck:
+    """The compiled checks of a message update and `check_content`, on the same bytes (by MEMBER, seq 1)."""
+    e = _message_entry()
+    fast = fast_check_message(e, data, short_id(e.author))
+    try:
+        check = check_content(e, data, short_id(e.author), lambda _client: None)
+    except (DecodeError, InvalidEntry, UnknownItem):
+        if fast is not None:
+            raise AssertionError("the compiled checks accepted an update the reference refuses") from None
+        raise
+    if fast is not None:
+        assert same(fast, check), "the compiled checks and the reference disagree"
+    return check
+
+
+@functools.cache
+def _message_entry() -> Entry:
+    return sample_entries()[1]
+
+
 # ----- the targets -------------------------------------------------------------------------------
 
 _entry_prefix = Target(
@@ -177,6 +224,10 @@ TARGETS = [
            equal=_summary_equal, check=_check_update),
     Target("crdt.cipher.open_payload", _open_payload, (DecodeError,), no_encoder="decryption: no value to re-encode"),
     Target("crdt.cipher.open_sealed", _open_sealed, (DecodeError,), no_encoder="decryption: no value to re-encode"),
+    Target("crdt.native.decode_entry", _native_entry, (DecodeError,),
+           encode=lambda r: _fresh(r[0]) + r[1], canonical=True, equal=_entry_equal, max_len=8192),
+    Target("crdt.native.check_message", _native_message, (DecodeError, InvalidEntry, UnknownItem),
+           no_encoder="a comparison of two checkers of one update"),
 ]
 
 
@@ -231,6 +282,12 @@ def seeds() -> Seeds:
                ("insert-bigint", encode_insert_update(9, "c", "k", {"id": "c1", "n": 2**60 + 1, "f": 0.1})),
                ("delete", encode_delete_update([(1, 0, 1), (2, 5, 3)])),
                ("empty", b"\x00\x00")]
+    writer = short_id(pub(MEMBER))
+    message = encode_insert_update(client_id(writer, 1), "m", eid(pub(MEMBER), 1), {"c": "general", "t": "hi", "ts": 1.7e12})
+    long_message = encode_insert_update(client_id(writer, 1), "m", eid(pub(MEMBER), 1),
+                                        {"ts": 3, "c": "general", "t": "a long message " * 20})
+    extra = encode_insert_update(client_id(writer, 1), "m", eid(pub(MEMBER), 1), {"c": "g", "t": "x", "ts": 1.5, "r": "bad"})
+    other_key = encode_insert_update(client_id(writer, 2), "m", eid(pub(MEMBER), 2), {"c": "g", "t": "x", "ts": 1.5})
     nonce = blob("payload nonce", 8)
     sealed = seal_payload(ROOM_KEY, nonce, b"\x00payload", ROOM_ID, pub(MEMBER), 1, 0)
     return {
@@ -248,4 +305,8 @@ def seeds() -> Seeds:
         "crdt.yjs_update.summarize_update": updates,
         "crdt.cipher.open_payload": [("sealed", nonce + sealed), ("short", nonce + sealed[:10])],
         "crdt.cipher.open_sealed": [("sealed", sealed_to(pub(ME), ROOM_KEY)), ("junk", blob("junk", 80))],
+        "crdt.native.decode_entry": [("message", raw[1]), ("control", raw[0]), ("hollow", raw[3]),
+                                     ("deps2", raw[2]), ("padded-varint", bytes(padded))],
+        "crdt.native.check_message": [("message", message), ("message-long", long_message),
+                                      ("extra-field", extra), ("other-key", other_key)],
     }

@@ -22,6 +22,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "crdt.yjs_update.summarize_update",
         "crdt.cipher.open_payload",
         "crdt.cipher.open_sealed",
+        "crdt.native.decode_entry",
+        "crdt.native.check_message",
     ),
     "tests.fuzz.p2p_targets": (
         "p2p.frames.decode_frame",
