@@ -87,9 +87,14 @@ class Linking(RoomState):
             return
         log.warning("author %s equivocated at %d: two signed entries with one sequence number", e.author.hex()[:12], e.seq)
         result.equivocations.append(Equivocation(e.author, e.seq, first, e))
+        now = self.clock()
         if e.seq < self.forks.get(e.author, 1 << 62):
             self.forks[e.author] = e.seq
-        self._side_node(e, work, None, self.clock(), result)
+            # What waits of the author from the fork on (for its predecessor, say) can never be linked now:
+            # it goes where everything past a fork goes, whenever the fork is found.
+            for held, origin in self.pending.take_from(e.author, e.seq):
+                self._side_node(held, work, origin, now, result)
+        self._side_node(e, work, None, now, result)
         reject(result, e, "author equivocated: two entries with one sequence number")
 
     def _side_node(self, e: Entry, work: dict[bytes, dict[int, tuple[Entry, object]]], origin: object = None,
@@ -199,9 +204,13 @@ class Linking(RoomState):
                     self._wake(("prev", author, e.seq), work)  # later entries of the author that came early
             except Wait as wait:
                 self._park(e, wait.key, origin, now, result, wait.due_ms)
+                fork = self.forks.get(author, 1 << 62)
                 for later, later_origin in run[i + 1 : trusted]:
                     self.verified.add(later.hash)
-                    self._park(later, ("prev", author, later.seq - 1), later_origin, now, result)
+                    if later.seq >= fork:  # past a fork: never linkable, so waiting for its predecessor is no use
+                        self._side_node(later, work, later_origin, now, result)
+                    else:
+                        self._park(later, ("prev", author, later.seq - 1), later_origin, now, result)
                 for later, _lo in run[trusted:]:
                     reject(result, later, "signature does not verify" if later is run[trusted][0] else "chains to a rejected entry")
                 return

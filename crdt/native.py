@@ -3,13 +3,15 @@
 `fast_decode_entry(buf, pos)` and `fast_check_message(e, body, writer)` return what the Python reference
 (`crdt.entry.decode_entry`, `crdt.content.check_content`) would return for the usual entry and the usual
 message, or None, and then the caller runs the reference. Without the compiled module they always
-return None (`NATIVE` is False): Hubbub works the same, only a catch-up costs more.
+return None (`NATIVE` is False; also with HUBBUB_NATIVE=0): Hubbub works the same, only a catch-up costs
+more.
 `fast_entries_frame` (None without it) packs entries into an ENTRIES frame as `crdt.sync.frames_for`
 does with `Entry.encode`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +40,8 @@ fast_decode_entries: Callable[[bytes, int, int, int], list[Entry] | None] = _non
 fast_entries_frame: Callable[[list[Entry], int, int, bytes], tuple[bytes, int]] | None = None
 
 try:
+    if os.environ.get("HUBBUB_NATIVE") == "0":  # the Python readers only (to compare, or to rule this out)
+        raise ImportError("HUBBUB_NATIVE=0")
     from . import _native, _native_write  # type: ignore[attr-defined]
 except ImportError:  # not built (a source tree without a compiler): the Python readers do it all
     NATIVE = False

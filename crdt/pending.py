@@ -134,6 +134,17 @@ class PendingPool:
         held = self._remove(next(iter(same)))
         return None if held is None else (held.entry, held.origin)
 
+    def take_from(self, author: bytes, first_seq: int) -> list[tuple[Entry, object]]:
+        """Take back every entry held of `author` from `first_seq` on (all of an equivocator's past its fork)."""
+        slots = [slot for slot in self._by_slot if slot[0] == author and slot[1] >= first_seq]
+        out = []
+        for slot in sorted(slots, key=lambda s: s[1]):
+            for h in list(self._by_slot.get(slot, {})):
+                held = self._remove(h)
+                if held is not None:
+                    out.append((held.entry, held.origin))
+        return out
+
     def expire(self, now_ms: float, max_age_ms: float = MAX_AGE_MS) -> list[tuple[Entry, object]]:
         """Drop entries that waited too long; returns them with their origins (to count against them)."""
         old = [k for k, h in self._held.items() if now_ms - h.since_ms > max_age_ms]

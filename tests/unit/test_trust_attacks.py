@@ -250,6 +250,37 @@ def test_an_admin_equivocating_on_control_is_caught_at_the_first_meeting_and_han
     assert alice.log.resolution.effective == bob.log.resolution.effective
 
 
+def test_what_an_equivocator_signed_past_its_fork_is_placed_whenever_the_fork_is_found() -> None:
+    """The admin forks at seq s and goes on from one branch with a control entry that a member then names in
+    its deps. A replica that linked the other branch first holds that control entry waiting for its
+    predecessor, which never links: when the fork is found it must still be placed (void, as everything past
+    the fork), whatever the order, so that the member's entry is placed too and every replica agrees."""
+    owner, admin, alice = party(["admin", "member"])
+    a_key = pub(alice.identity)  # type: ignore[arg-type]
+    one = control_entry(admin.log, admin.identity, "name", name="one")  # type: ignore[arg-type]
+    two = control_entry(admin.log, admin.identity, "name", name="two")  # type: ignore[arg-type]
+    assert one.seq == two.seq and one.hash != two.hash
+    admin.ingest([one])
+    after = control_entry(admin.log, admin.identity, "role", member=a_key.hex(), role="moderator")  # type: ignore[arg-type]
+    admin.ingest([after])
+    alice.ingest([one, after])
+    named = control_entry(alice.log, alice.identity, "name", name="alice's")  # type: ignore[arg-type]
+    assert after.hash in named.deps
+    alice.ingest([named])
+    base = [e for e in _all(owner, admin, alice) if e.hash not in {one.hash, two.hash, after.hash, named.hash}]
+    orders = [[base, [one, two, after, named]], [base, [two], [after, named], [one]], [base, [two, named], [after], [one]],
+              [base, [after], [two], [named], [one]]]
+    results = []
+    for batches in orders:
+        log = RoomLog(owner.log.room_id, owner.log.keys.as_dict())
+        for batch in batches:
+            log.ingest(batch, now_ms=NOW)
+        assert pub(admin.identity) in log.forks  # type: ignore[arg-type]
+        assert after.hash in log.graph and named.hash in log.graph, "an entry past the fork was never placed"
+        results.append((log.resolution.effective, set(log.graph.nodes), len(log.pending)))
+    assert all(r == results[0] for r in results[1:])
+
+
 # ----- 6. canonical encodings, and repair --------------------------------------------------------------------------------
 
 
