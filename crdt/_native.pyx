@@ -21,6 +21,8 @@ input; tests/fuzz runs it too), and None is always safe. Every read is bounds-ch
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Size
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH
 from libc.string cimport memcmp, memcpy
 from libc.math cimport isnan, fabs
@@ -34,8 +36,8 @@ cdef object _InsertedItem = None
 cdef object _member = None
 cdef object _new = object.__new__
 cdef object _blake2b = hashlib.blake2b
-cdef long _kind_messages = 0
-cdef long _flags_inserts = 0
+cdef object _kind_obj = 0
+cdef object _flags_obj = 0
 cdef Py_ssize_t _max_name = 0
 cdef Py_ssize_t _max_text = 0
 
@@ -60,6 +62,67 @@ cdef bytes _hash(const unsigned char* data, Py_ssize_t size, Py_ssize_t digest):
     return _blake2b(PyBytes_FromStringAndSize(<const char*>data, size), digest_size=digest).digest()
 
 
+# The results are made as their dataclasses' own slot descriptors would make them, by writing each slot at
+# the offset its descriptor names (checked at bind time to be a plain object slot; else with setattr).
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        const char* name
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    PyTypeObject PyMemberDescr_Type
+
+ENTRY_FIELDS = ("room_id", "author", "seq", "prev", "epoch", "deps", "nonce", "payload_hash", "signature",
+                "ciphertext", "_hash", "_header", "_intact")
+ITEM_FIELDS = ("client", "clock", "root", "key", "value")
+SUMMARY_FIELDS = ("inserts", "deletes")
+CHECK_FIELDS = ("summary", "need", "flags", "kind", "ts")
+cdef Py_ssize_t _entry_at[13]
+cdef Py_ssize_t _item_at[5]
+cdef Py_ssize_t _summary_at[2]
+cdef Py_ssize_t _check_at[5]
+cdef bint _direct = False
+
+
+def slots_written_directly():
+    """Whether results are made by writing their slots (True unless the classes are not what bind expects)."""
+    return _direct
+
+
+cdef bint _offsets(object cls, tuple names, Py_ssize_t* out) except -1:
+    cdef PyMemberDef* m
+    for i, name in enumerate(names):
+        d = cls.__dict__.get(name)
+        if d is None or type(d) is not <object>&PyMemberDescr_Type:
+            return False
+        m = (<PyMemberDescrObject*><PyObject*>d).d_member
+        if m.type != 16 or m.flags & 1:  # T_OBJECT_EX, not READONLY
+            return False
+        out[i] = m.offset
+    return True
+
+
+cdef object _build(object cls, Py_ssize_t* at, tuple names, int count, PyObject** values):
+    """A new `cls` (a slots dataclass, its __init__ not run) with `values` in the slots `names`."""
+    cdef PyObject** slot
+    cdef PyObject* old
+    cdef int i
+    obj = _new(cls)
+    if not _direct:
+        for i in range(count):
+            setattr(obj, names[i], <object>values[i])
+        return obj
+    for i in range(count):
+        slot = <PyObject**>((<char*><PyObject*>obj) + at[i])
+        old = slot[0]
+        Py_INCREF(<object>values[i])
+        slot[0] = values[i]
+        Py_XDECREF(old)
+    return obj
+
+
 cdef bytes _DIGITS = b"0123456789abcdefghijklmnopqrstuvwxyz"
 
 cdef enum:  # crdt/entry.py's sizes
@@ -78,10 +141,14 @@ def bind(entry, content_check, update_summary, inserted_item, member, int kind_m
     global _Entry, _ContentCheck, _UpdateSummary, _InsertedItem, _member, _b2b, MAX_DEPS, MAX_CIPHERTEXT
     _b2b = <blake2b_fn>blake2b_address
     MAX_DEPS, MAX_CIPHERTEXT = max_deps, max_ciphertext
-    global _kind_messages, _flags_inserts, _max_name, _max_text
+    global _kind_obj, _flags_obj, _max_name, _max_text
+    global _direct
     _Entry, _ContentCheck, _UpdateSummary, _InsertedItem, _member = (
         entry, content_check, update_summary, inserted_item, member)
-    _kind_messages, _flags_inserts, _max_name, _max_text = kind_messages, flags_inserts, max_name, max_text
+    _direct = (_offsets(entry, ENTRY_FIELDS, _entry_at) and _offsets(inserted_item, ITEM_FIELDS, _item_at)
+               and _offsets(update_summary, SUMMARY_FIELDS, _summary_at)
+               and _offsets(content_check, CHECK_FIELDS, _check_at))
+    _kind_obj, _flags_obj, _max_name, _max_text = kind_messages, flags_inserts, max_name, max_text
 
 
 cdef inline Py_ssize_t _uint(const unsigned char* b, Py_ssize_t p, Py_ssize_t n, long long* out):
@@ -193,21 +260,15 @@ def decode_entry(object buf, Py_ssize_t pos):
         p += length
     else:
         return None
-    e = _new(_Entry)
-    e.room_id = room
-    e.author = author
-    e.seq = seq
-    e.prev = prev
-    e.epoch = epoch
-    e.deps = deps
-    e.nonce = nonce
-    e.payload_hash = payload_hash
-    e.signature = signature
-    e.ciphertext = ciphertext
-    e._hash = entry_hash
-    e._header = header
-    e._intact = ciphertext is not None and memcmp(PyBytes_AS_STRING(_hash(
+    intact = ciphertext is not None and memcmp(PyBytes_AS_STRING(_hash(
         <const unsigned char*>PyBytes_AS_STRING(ciphertext), length, HASH)), b + payload_at, HASH) == 0
+    cdef object seq_obj = seq, epoch_obj = epoch, intact_obj = bool(intact)
+    cdef PyObject* values[13]
+    values[0], values[1], values[2], values[3] = <PyObject*>room, <PyObject*>author, <PyObject*>seq_obj, <PyObject*>prev
+    values[4], values[5], values[6] = <PyObject*>epoch_obj, <PyObject*>deps, <PyObject*>nonce
+    values[7], values[8], values[9] = <PyObject*>payload_hash, <PyObject*>signature, <PyObject*>ciphertext
+    values[10], values[11], values[12] = <PyObject*>entry_hash, <PyObject*>header, <PyObject*>intact_obj
+    e = _build(_Entry, _entry_at, ENTRY_FIELDS, 13, values)
     return e, p
 
 
@@ -348,21 +409,17 @@ def check_message(object e, object body, object writer):
     if (type(ch) is not str or PyUnicode_GET_LENGTH(ch) > _max_name or type(text) is not str
             or PyUnicode_GET_LENGTH(text) > _max_text or not _is_num(ts)):
         return None
-    item = _new(_InsertedItem)
-    item.client = client
-    item.clock = 0
-    item.root = "m"
-    item.key = key
-    item.value = value
-    summary = _new(_UpdateSummary)
-    summary.inserts = (item,)
-    summary.deletes = ()
-    check = _new(_ContentCheck)
-    check.summary = summary
-    check.need = _member
-    check.flags = _flags_inserts
-    check.kind = _kind_messages
-    check.ts = float(ts)
+    cdef PyObject* values[5]
+    cdef object client_obj = client, zero = 0, root = "m", stamp = float(ts), no_deletes = ()
+    values[0], values[1], values[2], values[3], values[4] = (<PyObject*>client_obj, <PyObject*>zero, <PyObject*>root,
+                                                              <PyObject*>key, <PyObject*>value)
+    item = _build(_InsertedItem, _item_at, ITEM_FIELDS, 5, values)
+    inserts = (item,)
+    values[0], values[1] = <PyObject*>inserts, <PyObject*>no_deletes
+    summary = _build(_UpdateSummary, _summary_at, SUMMARY_FIELDS, 2, values)
+    values[0], values[1], values[2], values[3], values[4] = (<PyObject*>summary, <PyObject*>_member,
+                                                              <PyObject*>_flags_obj, <PyObject*>_kind_obj, <PyObject*>stamp)
+    check = _build(_ContentCheck, _check_at, CHECK_FIELDS, 5, values)
     return check
 
 

@@ -101,6 +101,14 @@ def test_entries_read_the_same(seq: int, epoch: int, ndeps: int, ct: bytes | Non
     _agree_entry(bytes(broken[: max(0, len(broken) - cut)]))
 
 
+def test_results_are_made_by_writing_their_slots() -> None:
+    from crdt import _native  # type: ignore[attr-defined]
+
+    assert _native.slots_written_directly()
+    e, _end = native.fast_decode_entry(_entry(5, 0, 1, b"x").encode(), 0) or (None, 0)
+    assert isinstance(e, Entry) and dataclasses.replace(e) == e and e.seq == 5 and e._intact is True
+
+
 def test_a_tampered_payload_is_not_called_intact() -> None:
     raw = bytearray(_entry(5, 0, 1, b"secret words").encode())
     raw[-1] ^= 1
