@@ -42,7 +42,8 @@ def _files(root: Path) -> Iterator[Path]:
         if top.is_file():
             yield top
         for path in sorted(top.rglob("*")) if top.is_dir() else ():
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".so") and not (
+                    path.suffix == ".c" and path.with_suffix(".pyx").is_file()):  # (build output: the .pyx counts)
                 yield path
 
 

@@ -31,6 +31,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # packaging/ is no package: its scripts import from here
+import native_build  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "build" / "briefcase"
 PACKAGING = ROOT / "packaging"
@@ -139,12 +142,15 @@ def _head(path: Path) -> bytes:
 def tidy_bundle(workdir: Path = WORKDIR) -> list[Path]:
     """Make the bundled wheels' files what Debian expects of modes: only programs executable.
 
-    A shared library becomes 0644, and so does any other file marked executable that is a Python
+    Our own compiled modules are built again for the system Python first (native_build.py). A shared
+    library becomes 0644, and so does any other file marked executable that is a Python
     module or no program at all (neither ELF nor #!), such as a wheel's LICENSE. The libraries are
     left unstripped, as PyPI ships them: auditwheel rewrote many with patchelf, and `strip` breaks
     some of those (numpy's OpenBLAS then fails to load: "ELF load command address/offset not
     page-aligned"). Also installs packaging/lintian-overrides, which says so. Returns the libraries.
     """
+    native_build.replace_in_bundles(
+        [app for root in package_roots(workdir) for app in root.glob("usr/lib/*/app") if (app / "crdt").is_dir()])
     libraries: list[Path] = []
     for root in package_roots(workdir):
         for path in root.glob("usr/lib/*/**/*"):

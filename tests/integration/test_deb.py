@@ -133,6 +133,21 @@ def test_the_launcher_prints_help_and_its_version(installed: Path, tmp_path: Pat
     assert list((tmp_path / "cache" / "hubbub" / "bytecode").rglob("cli*.pyc")), "no bytecode cached for later starts"
 
 
+def test_the_package_carries_the_compiled_readers_built_for_the_system_python(installed: Path) -> None:
+    app = installed / "usr" / "lib" / "hubbub" / "app"
+    modules = sorted((app / "crdt").glob("_native*.so"))
+    assert [m.name.split(".")[0] for m in modules] == ["_native", "_native_write"]
+    readelf = tool("readelf", "binutils")
+    for module in modules:
+        dynamic = subprocess.run([readelf, "-d", str(module)], capture_output=True, text=True, check=True).stdout
+        assert "RPATH" not in dynamic and "RUNPATH" not in dynamic, f"{module.name} names a library search path"
+    env = {"PYTHONPATH": f"{app}:{installed / 'usr' / 'lib' / 'hubbub' / 'app_packages'}", "PATH": "/usr/bin:/bin"}
+    loaded = subprocess.run(["/usr/bin/python3", "-I", "-c", "import sys; sys.path[:0] = sys.argv[1].split(':'); "
+                             "from crdt import native; print(native.NATIVE, native.__file__)", env["PYTHONPATH"]],
+                            capture_output=True, text=True, timeout=60)
+    assert loaded.stdout.startswith(f"True {app}"), loaded.stdout + loaded.stderr
+
+
 def test_the_installed_desktop_entry_and_metainfo_validate(installed: Path) -> None:
     entry = installed / "usr" / "share" / "applications" / "hubbub.desktop"
     checked = subprocess.run([tool("desktop-file-validate", "desktop-file-utils"), str(entry)],
