@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 
-PARTS = ["server", "turn", "app"]
+PARTS = ["server", "turn", "voice", "app"]
 
 
 def run(quick: bool = False) -> dict[str, float]:

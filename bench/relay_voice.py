@@ -1,0 +1,120 @@
+"""`bench relay`, voice part: mouth-to-ear over a TURN-relayed session between two homes, and its same-run floor.
+
+The internet in namespaces (tests/integration/wan.py; root, nftables, coturn): home A behind a
+cone NAT, home B behind a symmetric one (hole punching fails), coturn on the public relay host.
+Both ends are `bench.voice_peer` (the real voice stack: `VoiceEngine`, `VoiceTransport` on a
+10 ms clock, the jitter buffer, Opus, over an aiortc `voice` data channel). Neither home can
+accept a connection, so both dial a splice on the relay host (`bench.relay_raw splice`) for
+the plain SDP; ICE gets what a node's first attempt gets from the relay's TURN credentials
+(`IcePlan`: coturn as STUN, then TURN over UDP), and the media goes through coturn.
+
+- `turn_voice_m2e_p50_ms` / `p95`: mouth to ear, the definition of `bench voice` (the tick a
+  frame enters the speaker's core to the tick the listener's core plays it, + the Opus
+  look-ahead), over all TURN calls' frames played from their own packet;
+- `turn_voice_relayed_calls` of `turn_voice_calls`: calls whose nominated pair, at both ends,
+  has a relayed candidate; `turn_voice_lost` / `concealed` / `late` / `underruns` /
+  `concealed_pct` / `frames_played`: the listener's jitter-buffer counts, summed over the calls;
+- the floor, same run, same code: the same calls between two hosts on one switch
+  (`tests.integration.netns.NetnsLan`, host candidates only, no TURN): `direct_voice_m2e_p50_ms`
+  / `p95`, `direct_voice_lost` / `concealed`, `direct_voice_relayed_calls` (0);
+  `turn_voice_m2e_over_direct_p50_ms` / `p95` the differences.
+
+Both topologies stand at once and the calls alternate, TURN then direct, so that load on the
+machine falls on both alike. Full: 3 + 3 clean calls over 12.8 s of speech (bench voice's text);
+`--quick`: 1 + 1 over 4.3 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.voice import TEXT_FULL, TEXT_QUICK, CallResult, from_record
+from bench.voice_calls import PeerCalls
+from app.voice.measure import espeak_speech
+from p2p.ice_plan import IcePlan, with_stun
+from p2p.relay.turn import make_credentials, turn_urls
+from p2p.routes import IceServer
+from tests.integration.netns import NetnsLan
+from tests.integration.wan import RELAY_IP, TURN_PORT, Wan
+
+SPLICE_PORT = 7501
+COUNTS = ("lost", "concealed", "late", "underruns", "played")
+
+
+def node_ice(wan: Wan) -> list[dict[str, str]]:
+    """The ICE servers a node's first attempt gets from this relay's TURN credentials, as voice_peer's JSON."""
+    creds = make_credentials(wan.turn_secret.encode(), turn_urls(f"turn:{RELAY_IP}:{TURN_PORT}"), time.time(), 3600)
+    servers = with_stun([IceServer(url, creds.username, creds.password) for url in creds.urls])
+    first = IcePlan(servers).attempts()[0]
+    return [{k: v for k, v in dataclasses.asdict(s).items() if v is not None} for s in first]
+
+
+def start_splice(wan: Wan, pairs: int) -> subprocess.Popen[str]:
+    """`bench.relay_raw splice` on the relay host for `pairs` calls, once it listens."""
+    splice = wan.relay_host.python("-m", "bench.relay_raw", "splice", "--host", RELAY_IP, "--port", str(SPLICE_PORT),
+                                   "--pairs", str(pairs), stdout=subprocess.PIPE, text=True)
+    assert splice.stdout is not None
+    if not splice.stdout.readline():
+        raise RuntimeError("the signaling splice on the relay host did not start")
+    return splice
+
+
+def relayed(record: dict[str, Any]) -> bool:
+    """True when the call's nominated pair has a relayed candidate at both ends."""
+    return all("relay" in pair for pair in (record.get("pair", []), record["rx"].get("pair", [])))
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def _figures(prefix: str, records: list[dict[str, Any]], results: list[CallResult]) -> dict[str, float]:
+    latencies = [x for r in results for x in r.latencies_ms]
+    out = {
+        f"{prefix}_m2e_p50_ms": _pct(latencies, 50),
+        f"{prefix}_m2e_p95_ms": _pct(latencies, 95),
+        f"{prefix}_calls": float(len(records)),
+        f"{prefix}_relayed_calls": float(sum(relayed(r) for r in records)),
+    }
+    for name in COUNTS:
+        key = "frames_played" if name == "played" else name
+        out[f"{prefix}_{key}"] = float(sum(getattr(r.stats, name) for r in results))
+    talking = sum(r.stats.played + r.stats.concealed for r in results)
+    out[f"{prefix}_concealed_pct"] = 100.0 * out[f"{prefix}_concealed"] / talking if talking else float("nan")
+    return out
+
+
+def run(quick: bool = False) -> dict[str, float]:
+    speech = espeak_speech(TEXT_QUICK if quick else TEXT_FULL)
+    repeats = 1 if quick else 3
+    workdir = Path(tempfile.mkdtemp(prefix="hubbub-bench-relay-voice-"))
+    records: dict[str, list[dict[str, Any]]] = {"turn_voice": [], "direct_voice": []}
+    results: dict[str, list[CallResult]] = {"turn_voice": [], "direct_voice": []}
+    with Wan(workdir / "wan", symmetric_b=True) as wan, NetnsLan(2, subnet="10.80.0") as lan:
+        wan.start_coturn()
+        start_splice(wan, repeats)
+        turn = PeerCalls(wan.home_a, wan.home_b, workdir / "turn", ice=node_ice(wan),
+                         splice=f"{RELAY_IP}:{SPLICE_PORT}")
+        direct = PeerCalls(lan.hosts[0], lan.hosts[1], workdir / "direct")
+        with turn, direct:
+            for i in range(repeats):
+                spec = {"loss": 0.0, "jitter_ms": 0.0, "seed": i}
+                for prefix, calls in (("turn_voice", turn), ("direct_voice", direct)):
+                    record = calls.run(speech, [spec])[0]
+                    records[prefix].append(record)
+                    results[prefix].append(from_record(record))  # reads the PCM before the next call
+                    print(f"{prefix} call {i + 1}: nominated pair {record.get('pair')} (speaker), "
+                          f"{record['rx'].get('pair')} (listener)", file=sys.stderr)
+    out = _figures("turn_voice", records["turn_voice"], results["turn_voice"])
+    out.update(_figures("direct_voice", records["direct_voice"], results["direct_voice"]))
+    for q in ("p50", "p95"):
+        out[f"turn_voice_m2e_over_direct_{q}_ms"] = out[f"turn_voice_m2e_{q}_ms"] - out[f"direct_voice_m2e_{q}_ms"]
+    return out
