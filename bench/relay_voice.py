@@ -113,6 +113,8 @@ def run(quick: bool = False) -> dict[str, float]:
                     results[prefix].append(from_record(record))  # reads the PCM before the next call
                     print(f"{prefix} call {i + 1}: nominated pair {record.get('pair')} (speaker), "
                           f"{record['rx'].get('pair')} (listener)", file=sys.stderr)
+    if not all(relayed(r) for r in records["turn_voice"]) or any(relayed(r) for r in records["direct_voice"]):
+        raise RuntimeError("a TURN call's nominated pair was not relayed, or a direct call's was; see the pairs above")
     out = _figures("turn_voice", records["turn_voice"], results["turn_voice"])
     out.update(_figures("direct_voice", records["direct_voice"], results["direct_voice"]))
     for q in ("p50", "p95"):

@@ -1,0 +1,70 @@
+"""Voice across the internet in namespaces (tests/integration/wan.py): a call between two homes whose media goes through coturn.
+
+Home A behind a cone NAT, home B behind a symmetric one (hole punching fails), coturn on the
+relay host. `bench.voice_peer` runs the real voice stack at both ends (VoiceEngine,
+VoiceTransport, the jitter buffer, Opus) over an aiortc data channel whose ICE gets what a
+node's first attempt gets from the relay's TURN credentials (coturn as STUN, TURN over UDP);
+the SDP crosses the NATs through a splice on the relay host. The call must be decoded at the far
+end, in order and matching the speech, out of the jitter buffer, over a nominated pair with a
+relayed candidate, and coturn must have relayed the bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.voice.measure import align, espeak_speech, windowed_corr
+from bench.relay_voice import SPLICE_PORT, node_ice, relayed, start_splice
+from bench.voice import from_record
+from bench.voice_calls import PeerCalls
+from tests.conftest import require
+from tests.integration.wan import RELAY_IP, Wan, wan_available
+
+pytestmark = [pytest.mark.netns, pytest.mark.timeout(90)]
+TEXT = "Voice over the relay. One two three four."
+
+
+def coturn_usage(path: Path, timeout: float = 10.0) -> str:
+    """coturn's log once it has the usage lines of the closed allocations (written as each one closes)."""
+    deadline = time.monotonic() + timeout
+    while (log := path.read_text(errors="replace")).count(" rb=") < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return log
+
+
+def test_voice_call_between_two_homes_goes_through_turn(tmp_path: Path) -> None:
+    require(wan_available(), "needs root, nftables and coturn (turnserver) for the WAN namespaces")
+    require(shutil.which("espeak-ng") is not None, "needs espeak-ng for the speech")
+    speech = espeak_speech(TEXT)
+    with Wan(tmp_path / "wan", symmetric_b=True) as wan:
+        wan.start_coturn()
+        start_splice(wan, 1)
+        calls = PeerCalls(wan.home_a, wan.home_b, tmp_path / "calls", ice=node_ice(wan),
+                          splice=f"{RELAY_IP}:{SPLICE_PORT}")
+        with calls:
+            record = calls.run(speech, [{"loss": 0.0, "jitter_ms": 0.0, "seed": 0}])[0]
+        result = from_record(record)  # the listener's PCM, its jitter-buffer stats, mouth-to-ear per frame
+        log = coturn_usage(wan.coturn_log)
+    print(f"\nnominated pair: {record['pair']} (A), {record['rx']['pair']} (B); stats {result.stats}")
+
+    assert relayed(record), (record["pair"], record["rx"]["pair"])  # both ends: a relayed candidate
+    assert "host" not in record["pair"] + record["rx"]["pair"]  # no direct path exists between the homes
+    sent = len(record["pushed"])
+    stats = result.stats
+    assert stats.received >= 0.95 * sent and stats.played >= 0.95 * sent, (sent, stats)  # decoded at B
+    assert stats.lost == 0 and stats.late == 0 and stats.corrupt == 0, stats
+    assert stats.target >= 1 and stats.played <= stats.received  # played by the jitter buffer
+    assert len(result.latencies_ms) == len(record["rx"]["played"]) >= 0.95 * sent
+    assert max(result.latencies_ms) < 100, max(result.latencies_ms)  # real time, not a late dump
+    lag, corr = align(speech, result.received)
+    windows = windowed_corr(speech, result.received, lag)  # each window re-aligned: a buffer shift is no mismatch
+    assert corr > 0.3 and len(windows) >= 8, (corr, windows)  # what B played is A's speech
+    assert float(np.median(windows)) > 0.9 and float(np.mean(np.array(windows) > 0.8)) >= 0.75, windows
+    relayed_bytes = [int(n) for n in re.findall(r"\brb=(\d+)", log)]
+    assert relayed_bytes and max(relayed_bytes) > 20_000, relayed_bytes  # coturn carried the media
