@@ -14,14 +14,17 @@ the plain SDP; ICE gets what a node's first attempt gets from the relay's TURN c
 - `turn_voice_relayed_calls` of `turn_voice_calls`: calls whose nominated pair, at both ends,
   has a relayed candidate; `turn_voice_lost` / `concealed` / `late` / `underruns` /
   `concealed_pct` / `frames_played`: the listener's jitter-buffer counts, summed over the calls;
+- `turn_tcp_voice_*`: the same over TURN on TCP, in a second such topology with UDP blocked at
+  both routers (ICE gets TURN over TCP alone, as a node whose UDP probe went unanswered);
 - the floor, same run, same code: the same calls between two hosts on one switch
   (`tests.integration.netns.NetnsLan`, host candidates only, no TURN): `direct_voice_m2e_p50_ms`
-  / `p95`, `direct_voice_lost` / `concealed`, `direct_voice_relayed_calls` (0);
-  `turn_voice_m2e_over_direct_p50_ms` / `p95` the differences.
+  / `p95`, the same counts, `direct_voice_relayed_calls` (0); `turn_voice_m2e_over_direct_p50_ms`
+  / `p95` (and `turn_tcp_voice_...`) the differences.
 
-Both topologies stand at once and the calls alternate, TURN then direct, so that load on the
-machine falls on both alike. Full: 3 + 3 clean calls over 12.8 s of speech (bench voice's text);
-`--quick`: 1 + 1 over 4.3 s.
+The three topologies stand at once and the calls take turns (TURN, TURN/TCP, direct), so that
+load on the machine falls on all alike. No loss or jitter is injected: what is measured is the
+path. Full: 3 clean calls per path over 12.8 s of speech (bench voice's text); `--quick`: 1 per
+path over 4.3 s.
 """
 
 from __future__ import annotations
@@ -49,12 +52,15 @@ SPLICE_PORT = 7501
 COUNTS = ("lost", "concealed", "late", "underruns", "played")
 
 
-def node_ice(wan: Wan) -> list[dict[str, str]]:
-    """The ICE servers a node's first attempt gets from this relay's TURN credentials, as voice_peer's JSON."""
+def node_ice(wan: Wan, udp_ok: bool = True) -> list[dict[str, str]]:
+    """The ICE servers a node's first attempt gets from this relay's TURN credentials, as voice_peer's JSON.
+
+    With `udp_ok` False (the node's UDP probe of the TURN server got no answer), that is TURN over TCP alone.
+    """
     creds = make_credentials(wan.turn_secret.encode(), turn_urls(f"turn:{RELAY_IP}:{TURN_PORT}"), time.time(), 3600)
-    servers = with_stun([IceServer(url, creds.username, creds.password) for url in creds.urls])
-    first = IcePlan(servers).attempts()[0]
-    return [{k: v for k, v in dataclasses.asdict(s).items() if v is not None} for s in first]
+    plan = IcePlan(with_stun([IceServer(url, creds.username, creds.password) for url in creds.urls]))
+    plan.udp_ok = udp_ok
+    return [{k: v for k, v in dataclasses.asdict(s).items() if v is not None} for s in plan.attempts()[0]]
 
 
 def start_splice(wan: Wan, pairs: int) -> subprocess.Popen[str]:
@@ -96,27 +102,36 @@ def run(quick: bool = False) -> dict[str, float]:
     speech = espeak_speech(TEXT_QUICK if quick else TEXT_FULL)
     repeats = 1 if quick else 3
     workdir = Path(tempfile.mkdtemp(prefix="hubbub-bench-relay-voice-"))
-    records: dict[str, list[dict[str, Any]]] = {"turn_voice": [], "direct_voice": []}
-    results: dict[str, list[CallResult]] = {"turn_voice": [], "direct_voice": []}
-    with Wan(workdir / "wan", symmetric_b=True) as wan, NetnsLan(2, subnet="10.80.0") as lan:
-        wan.start_coturn()
-        start_splice(wan, repeats)
-        turn = PeerCalls(wan.home_a, wan.home_b, workdir / "turn", ice=node_ice(wan),
-                         splice=f"{RELAY_IP}:{SPLICE_PORT}")
-        direct = PeerCalls(lan.hosts[0], lan.hosts[1], workdir / "direct")
-        with turn, direct:
+    prefixes = ("turn_voice", "turn_tcp_voice", "direct_voice")
+    records: dict[str, list[dict[str, Any]]] = {p: [] for p in prefixes}
+    results: dict[str, list[CallResult]] = {p: [] for p in prefixes}
+    with (Wan(workdir / "wan", symmetric_b=True) as wan, Wan(workdir / "wan-tcp", symmetric_b=True, block_udp=True)
+          as wan_tcp, NetnsLan(2, subnet="10.80.0") as lan):
+        splice = f"{RELAY_IP}:{SPLICE_PORT}"
+        for w in (wan, wan_tcp):
+            w.start_coturn()
+            start_splice(w, repeats)
+        parties = {
+            "turn_voice": PeerCalls(wan.home_a, wan.home_b, workdir / "turn", ice=node_ice(wan), splice=splice),
+            "turn_tcp_voice": PeerCalls(wan_tcp.home_a, wan_tcp.home_b, workdir / "turn-tcp",
+                                        ice=node_ice(wan_tcp, udp_ok=False), splice=splice),
+            "direct_voice": PeerCalls(lan.hosts[0], lan.hosts[1], workdir / "direct"),
+        }
+        with parties["turn_voice"], parties["turn_tcp_voice"], parties["direct_voice"]:
             for i in range(repeats):
                 spec = {"loss": 0.0, "jitter_ms": 0.0, "seed": i}
-                for prefix, calls in (("turn_voice", turn), ("direct_voice", direct)):
-                    record = calls.run(speech, [spec])[0]
+                for prefix in prefixes:
+                    record = parties[prefix].run(speech, [spec])[0]
                     records[prefix].append(record)
                     results[prefix].append(from_record(record))  # reads the PCM before the next call
                     print(f"{prefix} call {i + 1}: nominated pair {record.get('pair')} (speaker), "
                           f"{record['rx'].get('pair')} (listener)", file=sys.stderr)
-    if not all(relayed(r) for r in records["turn_voice"]) or any(relayed(r) for r in records["direct_voice"]):
+    if not all(relayed(r) for p in prefixes[:2] for r in records[p]) or any(map(relayed, records["direct_voice"])):
         raise RuntimeError("a TURN call's nominated pair was not relayed, or a direct call's was; see the pairs above")
-    out = _figures("turn_voice", records["turn_voice"], results["turn_voice"])
-    out.update(_figures("direct_voice", records["direct_voice"], results["direct_voice"]))
-    for q in ("p50", "p95"):
-        out[f"turn_voice_m2e_over_direct_{q}_ms"] = out[f"turn_voice_m2e_{q}_ms"] - out[f"direct_voice_m2e_{q}_ms"]
+    out: dict[str, float] = {}
+    for prefix in prefixes:
+        out.update(_figures(prefix, records[prefix], results[prefix]))
+    for prefix in prefixes[:2]:
+        for q in ("p50", "p95"):
+            out[f"{prefix}_m2e_over_direct_{q}_ms"] = out[f"{prefix}_m2e_{q}_ms"] - out[f"direct_voice_m2e_{q}_ms"]
     return out
