@@ -30,6 +30,7 @@ path over 4.3 s.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -128,6 +129,7 @@ def run(quick: bool = False) -> dict[str, float]:
                           f"{record['rx'].get('pair')} (listener)", file=sys.stderr)
     if not all(relayed(r) for p in prefixes[:2] for r in records[p]) or any(map(relayed, records["direct_voice"])):
         raise RuntimeError("a TURN call's nominated pair was not relayed, or a direct call's was; see the pairs above")
+    shutil.rmtree(workdir, ignore_errors=True)  # kept, with the listeners' logs, only when something failed
     out: dict[str, float] = {}
     for prefix in prefixes:
         out.update(_figures(prefix, records[prefix], results[prefix]))
