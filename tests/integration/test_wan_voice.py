@@ -53,8 +53,9 @@ def test_voice_call_between_two_homes_goes_through_turn(tmp_path: Path) -> None:
         log = coturn_usage(wan.coturn_log)
     print(f"\nnominated pair: {record['pair']} (A), {record['rx']['pair']} (B); stats {result.stats}")
 
-    assert relayed(record), (record["pair"], record["rx"]["pair"])  # both ends: a relayed candidate
-    assert "host" not in record["pair"] + record["rx"]["pair"]  # no direct path exists between the homes
+    # Both ends see a relayed candidate in the nominated pair: one allocation or both are in the path
+    # (e.g. A's relay with B's mapped address, which B sees as its host candidate to A's relay).
+    assert relayed(record), (record["pair"], record["rx"]["pair"])
     sent = len(record["pushed"])
     stats = result.stats
     assert stats.received >= 0.95 * sent and stats.played >= 0.95 * sent, (sent, stats)  # decoded at B
