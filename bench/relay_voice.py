@@ -14,6 +14,8 @@ the plain SDP; ICE gets what a node's first attempt gets from the relay's TURN c
 - `turn_voice_relayed_calls` of `turn_voice_calls`: calls whose nominated pair, at both ends,
   has a relayed candidate; `turn_voice_lost` / `concealed` / `late` / `underruns` /
   `concealed_pct` / `frames_played`: the listener's jitter-buffer counts, summed over the calls;
+  `turn_voice_buffer_shifts_per_call`: stretches + underruns + drops per call, as bench voice's
+  `buffer_shifts_per_call_clean` (each plays the rest one frame later: what sets the p95 here);
 - `turn_tcp_voice_*`: the same over TURN on TCP, in a second such topology with UDP blocked at
   both routers (ICE gets TURN over TCP alone, as a node whose UDP probe went unanswered);
 - the floor, same run, same code: the same calls between two hosts on one switch
@@ -94,6 +96,8 @@ def _figures(prefix: str, records: list[dict[str, Any]], results: list[CallResul
     for name in COUNTS:
         key = "frames_played" if name == "played" else name
         out[f"{prefix}_{key}"] = float(sum(getattr(r.stats, name) for r in results))
+    shifts = sum(r.stats.stretched + r.stats.underruns + r.stats.dropped for r in results)
+    out[f"{prefix}_buffer_shifts_per_call"] = shifts / len(results) if results else float("nan")
     talking = sum(r.stats.played + r.stats.concealed for r in results)
     out[f"{prefix}_concealed_pct"] = 100.0 * out[f"{prefix}_concealed"] / talking if talking else float("nan")
     return out
