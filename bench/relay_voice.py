@@ -128,9 +128,13 @@ def run(quick: bool = False) -> dict[str, float]:
                 for prefix in prefixes:
                     record = parties[prefix].run(speech, [spec])[0]
                     records[prefix].append(record)
-                    results[prefix].append(from_record(record))  # reads the PCM before the next call
-                    print(f"{prefix} call {i + 1}: nominated pair {record.get('pair')} (speaker), "
-                          f"{record['rx'].get('pair')} (listener)", file=sys.stderr)
+                    result = from_record(record)  # reads the PCM before the next call
+                    results[prefix].append(result)
+                    st = result.stats
+                    print(f"{prefix} call {i + 1}: pair {record.get('pair')} (speaker) {record['rx'].get('pair')} "
+                          f"(listener); m2e p50 {_pct(result.latencies_ms, 50):.1f} ms p95 "
+                          f"{_pct(result.latencies_ms, 95):.1f} ms; shifts {st.stretched + st.underruns + st.dropped}",
+                          file=sys.stderr)
     if not all(relayed(r) for p in prefixes[:2] for r in records[p]) or any(map(relayed, records["direct_voice"])):
         raise RuntimeError("a TURN call's nominated pair was not relayed, or a direct call's was; see the pairs above")
     shutil.rmtree(workdir, ignore_errors=True)  # kept, with the listeners' logs, only when something failed
