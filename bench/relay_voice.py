@@ -104,6 +104,8 @@ def _figures(prefix: str, records: list[dict[str, Any]], results: list[CallResul
 
 
 def run(quick: bool = False) -> dict[str, float]:
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit("bench relay's voice part needs espeak-ng (apt-get install espeak-ng sox)")
     speech = espeak_speech(TEXT_QUICK if quick else TEXT_FULL)
     repeats = 1 if quick else 3
     workdir = Path(tempfile.mkdtemp(prefix="hubbub-bench-relay-voice-"))
