@@ -80,10 +80,15 @@ def test_voice_call_between_two_homes_goes_through_turn(tmp_path: Path) -> None:
 
 
 def matches_speech(speech: np.ndarray, got: np.ndarray) -> None:
-    """`got` holds `speech` (window by window, each re-aligned: a buffer shift is no mismatch)."""
-    lag, corr = align(speech, got)
+    """`got` holds `speech`, window by window, each re-aligned within 30 ms of the best lag.
+
+    No bar on the correlation at one lag for the whole clip: each jitter-buffer shift (a stall of a
+    process on a loaded machine) moves the rest by 10 ms, and a few in a 3 s clip brought it to 0.16
+    while every window matched at 0.9.
+    """
+    lag, _ = align(speech, got)
     windows = windowed_corr(speech, got, lag)
-    assert corr > 0.3 and len(windows) >= 8, (corr, windows)
+    assert len(windows) >= 8, windows
     assert float(np.median(windows)) > 0.85 and float(np.mean(np.array(windows) > 0.8)) >= 0.75, windows
 
 
