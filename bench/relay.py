@@ -8,6 +8,9 @@ Each part is a module `bench.relay_<name>` with `run(quick) -> dict`, reporting 
   `turn_connect_p95_s` of 20 fresh pairs across a symmetric NAT, `turn_latency_p50_ms` over that
   session and its floor `raw_turn_latency_p50_ms` (a bare aiortc data channel, same coturn, same
   stamps and pace);
+- `voice` (the same namespaces): voice mouth-to-ear over TURN (UDP, and TCP with UDP blocked)
+  between the two homes, `turn_voice_m2e_p50_ms` / `p95`, with the floor `direct_voice_m2e_p50_ms`
+  (the same calls between two hosts on one switch, same run);
 - `app` (relay-app's, bench/relay_app.py): joins, messages and catch-up with real `hubbub` nodes.
 
 Adding a part is adding a module and its name to `PARTS`.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 
-PARTS = ["server", "turn", "app"]
+PARTS = ["server", "turn", "voice", "app"]
 
 
 def run(quick: bool = False) -> dict[str, float]:

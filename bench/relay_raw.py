@@ -1,6 +1,6 @@
 """The baseline of `bench relay`: a bare aiortc data channel between the two homes, over the same coturn.
 
-    python -m bench.relay_raw splice --host IP --port N            # on the relay host
+    python -m bench.relay_raw splice --host IP --port N [--pairs K]  # on the relay host
     python -m bench.relay_raw answer IP:N --turn URL --user U --password P
     python -m bench.relay_raw offer IP:N --turn URL --user U --password P --pings 200
 
@@ -9,6 +9,8 @@ pipes the two TCP connections together; over it they exchange plain (unsigned) S
 same single TURN server Hubbub's first ICE attempt gets. Then the offering end sends `--pings`
 8-byte send stamps (time.monotonic(), which every namespace shares), 10 ms apart, as `bench
 relay` stamps Hubbub messages; the answering end prints the median one-way delay as JSON.
+`--pairs K` makes the splice join K pairs of connections, one pair after another (bench relay's
+voice part dials it once per call).
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from bench.lan_transport import _read_text, _send_text
 STAMP = struct.Struct(">d")
 
 
-async def async_splice(host: str, port: int) -> None:
-    """Accept two connections and pipe each to the other, once."""
+async def async_splice(host: str, port: int, pairs: int = 1) -> None:
+    """Accept connections two by two and pipe each of a pair to the other, `pairs` times."""
     waiting: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    joined = 0
     done = asyncio.Event()
 
     async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -39,11 +42,15 @@ async def async_splice(host: str, port: int) -> None:
         writer.close()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal joined
         waiting.append((reader, writer))
         if len(waiting) == 2:
             (r1, w1), (r2, w2) = waiting
+            waiting.clear()
             await asyncio.gather(pump(r1, w2), pump(r2, w1), return_exceptions=True)
-            done.set()
+            joined += 1
+            if joined >= pairs:
+                done.set()
 
     server = await asyncio.start_server(handle, host, port)
     print(json.dumps({"listening": port}), flush=True)
@@ -110,6 +117,7 @@ def main() -> None:
     splice = sub.add_parser("splice")
     splice.add_argument("--host", required=True)
     splice.add_argument("--port", type=int, required=True)
+    splice.add_argument("--pairs", type=int, default=1, help="pairs of connections to join, one after another")
     for name in ("answer", "offer"):
         end = sub.add_parser(name)
         end.add_argument("target")
@@ -119,7 +127,7 @@ def main() -> None:
         end.add_argument("--pings", type=int, default=200)
     args = parser.parse_args()
     if args.command == "splice":
-        asyncio.run(async_splice(args.host, args.port))
+        asyncio.run(async_splice(args.host, args.port, args.pairs))
         return
     host, port = args.target.rsplit(":", 1)
     if args.command == "answer":

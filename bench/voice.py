@@ -24,10 +24,7 @@ between two sound cards' clocks.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Coroutine
@@ -46,7 +43,6 @@ from app.voice.transport import LossJitterInjector, VoiceTransport, connect_loop
 
 RX_PHASE = 0.005  # the receiver's 10 ms clock runs half a frame after the sender's: the mean phase
 LOOKAHEAD_S = OpusEncoder().lookahead_samples / SAMPLE_RATE
-PORT = 9010
 TEXT_QUICK = "Hubbub voice benchmark. The quick brown fox jumps over the lazy dog."
 TEXT_FULL = (
     "Hubbub voice benchmark. The quick brown fox jumps over the lazy dog. "
@@ -109,7 +105,7 @@ async def _after(delay: float, coro: Coroutine[Any, Any, None]) -> None:
     await coro
 
 
-def _from_record(record: dict[str, Any]) -> CallResult:
+def from_record(record: dict[str, Any]) -> CallResult:
     """A netns call's `bench.voice_peer tx` line (with the listener's report inside) as a result."""
     rx = record["rx"]
     pushed = {int(ts): float(t) for ts, t in record["pushed"]}
@@ -124,29 +120,13 @@ def _from_record(record: dict[str, Any]) -> CallResult:
 
 def _netns_calls(speech: np.ndarray, specs: list[dict[str, Any]]) -> list[CallResult]:
     """Run `specs` (loss, jitter_ms, seed) one after another between two network namespaces."""
+    from bench.voice_calls import PeerCalls
     from tests.integration.netns import NetnsLan
 
     with tempfile.TemporaryDirectory() as tmp_name, NetnsLan(2, subnet="10.79.0") as lan:
-        tmp = Path(tmp_name)
         speaker, listener = lan.hosts
-        np.save(tmp / "speech.npy", speech)
-        with (tmp / "rx.log").open("w") as rx_log:
-            rx = listener.python("-m", "bench.voice_peer", "rx", "--port", str(PORT), "--out", str(tmp),
-                                 stdout=subprocess.PIPE, stderr=rx_log, text=True)
-            assert rx.stdout is not None
-            if not rx.stdout.readline():
-                raise RuntimeError(f"bench.voice_peer rx did not start: {(tmp / 'rx.log').read_text()[-2000:]}")
-            seconds = len(specs) * (speech.size / SAMPLE_RATE + 3) + 30
-            done = speaker.run([sys.executable, "-m", "bench.voice_peer", "tx", f"{listener.ip}:{PORT}",
-                                "--speech", str(tmp / "speech.npy"), "--calls", json.dumps(specs)],
-                               timeout=seconds, check=False)
-            if done.returncode != 0:
-                raise RuntimeError(
-                    f"bench.voice_peer tx failed ({done.returncode}): {done.stderr[-2000:]}\n"
-                    f"listener: {(tmp / 'rx.log').read_text()[-2000:]}"
-                )
-            records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-            return [_from_record(r) for r in records]
+        with PeerCalls(speaker, listener, Path(tmp_name)) as calls:
+            return [from_record(r) for r in calls.run(speech, specs)]
 
 
 def _pesq_wb(ref48: np.ndarray, out48: np.ndarray) -> float:

@@ -1,13 +1,20 @@
-"""One end of `bench voice`'s calls between two network namespaces.
+"""One end of a voice benchmark call between two network namespaces (`bench voice`, `bench relay`'s voice part).
 
     python -m bench.voice_peer rx --port 9010 --out DIR              # the listener, on host B
     python -m bench.voice_peer tx HOST:9010 --speech SPEECH.npy \\
         --calls '[{"loss": 0.05, "jitter_ms": 10, "seed": 100}, ...]'  # the speaker, on host A
 
+    # across NATs (bench relay's `voice` part): both ends dial a splice (`bench.relay_raw splice
+    # --pairs N`) on a public host, and ICE gets STUN/TURN servers
+    python -m bench.voice_peer rx --dial SPLICE:PORT --out DIR --ice-json '[{"urls": "turn:...", ...}]'
+    python -m bench.voice_peer tx SPLICE:PORT --speech SPEECH.npy --calls '[...]' --ice-json '[...]'
+
 Each call is one TCP connection carrying the signaling (plain SDP offer/answer, length-prefixed),
 then one aiortc data channel `voice` (negotiated, unordered, maxRetransmits=0, as sessions open
-it). Both ends run the real voice stack: a `VoiceEngine` driven by `VoiceTransport` on a 10 ms
-clock. The speaker plays SPEECH.npy (48 kHz int16) through an `ArrayBackend`, its sends wrapped in
+it), with the ICE servers of `--ice-json` (default: none, host candidates only). With `--dial`
+the listener does not listen: it dials HOST:PORT for each call, so that a splice can join it to
+a speaker when neither can accept a connection. Both ends run the real voice stack: a
+`VoiceEngine` driven by `VoiceTransport` on a 10 ms clock. The speaker plays SPEECH.npy (48 kHz int16) through an `ArrayBackend`, its sends wrapped in
 a `LossJitterInjector`; the listener records what its core plays.
 
 Timing: both clocks are `time.monotonic()` (CLOCK_MONOTONIC is one clock for the whole machine;
@@ -18,8 +25,9 @@ clocks).
 
 After the call the listener writes its played PCM to DIR/call<i>.npy and sends back, on the TCP
 connection, the (timestamp, time) of every frame its core played from that frame's own packet,
-its jitter-buffer stats and its CPU time; the speaker prints one JSON line per call with that and
-the (timestamp, time) at which each frame entered its core.
+its jitter-buffer stats, its CPU time and the candidate types of the pair ICE nominated
+(`[local, remote]`, e.g. `["relay", "srflx"]`); the speaker prints one JSON line per call with
+that, its own pair and the (timestamp, time) at which each frame entered its core.
 """
 
 from __future__ import annotations
@@ -34,12 +42,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from app.voice.backends import ArrayBackend
 from app.voice.engine import VoiceEngine
 from app.voice.jitter import Playout
 from app.voice.transport import LossJitterInjector, VoiceTransport
+from p2p.aiortc_hooks import nominated_pair
 
 RX_PHASE = 0.005
 START_MARGIN = 0.25  # seconds between naming the start time and starting
@@ -47,10 +56,24 @@ SPEAKER = "alice"
 LISTENER = "bob"
 
 
-def _pc_and_channel() -> tuple[RTCPeerConnection, RTCDataChannel]:
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+IceJson = list[dict[str, str]]
+"""ICE servers as JSON: `[{"urls": "turn:HOST:PORT?transport=udp", "username": ..., "credential": ...}]`."""
+
+
+def _pc_and_channel(ice: IceJson) -> tuple[RTCPeerConnection, RTCDataChannel]:
+    servers = [RTCIceServer(s["urls"], s.get("username"), s.get("credential")) for s in ice]
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
     channel = pc.createDataChannel("voice", ordered=False, maxRetransmits=0, negotiated=True, id=1)
     return pc, channel
+
+
+def _pair_types(pc: RTCPeerConnection) -> list[str]:
+    """The candidate types (host, srflx, prflx, relay) of the nominated pair, local first; [] if none."""
+    pair = nominated_pair(pc)
+    try:
+        return [] if pair is None else [str(pair.local_candidate.type), str(pair.remote_candidate.type)]
+    except AttributeError:  # aioice internals moved
+        return []
 
 
 async def _send_json(writer: asyncio.StreamWriter, value: Any) -> None:
@@ -81,8 +104,8 @@ async def _until(t: float) -> None:
         pass
 
 
-async def _listen_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, out: Path) -> None:
-    pc, channel = _pc_and_channel()
+async def _listen_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, out: Path, ice: IceJson) -> None:
+    pc, channel = _pc_and_channel(ice)
     try:
         header = await _read_json(reader)
         await pc.setRemoteDescription(RTCSessionDescription(header["offer"], "offer"))
@@ -119,22 +142,27 @@ async def _listen_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
             "pcm": str(path),
             "catchup_waits": transport.catchup_waits,
             "late_ticks": transport.late_ticks,
+            "pair": _pair_types(pc),
         })
     finally:
         await pc.close()
         writer.close()
 
 
-async def listen(port: int, out: Path) -> None:
+async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, out: Path, ice: IceJson) -> None:
+    try:
+        await _listen_one(reader, writer, out, ice)
+    except Exception as exc:  # report, keep serving: the speaker sees the connection drop
+        print(json.dumps({"error": repr(exc)}), file=sys.stderr, flush=True)
+
+
+async def listen(port: int, out: Path, ice: IceJson) -> None:
     """Answer calls one after another until killed."""
     lock = asyncio.Lock()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async with lock:
-            try:
-                await _listen_one(reader, writer, out)
-            except Exception as exc:  # report, keep serving: the speaker sees the connection drop
-                print(json.dumps({"error": repr(exc)}), file=sys.stderr, flush=True)
+            await _answer(reader, writer, out, ice)
 
     server = await asyncio.start_server(handle, "0.0.0.0", port)
     print(json.dumps({"listening": server.sockets[0].getsockname()[1]}), flush=True)
@@ -142,10 +170,25 @@ async def listen(port: int, out: Path) -> None:
         await server.serve_forever()
 
 
-async def speak_one(host: str, port: int, speech: np.ndarray, call: int, spec: dict[str, Any]) -> dict[str, Any]:
+async def dial(target: str, out: Path, ice: IceJson) -> None:
+    """Answer calls one after another, dialing `target` (a splice) for each, until killed."""
+    host, port = target.rsplit(":", 1)
+    print(json.dumps({"dialing": target}), flush=True)
+    while True:
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+        except OSError as exc:  # the splice is not up yet, or is gone
+            print(json.dumps({"error": repr(exc)}), file=sys.stderr, flush=True)
+            await asyncio.sleep(0.2)
+            continue
+        await _answer(reader, writer, out, ice)
+
+
+async def speak_one(host: str, port: int, speech: np.ndarray, call: int, spec: dict[str, Any],
+                    ice: IceJson) -> dict[str, Any]:
     """One call: play `speech` to the listener at host:port through the impairment in `spec`."""
     reader, writer = await asyncio.open_connection(host, port)
-    pc, channel = _pc_and_channel()
+    pc, channel = _pc_and_channel(ice)
     try:
         seconds = speech.size / 48000 + 0.3
         await pc.setLocalDescription(await pc.createOffer())
@@ -177,17 +220,18 @@ async def speak_one(host: str, port: int, speech: np.ndarray, call: int, spec: d
         wall = time.monotonic() - began
         listener = await asyncio.wait_for(_read_json(reader), 30)
         return {"call": call, "spec": spec, "pushed": pushed, "cpu_s": cpu, "wall_s": wall,
-                "began": began, "sent": injector.sent, "dropped": injector.dropped, "rx": listener}
+                "began": began, "sent": injector.sent, "dropped": injector.dropped, "pair": _pair_types(pc),
+                "rx": listener}
     finally:
         await pc.close()
         writer.close()
 
 
-async def speak(target: str, speech_path: Path, specs: list[dict[str, Any]]) -> None:
+async def speak(target: str, speech_path: Path, specs: list[dict[str, Any]], ice: IceJson) -> None:
     host, port = target.rsplit(":", 1)
     speech = np.load(speech_path).astype(np.int16)
     for call, spec in enumerate(specs):
-        print(json.dumps(await speak_one(host, int(port), speech, call, spec)), flush=True)
+        print(json.dumps(await speak_one(host, int(port), speech, call, spec, ice)), flush=True)
 
 
 def main() -> None:
@@ -195,16 +239,22 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     rx = sub.add_parser("rx", help="answer calls and record what is played")
     rx.add_argument("--port", type=int, default=9010)
+    rx.add_argument("--dial", metavar="HOST:PORT", help="dial this splice for each call instead of listening")
     rx.add_argument("--out", required=True, help="directory for the received PCM (call<i>.npy)")
     tx = sub.add_parser("tx", help="make the calls, one after another; one JSON line per call")
     tx.add_argument("target", help="HOST:PORT of the listener")
     tx.add_argument("--speech", required=True, help="48 kHz int16 speech as .npy")
     tx.add_argument("--calls", required=True, help='JSON list of {"loss", "jitter_ms", "seed", "phase"}')
+    for end in (rx, tx):
+        end.add_argument("--ice-json", default="[]", help='ICE servers: [{"urls", "username", "credential"}]')
     args = parser.parse_args()
-    if args.command == "rx":
-        asyncio.run(listen(args.port, Path(args.out)))
+    ice: IceJson = json.loads(args.ice_json)
+    if args.command == "rx" and args.dial:
+        asyncio.run(dial(args.dial, Path(args.out), ice))
+    elif args.command == "rx":
+        asyncio.run(listen(args.port, Path(args.out), ice))
     else:
-        asyncio.run(speak(args.target, Path(args.speech), json.loads(args.calls)))
+        asyncio.run(speak(args.target, Path(args.speech), json.loads(args.calls), ice))
 
 
 if __name__ == "__main__":

@@ -31,16 +31,16 @@ pytestmark = [pytest.mark.netns, pytest.mark.timeout(240)]
 
 
 class HomeNode:
-    """`hubbub node` for one profile on one home host (mDNS on: the home's LAN has nobody else)."""
+    """`hubbub node [ARGS]` for one profile on one home host (mDNS on: the home's LAN has nobody else)."""
 
-    def __init__(self, host: Host, profile: Path, log: Path) -> None:
-        self.host, self.profile, self.log = host, profile, log
+    def __init__(self, host: Host, profile: Path, log: Path, *args: str) -> None:
+        self.host, self.profile, self.log, self.args = host, profile, log, args
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         with self.log.open("a") as log:
-            self.proc = self.host.popen([*CLI, "--profile", str(self.profile), "node"], stdout=subprocess.PIPE,
-                                        stderr=log, text=True)
+            self.proc = self.host.popen([*CLI, "--profile", str(self.profile), "node", *self.args],
+                                        stdout=subprocess.PIPE, stderr=log, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         assert line.startswith("listening "), f"{self.profile.name}'s node did not start: {line!r}\n{self.log.read_text()}"
@@ -52,6 +52,17 @@ class HomeNode:
         self.proc = None
 
 
+def start_homes(wan: Wan, url: str, alice: Path, bob: Path, logs: Path, *alice_args: str) -> tuple[HomeNode, HomeNode]:
+    """Alice's node (with `alice_args`) in home A and Bob's in home B, once Alice's is on the relay with TURN."""
+    a = HomeNode(wan.home_a, alice, logs / "alice.node.log", *alice_args)
+    b = HomeNode(wan.home_b, bob, logs / "bob.node.log")
+    a.start()
+    b.start()
+    until(lambda: relay_row(alice, url)["connected"] is True and relay_row(alice, url)["turn"] is True, 30,
+          "Alice's node is on the relay, with TURN")
+    return a, b
+
+
 @pytest.mark.parametrize("block_udp", [False, True], ids=["symmetric-nat", "udp-blocked"])
 def test_homes_behind_nats_join_chat_over_turn_and_catch_up_from_the_mailbox(tmp_path: Path, block_udp: bool) -> None:
     require(wan_available(), "needs root, nftables and coturn (turnserver) for the WAN namespaces")
@@ -60,12 +71,7 @@ def test_homes_behind_nats_join_chat_over_turn_and_catch_up_from_the_mailbox(tmp
         assert wan.relay is not None
         (alice, bob), room = make_room(tmp_path, url, "alice", "bob")
         ok(hub(alice, "send", room, "who brings the marimba?"))
-        a = HomeNode(wan.home_a, alice, tmp_path / "alice.node.log")
-        b = HomeNode(wan.home_b, bob, tmp_path / "bob.node.log")
-        a.start()
-        b.start()
-        until(lambda: relay_row(alice, url)["connected"] is True and relay_row(alice, url)["turn"] is True, 30,
-              "Alice's node is on the relay, with TURN")
+        a, b = start_homes(wan, url, alice, bob, tmp_path)
 
         link = ok(hub(alice, "invite", room, "--expires", "1h")).strip()
         t0 = time.monotonic()
