@@ -199,6 +199,7 @@ class Dialer:
                 session = self._live(target.peer_key) if target.peer_key else None
                 if session is not None:
                     await session.closed.wait()
+                    target.wake.clear()  # what woke it while the session lived is past
                     await asyncio.sleep(_jitter(t.backoff_initial))
                     delay = t.backoff_initial
                     continue
@@ -211,6 +212,7 @@ class Dialer:
                 if not candidates:
                     self._remove(target)
                     return
+                target.wake.clear()  # a wake during the round (a new candidate, TURN servers) skips the sleep after it
                 if await self._dial_round(target, candidates):
                     delay = t.backoff_initial
                     target.failing_since = None
@@ -259,8 +261,8 @@ class Dialer:
         return False
 
     async def _sleep(self, target: Target, seconds: float) -> None:
-        target.wake.clear()
         await wait_set(target.wake, seconds)
+        target.wake.clear()
 
     # -- the budget ---------------------------------------------------------------------------------------
     async def _acquire(self, priority: int, host: str) -> None:

@@ -6,7 +6,8 @@ relay the part keeps a `RelayLink`: the `RelayClient` (p2p/relay), its `RelayRou
 peer node as a discovery source and a signaling path, and the `MailboxRoute`. The
 rendezvous tokens it subscribes are derived from the keys of the rooms that use that relay, from
 their usable invites, and from the invites we are redeeming (app/relay/keys.py). The first relay
-that offers TURN gives the peer node its ICE servers. Everything runs on the node's loop; a relay
+that offers TURN gives the peer node its ICE servers; from its connect until they arrive, sessions
+off the LAN wait for them (`PeerNode.expect_turn`, at most 1.5 s). Everything runs on the node's loop; a relay
 that is down costs a reconnect with backoff and nothing else: LAN discovery never waits for it.
 """
 
@@ -214,6 +215,8 @@ class Relays:
         self.links[client.url] = link
 
         def connected() -> None:
+            if client.has_turn and self._turn_from in (None, client.url):
+                self.peer.expect_turn()  # sessions off the LAN wait (briefly) for the credentials asked for now
             link.pull_due = link.turn_due = True
             link.dirty |= link.rooms
             link.wake.set()
