@@ -254,6 +254,8 @@ class Relays:
             for other in self.links.values():
                 other.turn_due = True
                 other.wake.set()
+                if other.client.connected and other.client.has_turn:
+                    self.peer.expect_turn()  # another relay's credentials are asked for now
         self._changed()
 
     # ----- the work of one relay ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from p2p.control import Role
 from p2p.ice_plan import MAGIC_COOKIE, TURN_WAIT
 from p2p.node import PeerNode
 from p2p.routes import IceServer
+from tests.integration.test_p2p_loopback import SHARED, make_node
 
 PEER = b"p" * 32
 
@@ -119,3 +120,25 @@ def test_when_turn_arrives_our_dials_off_the_lan_without_it_start_over() -> None
     assert asyncio.run(given_up_when_turn_arrives()) == {
         "dial off the lan": "TURN servers arrived", "dial on the lan": "", "answer off the lan": "",
         "dial made with turn": ""}
+
+
+def test_a_lan_session_never_waits_for_expected_turn_credentials() -> None:
+    async def body() -> tuple[float, str]:
+        a, b = make_node([SHARED]), make_node([SHARED])
+        await a.async_start()
+        await b.async_start()
+        try:
+            for node in (a, b):
+                node.expect_turn(within=6.0)  # a relay with TURN just connected, its credentials never come
+            started = time.monotonic()
+            peer = await b.async_connect(*a.address)
+            took = time.monotonic() - started
+            session = b.session(peer)
+            assert session is not None
+            return took, session.route
+        finally:
+            await b.async_stop()
+            await a.async_stop()
+
+    took, route = asyncio.run(body())
+    assert route == "lan" and took < 3.0, (route, took)  # made at once, not after the 6 s a relay session would wait
