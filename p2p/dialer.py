@@ -14,8 +14,8 @@ node id of one discovery source, whose candidate addresses live in the `HintTabl
   target without a session gives way (see `_rank`).
 
 State of one target (docs/p2p.md has the drawing): no session -> dial candidates in order ->
-session live -> closed -> short pause -> dial again; failures sleep with backoff; a new candidate
-or a change of our rooms wakes it. A passive target (the other side dials, by the LAN rule) dials
+session live -> closed -> short pause -> dial again; failures sleep with backoff; a new candidate,
+a change of our rooms or new TURN servers wake it (also when that came during the failed round). A passive target (the other side dials, by the LAN rule) dials
 only when woken or after `Timings.passive_dial_delay`.
 """
 

@@ -7,8 +7,9 @@ peer node as a discovery source and a signaling path, and the `MailboxRoute`. Th
 rendezvous tokens it subscribes are derived from the keys of the rooms that use that relay, from
 their usable invites, and from the invites we are redeeming (app/relay/keys.py). The first relay
 that offers TURN gives the peer node its ICE servers; from its connect until they arrive, sessions
-off the LAN wait for them (`PeerNode.expect_turn`, at most 1.5 s). Everything runs on the node's loop; a relay
-that is down costs a reconnect with backoff and nothing else: LAN discovery never waits for it.
+off the LAN wait for them (`PeerNode.expect_turn`, at most 1.5 s). Everything runs on the node's
+loop; a relay that is down costs a reconnect with backoff and nothing else: LAN discovery never
+waits for it.
 """
 
 from __future__ import annotations
