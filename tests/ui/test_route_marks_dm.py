@@ -23,6 +23,7 @@ from app.service import NodeService
 from tests.integration.test_wan_hostile_mailbox import hostile_relay as relay_in_thread
 from tests.ui.test_network import qloop, until  # noqa: F401  (qloop is a fixture)
 from tests.ui.test_route_marks import relayed, relayed_window
+from ui.desktop import build_window
 from ui.state.session import RoomSummary
 from ui.widgets.main_window import MainWindow
 from ui.widgets.route_mark import ICON
@@ -141,3 +142,17 @@ def test_no_mark_in_the_header_of_a_room(qtbot: object, qloop: Callable[[Awaitab
             node.close()
 
     qloop(scenario())
+
+
+def test_a_closed_window_reads_nothing_when_a_route_changes(qtbot: object, tmp_path: Path) -> None:
+    """Its node may be closed already (the app quitting, a test ending): a route change must not touch it."""
+    node = Node(open_profile(tmp_path / "alice", display_name="alice"))
+    w = build_window(node)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    w.show()
+    assert w.routes.watch._timer.isActive()
+    w.close()
+    assert not w.routes.watch._timer.isActive()  # paused while nothing shows a mark
+    node.close()
+    w.routes.watch.changed.emit()  # as a session ending after the close would: nothing reads the closed store
+    assert w.chat.header_route.mark is None

@@ -95,6 +95,13 @@ class RouteWatch(QObject):
         self._timer.timeout.connect(self.look)
         self._timer.start()
 
+    def pause(self, paused: bool) -> None:
+        """Stop (or start again) the looks every `WATCH_MS`, as while nothing shows a mark."""
+        if paused:
+            self._timer.stop()
+        else:
+            self._timer.start()
+
     def look(self) -> bool:
         """Read the sessions now; True (and `changed`) if a route came, went or changed since the last look."""
         sessions = self.sessions()
