@@ -110,7 +110,8 @@ class MainWindow(QMainWindow):
                                    lambda text: self.show_error(text), lambda url: open_link(self, url))
         self._wire()
         self.files = FileWiring(self, self)  # attach, drop, paste, previews, Save as… / Open (ui/widgets/file_wiring.py)
-        self.routes = RouteWiring(self)  # route marks in the DM header and the rail, live (ui/widgets/route_wiring.py)
+        self.routes = RouteWiring(self, session, self.chat.header_route, lambda: self.theme,  # the marks, live
+                                  [self.refresh_rooms, self._refresh_members])
         self.rooms.menu_extensions.append(self.files.add_menu_actions)
         self._shortcuts()
         self._restore()
