@@ -14,8 +14,8 @@ node id of one discovery source, whose candidate addresses live in the `HintTabl
   target without a session gives way (see `_rank`).
 
 State of one target (docs/p2p.md has the drawing): no session -> dial candidates in order ->
-session live -> closed -> short pause -> dial again; failures sleep with backoff; a new candidate
-or a change of our rooms wakes it. A passive target (the other side dials, by the LAN rule) dials
+session live -> closed -> short pause -> dial again; failures sleep with backoff; a new candidate,
+a change of our rooms or new TURN servers wake it (also when that came during the failed round). A passive target (the other side dials, by the LAN rule) dials
 only when woken or after `Timings.passive_dial_delay`.
 """
 
@@ -199,6 +199,7 @@ class Dialer:
                 session = self._live(target.peer_key) if target.peer_key else None
                 if session is not None:
                     await session.closed.wait()
+                    target.wake.clear()  # what woke it while the session lived is past
                     await asyncio.sleep(_jitter(t.backoff_initial))
                     delay = t.backoff_initial
                     continue
@@ -211,6 +212,7 @@ class Dialer:
                 if not candidates:
                     self._remove(target)
                     return
+                target.wake.clear()  # a wake during the round (a new candidate, TURN servers) skips the sleep after it
                 if await self._dial_round(target, candidates):
                     delay = t.backoff_initial
                     target.failing_since = None
@@ -259,8 +261,8 @@ class Dialer:
         return False
 
     async def _sleep(self, target: Target, seconds: float) -> None:
-        target.wake.clear()
         await wait_set(target.wake, seconds)
+        target.wake.clear()
 
     # -- the budget ---------------------------------------------------------------------------------------
     async def _acquire(self, priority: int, host: str) -> None:

@@ -4,6 +4,9 @@ aiortc uses only the first STUN and the first TURN server of a list, has no ICE 
 dead server stalls gathering for 5 s. So the node keeps the whole list and hands each session
 one *attempt*:
 
+0. no TURN yet, while a relay that offers it is handing out credentials: a session off the LAN
+   waits for them (at most `TURN_WAIT`); one that was built without TURN anyway and did not
+   connect is tried again as soon as TURN servers arrive (`PeerNode`);
 1. STUN + TURN over UDP (host candidates always come too; ICE prefers host, then server
    reflexive, then relayed pairs);
 2. TURN over TCP (or TLS) alone, for a peer with whom attempt 1 failed, or for every peer once
@@ -26,7 +29,14 @@ from p2p.routes import IceServer
 
 MAGIC_COOKIE = 0x2112A442
 PROBE_TIMEOUT = 1.0
+TURN_WAIT = 1.5
+"""Seconds a session off the LAN waits for TURN credentials a relay is about to hand out (`expect_turn`)."""
 MAX_PEERS = 1024
+
+
+def has_turn(servers: Sequence[IceServer]) -> bool:
+    """True if `servers` holds a TURN server (over any transport)."""
+    return any(s.urls.startswith(("turn:", "turns:")) for s in servers)
 
 
 def _transport(server: IceServer) -> str:

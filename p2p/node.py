@@ -37,7 +37,8 @@ from p2p.events import PeerEvent
 from p2p.resources import raise_fd_limit
 from p2p.handshake import Signaling
 from p2p.hints import HintTable
-from p2p.ice_plan import PROBE_TIMEOUT, IcePlan, async_probe_udp
+from p2p.aio import wait_set
+from p2p.ice_plan import PROBE_TIMEOUT, TURN_WAIT, IcePlan, async_probe_udp, has_turn
 from p2p.lan_path import LAN, LanPath
 from p2p.room_tokens import make_beacons
 from p2p.rooms import PublicRoom, PublicRoomSeen, RoomSecret
@@ -92,6 +93,10 @@ class PeerNode:
                               self._table.live, self._table.is_banned, self._table.ban_remaining)
         self.ice = IcePlan(ice_servers)
         """Which STUN/TURN servers each new session gets (p2p.ice_plan: UDP first, then TCP)."""
+        self._turn_ready = asyncio.Event()
+        if has_turn(ice_servers):
+            self._turn_ready.set()
+        self._turn_expected_until = 0.0
         self._public_rooms: list[PublicRoom] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = False
@@ -175,10 +180,43 @@ class PeerNode:
         over TCP when that failed with the peer or UDP to the server is blocked (probed here).
         """
         same = [s.urls for s in servers] == [s.urls for s in self.ice.servers]
+        had_turn = has_turn(self.ice.servers)
         self.ice.servers = list(servers)
         if not same:
             self.ice.udp_ok = None
             self._probe_udp()
+        if not has_turn(servers):
+            self._turn_ready.clear()
+            return
+        self._turn_ready.set()
+        self._turn_expected_until = 0.0
+        if not had_turn:
+            self._retry_with_turn()
+
+    def expect_turn(self, within: float = TURN_WAIT) -> None:
+        """TURN credentials are on their way (a relay that offers TURN just connected and was asked).
+
+        A session off the LAN about to be built in the next `within` seconds, while the node has
+        no TURN server, waits for them (at most that long): built without, it would have only host
+        candidates and fail behind a symmetric NAT. LAN sessions never wait.
+        """
+        if not self._turn_ready.is_set():
+            self._turn_expected_until = max(self._turn_expected_until, time.monotonic() + within)
+
+    def _retry_with_turn(self) -> None:
+        """TURN servers just arrived: retry at once what failed, or is failing, for want of them.
+
+        Our own dials off the LAN that are still setting up a session without TURN are given up
+        (aiortc has no ICE restart: a new session is the way to use the new servers); every dial
+        target without a session is woken, so those whose last session failed without TURN try
+        again now instead of after their backoff. (A session the peer dialed waits for the peer's
+        retry: we cannot tell it to start over.)
+        """
+        for session in list(self._pending):
+            if (session.role is Role.DIALER and session.base_route != LAN and not has_turn(session.ice_servers)
+                    and not session.authenticated.is_set()):
+                session.close_soon("TURN servers arrived")
+        self._dialer.wake_all()
 
     def _probe_udp(self) -> None:
         target = self.ice.probe_target()
@@ -194,13 +232,17 @@ class PeerNode:
         self._probe = spawn(self._tasks, probe())
 
     async def _async_ice_ready(self) -> None:
-        """Before a session off the LAN: wait (at most the probe's own 1 s) for the UDP probe's verdict.
+        """Before a session off the LAN: wait for TURN credentials on their way (`expect_turn`, at
+        most `TURN_WAIT`), then (at most the probe's own 1 s) for the UDP probe's verdict.
 
         A session made while it is out would try TURN over UDP even where UDP is blocked, and
         lose a whole handshake timeout (and gathering stalls 5 s on the silent server) before the
         next one tries TCP. Still no answer after the wait: UDP counts as blocked until the probe
         (three requests in its own second) says otherwise.
         """
+        wait = self._turn_expected_until - time.monotonic()
+        if wait > 0 and not self._turn_ready.is_set():
+            await wait_set(self._turn_ready, wait)
         probe = self._probe
         if probe is not None and not probe.done() and self.ice.udp_ok is None:
             await asyncio.wait([probe], timeout=PROBE_TIMEOUT)
@@ -374,6 +416,9 @@ class PeerNode:
         self._table.session_auth_failed(session, reason)
 
     def session_closed(self, session: Session, reason: str) -> None:
-        if not session.authenticated.is_set() and reason in ICE_FAILURES and session.ice_servers:
-            self.ice.failed(session.peer_key)  # the next session with this peer tries the next attempt
+        if not session.authenticated.is_set() and reason in ICE_FAILURES:
+            if session.ice_servers:
+                self.ice.failed(session.peer_key)  # the next session with this peer tries the next attempt
+            if session.base_route != LAN and not has_turn(session.ice_servers) and self._turn_ready.is_set():
+                self._dialer.wake_all()  # built without TURN, which came while it was failing: try with it now
         self._table.session_closed(session, reason)

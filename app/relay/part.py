@@ -1,12 +1,15 @@
 """`Relays`, the NodeService part for relays: one client per relay in use, its rendezvous tokens, TURN and mailboxes.
 
 Which relays: every room's (room state) and the profile's own, plus those an invite being redeemed
-names. Per relay the part keeps a `RelayLink`: the `RelayClient` (p2p/relay), its `RelayRoute`
-added to the peer node as a discovery source and a signaling path, and the `MailboxRoute`. The
+names; a join is met on the invite's relays and the profile's own (`settings.join_relays`). Per
+relay the part keeps a `RelayLink`: the `RelayClient` (p2p/relay), its `RelayRoute` added to the
+peer node as a discovery source and a signaling path, and the `MailboxRoute`. The
 rendezvous tokens it subscribes are derived from the keys of the rooms that use that relay, from
 their usable invites, and from the invites we are redeeming (app/relay/keys.py). The first relay
-that offers TURN gives the peer node its ICE servers. Everything runs on the node's loop; a relay
-that is down costs a reconnect with backoff and nothing else: LAN discovery never waits for it.
+that offers TURN gives the peer node its ICE servers; from its connect until they arrive, sessions
+off the LAN wait for them (`PeerNode.expect_turn`, at most 1.5 s). Everything runs on the node's
+loop; a relay that is down costs a reconnect with backoff and nothing else: LAN discovery never
+waits for it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from ..room import Room, now_ms
 from .cursors import RelayCursors
 from .keys import Rendezvous, hour_of
 from .mailbox import MailboxRoute, recent_keys
-from .settings import profile_relays, relays_for
+from .settings import join_relays, profile_relays, relays_for
 
 if TYPE_CHECKING:
     from p2p.node import PeerNode
@@ -148,7 +151,7 @@ class Relays:
             for url in relays_for(room, self.node.profile):
                 out.setdefault(url, set()).add(room.id)
         for join in self.joins.joins.values():
-            for url in join.invite.relays if join.invite is not None else ():
+            for url in join_relays(join.invite.relays, self.node.profile) if join.invite is not None else ():
                 out.setdefault(url, set())
         return out
 
@@ -158,7 +161,8 @@ class Relays:
         invites: dict[bytes, bytes] = {}  # invites we may admit joiners through
         older: dict[bytes, bytes] = {}
         for join in self.joins.joins.values():
-            if join.invite is not None and url in join.invite.relays and not join.granted:
+            if (join.invite is not None and not join.granted
+                    and url in join_relays(join.invite.relays, self.node.profile)):
                 first.update(Rendezvous.for_invite(join.invite.secret).tokens(hour))
         now = now_ms()
         for room_id in sorted(rooms):
@@ -212,6 +216,8 @@ class Relays:
         self.links[client.url] = link
 
         def connected() -> None:
+            if client.has_turn and self._turn_from in (None, client.url):
+                self.peer.expect_turn()  # sessions off the LAN wait (briefly) for the credentials asked for now
             link.pull_due = link.turn_due = True
             link.dirty |= link.rooms
             link.wake.set()
@@ -249,6 +255,8 @@ class Relays:
             for other in self.links.values():
                 other.turn_due = True
                 other.wake.set()
+                if other.client.connected and other.client.has_turn:
+                    self.peer.expect_turn()  # another relay's credentials are asked for now
         self._changed()
 
     # ----- the work of one relay ---------------------------------------------------------------------

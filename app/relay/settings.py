@@ -10,6 +10,7 @@ room's members there too, and its invites carry them. Every address is read with
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from crdt.schema import MAX_RELAYS
@@ -80,6 +81,13 @@ def set_profile_relays(profile: Profile, urls: list[str]) -> None:
         raise HubbubError(f"A profile can use at most {MAX_PROFILE_RELAYS} relays.")
     profile.settings[PROFILE_KEY] = list(urls)
     profile.save_settings()
+
+
+def join_relays(invite_relays: Iterable[str], profile: Profile) -> list[str]:
+    """Every relay a join is met on: the invite's (canonical already), then the profile's own, once each."""
+    out = list(dict.fromkeys(invite_relays))
+    out += [u for u in profile_relays(profile) if u not in out]
+    return out
 
 
 def relays_for(room: Room, profile: Profile) -> list[str]:

@@ -52,26 +52,32 @@ class RelayProcess:
     """One relay on `listen` (default loopback, a free port) with its data in `data`."""
 
     def __init__(self, data: Path, *args: str, listen: str = "127.0.0.1:0", argv_prefix: list[str] | None = None,
-                 via_hubbub: bool = False, dump_modules: Path | None = None) -> None:
+                 via_hubbub: bool = False, dump_modules: Path | None = None, module: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        """`module`: a stand-in for `p2p.relay.serve` with the same `main` (a relay with a quirk, for tests);
+        `env`: more environment for the relay process."""
         self.data = data
         self.args = list(args)
         self.listen = listen
         self.prefix = argv_prefix or []
         self.via_hubbub = via_hubbub
         self.dump_modules = dump_modules
+        self.module = module
+        self.extra_env = dict(env or {})
         self.log = data.parent / f"{data.name}.log"
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
     def argv(self) -> list[str]:
-        module = "ui.entry" if self.via_hubbub else "p2p.relay.serve"
-        lead = ["relay", "serve"] if self.via_hubbub else []
+        module = self.module or ("ui.entry" if self.via_hubbub else "p2p.relay.serve")
+        lead = ["relay", "serve"] if self.via_hubbub and self.module is None else []
         return [*self.prefix, sys.executable, "-c", MODULE_DUMP.format(module=module), *lead,
                 "--listen", self.listen, "--data", str(self.data), "-v", *self.args]
 
     def start(self, timeout: float = 15.0) -> str:
         """Start it and return its address (the first stdout line); later starts reuse the port."""
         extra = {"HUBBUB_TEST_DUMP_MODULES": str(self.dump_modules)} if self.dump_modules else {}
+        extra.update(self.extra_env)
         log = self.log.open("a")
         self.proc = subprocess.Popen(self.argv(), stdout=subprocess.PIPE, stderr=log, text=True,
                                      env=relay_env(extra), start_new_session=True)

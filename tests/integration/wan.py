@@ -193,8 +193,11 @@ class Wan:
             time.sleep(0.05)
         raise AssertionError(f"coturn did not start; log: {self.coturn_log.read_text()[-2000:]}")
 
-    def start_relay(self, *args: str, turn: bool = True) -> str:
-        """coturn (if `turn`) and `hubbub relay serve` on the relay host; returns the relay's address."""
+    def start_relay(self, *args: str, turn: bool = True, module: str | None = None,
+                    env: dict[str, str] | None = None) -> str:
+        """coturn (if `turn`) and `hubbub relay serve` on the relay host; returns the relay's address.
+
+        `module`, `env`: a stand-in for the relay's serve module, and its environment (RelayProcess)."""
         extra: list[str] = []
         if turn:
             if self._coturn is None:
@@ -202,7 +205,8 @@ class Wan:
             extra = ["--turn", f"turn:{RELAY_IP}:{TURN_PORT}", "--turn-secret-file", str(self.secret_file)]
         if self.relay is None:
             self.relay = RelayProcess(self.workdir / "relay-data", *extra, *args, listen=f"{RELAY_IP}:{RELAY_PORT}",
-                                      argv_prefix=self.relay_host.command([]), via_hubbub=True)
+                                      argv_prefix=self.relay_host.command([]), via_hubbub=True, module=module,
+                                      env=env)
         return self.relay.start()
 
     def close(self) -> None:

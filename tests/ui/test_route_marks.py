@@ -101,11 +101,7 @@ def test_a_session_made_through_a_relay_shows_internet(qtbot: object, qloop: Cal
     """Two nodes on loopback that meet only through a relay (no connect, no mDNS): a direct session, marked "Internet"."""
 
     async def scenario(url: str) -> None:
-        node = Node(open_profile(tmp_path / "alice", display_name="alice"))
-        live = NetworkService(relayed(node))
-        w = build_window(node, live)
-        qtbot.addWidget(w)  # type: ignore[attr-defined]
-        w.show()
+        node, live, w = relayed_window(tmp_path, qtbot)
         bob = relayed(Node(open_profile(tmp_path / "bob", display_name="bob")))
         try:
             await live.async_start()
@@ -129,6 +125,17 @@ def test_a_session_made_through_a_relay_shows_internet(qtbot: object, qloop: Cal
 
     with relay_in_thread(tmp_path / "relay", "honest") as relay_url:  # a real relay, on a loop of its own (not Qt's)
         qloop(scenario(relay_url))
+
+
+def relayed_window(tmp_path: Path, qtbot: object) -> tuple[Node, NetworkService, MainWindow]:
+    """Alice's window, shown, over a node with mDNS off that uses relays (networking not started yet)."""
+    node = Node(open_profile(tmp_path / "alice", display_name="alice"))
+    live = NetworkService(relayed(node))
+    w = build_window(node, live)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    w.resize(1100, 700)
+    w.show()
+    return node, live, w
 
 
 def relayed(node: Node) -> NodeService:

@@ -13,7 +13,7 @@ from app.cli_args import build_parser, relay_serve_argv
 from app.errors import BadInvite, HubbubError
 from app.invite import MAX_LINK_RELAYS, Invite, parse_invite
 from app.node import Node
-from app.relay.settings import (canonical, profile_relays, relays_for, room_relays, set_profile_relays,
+from app.relay.settings import (canonical, join_relays, profile_relays, relays_for, room_relays, set_profile_relays,
                                 set_room_relays)
 from tests.relay_app_helpers import club as club_of
 
@@ -61,6 +61,15 @@ def test_the_profile_adds_its_relays_after_the_rooms(club: tuple[Node, Node]) ->
     assert profile_relays(alice.profile) == [B]
     with pytest.raises(HubbubError, match="at most 8"):
         set_profile_relays(alice.profile, [f"hubbub-relay://r{i}.example:1" for i in range(9)])
+
+
+def test_a_join_uses_the_invites_relays_then_the_profiles_once_each(club: tuple[Node, Node]) -> None:
+    alice, _ = club
+    set_profile_relays(alice.profile, [B, A])
+    assert join_relays((A, C), alice.profile) == [A, C, B]
+    assert join_relays((), alice.profile) == [B, A]  # a link with no relay: the profile's own
+    set_profile_relays(alice.profile, [])
+    assert join_relays((C,), alice.profile) == [C]
 
 
 def test_an_invite_carries_the_relays_and_reads_back() -> None:

@@ -1,4 +1,5 @@
-"""The member list's route marks apart from Qt: which members get one, what it says, and the round trip in its tooltip."""
+"""Route marks apart from the widgets: which members get one, what it says, the round trip in its tooltip, a DM
+peer's mark, and `RouteWatch` saying when a route came, went or changed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import get_args
 from p2p.routes import Route
 
 from ui.icons import NAMES
-from ui.state.routes import ROUTES, member_routes, round_trip, route_mark
+from ui.state.routes import ROUTES, RouteWatch, member_routes, peer_route, round_trip, route_mark
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,29 @@ def test_a_round_trip_that_is_not_a_number_is_left_out() -> None:
 
 def test_every_route_the_node_reports_has_a_mark() -> None:
     assert set(ROUTES) == set(get_args(Route))
+
+
+def test_a_direct_rooms_peer_gets_the_mark_of_our_session_with_them() -> None:
+    sessions = {A: Seen("turn", rtt=0.003), B: Seen("lan", is_authenticated=False)}
+    mark = peer_route(sessions, A)
+    assert mark is not None and (mark.route, mark.label) == ("turn", "TURN") and mark.tooltip.endswith("3.0 ms")
+    assert peer_route(sessions, B) is None and peer_route(sessions, C) is None and peer_route(sessions, None) is None
+
+
+def test_the_watch_says_when_a_route_comes_changes_or_goes_and_not_otherwise() -> None:
+    sessions: dict[bytes, Seen] = {}
+    watch = RouteWatch(lambda: sessions, interval_ms=60_000)
+    told: list[dict[bytes, str]] = []
+    watch.changed.connect(lambda: told.append(dict(watch.routes)))
+    assert watch.look() is False and told == []
+    sessions[A] = Seen("direct", rtt=0.01)
+    assert watch.look() is True and told == [{A: "direct"}]
+    sessions[A] = Seen("direct", rtt=0.02)  # only the round trip moved: the marks' tooltips read it when shown
+    assert watch.look() is False and len(told) == 1
+    sessions[A] = Seen("turn")
+    sessions[B] = Seen("lan", is_authenticated=False)
+    assert watch.look() is True and told[-1] == {A: "turn"}
+    mark = watch.mark(A)
+    assert mark is not None and mark.label == "TURN" and watch.mark(B) is None
+    del sessions[A]
+    assert watch.look() is True and told[-1] == {} and len(told) == 3

@@ -1,10 +1,19 @@
-"""How each member's session runs, for the member list's route marks: on the LAN, across the internet, or through TURN."""
+"""How each peer's session runs, for the route marks (member list, DM header, the rail's DMs): LAN, internet or TURN.
+
+`RouteWatch` looks at the node's sessions on every peer change and every couple of seconds, and
+says when any mark changed (a session came, went, or runs another way now), so every place that
+shows one follows at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+WATCH_MS = 2000  # how often the sessions are looked at besides on peer changes (a route settles after its session)
 
 # route -> (short label, what it means, icon name in ui.icons.NAMES)
 ROUTES: dict[str, tuple[str, str, str]] = {
@@ -63,3 +72,46 @@ def member_routes(sessions: Mapping[bytes, SessionLike], members: Iterable[bytes
         if mark is not None:
             marks[key] = mark
     return marks
+
+
+def peer_route(sessions: Mapping[bytes, SessionLike], key: bytes | None) -> RouteMark | None:
+    """The mark of our session with one peer (a direct room's other person), or None without one."""
+    return None if key is None else member_routes(sessions, [key]).get(key)
+
+
+class RouteWatch(QObject):
+    """The routes of the node's sessions, looked at on demand (`look`) and every `WATCH_MS`: `changed` when one differs."""
+
+    changed = Signal()
+
+    def __init__(self, sessions: Callable[[], Mapping[bytes, SessionLike]], parent: QObject | None = None,
+                 interval_ms: int = WATCH_MS) -> None:
+        super().__init__(parent)
+        self.sessions = sessions
+        self.routes: dict[bytes, str] = {}
+        """Peer key -> route ("lan", "direct", "turn") of every authenticated session, as last looked at."""
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.look)
+        self._timer.start()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or start again) the looks every `WATCH_MS`, as while nothing shows a mark."""
+        if paused:
+            self._timer.stop()
+        else:
+            self._timer.start()
+
+    def look(self) -> bool:
+        """Read the sessions now; True (and `changed`) if a route came, went or changed since the last look."""
+        sessions = self.sessions()
+        now = {key: mark.route for key, mark in member_routes(sessions, sessions.keys()).items()}
+        if now == self.routes:
+            return False
+        self.routes = now
+        self.changed.emit()
+        return True
+
+    def mark(self, key: bytes | None) -> RouteMark | None:
+        """The mark of our session with `key` now (with its round trip), or None."""
+        return peer_route(self.sessions(), key)

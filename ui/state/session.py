@@ -18,6 +18,7 @@ from app.room import Room
 
 from ..services import LiveService, OfflineService
 from .notify import Attention, notification_text, should_notify, tray_count
+from .routes import RouteMark, peer_route
 from .switcher import Target
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class RoomSummary:
     direct: bool
     peer: str = ""  # in a direct room, the other person's short id (their avatar colour)
     attention: int = 0  # what the tray counts: by each channel's notification level (muted: nothing)
+    route: RouteMark | None = None  # in a direct room, how our session with the other person runs (None: no session)
 
 
 class Session(QObject):
@@ -113,6 +115,7 @@ class Session(QObject):
     def summaries(self) -> list[RoomSummary]:
         out = []
         hidden = self._spare_direct_rooms()
+        sessions = self.live.sessions()
         for rid, name in self.node.room_list():
             if rid in hidden:
                 continue
@@ -123,7 +126,8 @@ class Session(QObject):
             shown = [(u, m, level) for u, m, level in counts if level != NOTHING]  # a muted channel shows no badge
             out.append(RoomSummary(rid, self.title(room) if room else name, sum(u for u, _, _ in shown),
                                    sum(m for _, m, _ in shown), direct, short_id(peer) if peer else "",
-                                   sum(tray_count(level, u, m) for u, m, level in shown)))
+                                   sum(tray_count(level, u, m) for u, m, level in shown),
+                                   peer_route(sessions, peer) if direct else None))
         return out
 
     def _spare_direct_rooms(self) -> set[bytes]:

@@ -15,6 +15,7 @@ from .composer import Composer
 from .message_delegate import MessageDelegate
 from .message_model import MessageModel
 from .message_view import MessageView
+from .route_mark import RouteLabel
 
 
 class EmptyState(QFrame):
@@ -48,6 +49,7 @@ class ChatPane(QFrame):
     def __init__(self, me: str, theme: Theme, composer_state: ComposerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Chat")
+        self.theme = theme
         cl = QVBoxLayout(self)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(0)
@@ -81,6 +83,9 @@ class ChatPane(QFrame):
         self.header_topic = QLabel()
         self.header_topic.setObjectName("HeaderTopic")
         hl.addWidget(self.header_title)
+        self.header_route = RouteLabel(self.theme, head)  # in a DM: how our session with the other person runs
+        hl.addSpacing(8)
+        hl.addWidget(self.header_route)
         hl.addSpacing(12)
         hl.addWidget(self.header_topic, 1)
         self.pins_button = QToolButton()

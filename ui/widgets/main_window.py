@@ -36,6 +36,7 @@ from .member_list import MemberList, avatar_icon
 from .member_menu import MemberMenu
 from .message_actions import MessageActions
 from .room_actions import RoomActions
+from .route_wiring import RouteWiring
 from .search_pane import SearchPane
 from .shortcuts_overlay import ShortcutsOverlay
 from .thread_pane import ThreadPane
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow):
                                    lambda text: self.show_error(text), lambda url: open_link(self, url))
         self._wire()
         self.files = FileWiring(self, self)  # attach, drop, paste, previews, Save as… / Open (ui/widgets/file_wiring.py)
+        self.routes = RouteWiring(self, session, self.chat.header_route, lambda: self.theme,  # the marks, live
+                                  [self.refresh_rooms, self._refresh_members])
         self.rooms.menu_extensions.append(self.files.add_menu_actions)
         self._shortcuts()
         self._restore()
@@ -264,6 +267,7 @@ class MainWindow(QMainWindow):
         self.members.theme = self.theme
         self.view.viewport().update()
         self._refresh_members()
+        self.routes.show_header()
 
     def preferences(self) -> None:
         settings = self.node.profile.settings

@@ -18,6 +18,7 @@ from ..state.voice import VoiceParticipant
 from ..theme import DARK, Theme
 from ..colours import author_colour, initials, text_on
 from .attachment_paint import paint_round
+from .route_mark import ICON as MARK_ICON, paint_badge_mark
 
 ROOM_ROLE = Qt.ItemDataRole.UserRole + 1
 VOICE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -41,6 +42,12 @@ def paint_badge(p: QPainter, x: int, y: int, count: int, colour: QColor) -> None
     p.drawRoundedRect(r, 9, 9)
     p.setPen(QColor("white"))
     p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def route_spot(rect: QRect) -> tuple[int, int]:
+    """Where a DM's route mark goes in its rail row: on the bottom left of the round icon."""
+    x = rect.x() + (rect.width() - ICON) // 2
+    return x - 4, rect.y() + 5 + ICON - (MARK_ICON + 6) + 2
 
 
 class RailDelegate(QStyledItemDelegate):
@@ -92,6 +99,8 @@ class RailDelegate(QStyledItemDelegate):
         if badge:
             paint_badge(p, x + ICON + 4, y + ICON - 16, badge, QColor(self.theme.danger))
         p.restore()
+        if s.route is not None:  # a DM: how our session with the person runs, at the foot of their icon
+            paint_badge_mark(p, s.route, *route_spot(rect), self.theme)
 
     def _paint_section(self, p: QPainter, rect: QRect, text: str) -> None:
         p.save()
@@ -163,7 +172,8 @@ class RoomRail(QFrame):
                 self.list.addItem(head)
             item = QListWidgetItem()
             item.setData(ROOM_ROLE, s)
-            item.setToolTip(("Direct: " if s.direct else "") + s.name + (f" — {s.unread} unread" if s.unread else ""))
+            tip = ("Direct: " if s.direct else "") + s.name + (f" — {s.unread} unread" if s.unread else "")
+            item.setToolTip(tip if s.route is None else f"{tip}\n{s.route.tooltip}")
             self.list.addItem(item)
             if s.room_id == current:
                 self.list.setCurrentItem(item)
