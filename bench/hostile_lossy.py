@@ -115,9 +115,9 @@ def measure(lan: NetnsLan, *, tries: int = 10, loss: float = 0.25) -> dict[str, 
 
 
 def run(quick: bool = False) -> dict[str, float]:
-    """`bench hostile`'s lossy-handshake figures: 10 tries at 25% loss (3 with --quick)."""
+    """`bench hostile`'s lossy-handshake figures: 10 tries at 25% loss (2 with --quick)."""
     with NetnsLan(2, subnet="10.94.0") as lan:
-        return numbers(measure(lan, tries=3 if quick else 10))
+        return numbers(measure(lan, tries=2 if quick else 10))
 
 
 def main() -> None:

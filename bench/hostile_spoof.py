@@ -164,7 +164,7 @@ def measure(lan: NetnsLan, *, down_s: float = 6.0, attack_s: float = 25.0, basel
 def run(quick: bool = False) -> dict[str, float]:
     """`bench hostile`'s spoofing figures (shorter outage and attack with --quick)."""
     with NetnsLan(3, subnet="10.93.0") as lan:
-        return numbers(measure(lan, down_s=4.0, attack_s=16.0) if quick else measure(lan))
+        return numbers(measure(lan, down_s=2.0, attack_s=9.0) if quick else measure(lan))
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from tests.fuzz.make_corpus import VOLATILE, all_seeds
 from tests.fuzz.registry import CORPUS, FAMILIES, NAMES, REGRESSIONS, inputs, load
 from tests.fuzz.runner import FuzzRun, fuzz, fuzz_many
 
-SHORT_RUN_SECONDS = 2
+SHORT_RUN_SECONDS = 1
 
 
 def test_the_registry_lists_every_target_of_every_family() -> None:
