@@ -123,11 +123,13 @@ class SingleInstance(QObject):
 
     def _read(self, sock: QLocalSocket, buffer: bytearray) -> None:
         buffer += sock.readAll().data()
-        if b"\n" not in buffer:
-            if len(buffer) > MAX_MESSAGE:
-                sock.abort()
-            return
-        link = decode(bytes(buffer[:buffer.index(b"\n")]))
+        end = buffer.find(b"\n")
+        if end < 0 and len(buffer) <= MAX_MESSAGE:
+            return  # the rest is on its way
+        # A line, or more than a message may be without one: either way the answer does not depend on how the
+        # bytes were split into reads (a long line cut before its end used to be aborted, whole refused).
+        sock.readyRead.disconnect()
+        link = decode(bytes(buffer[:end])) if 0 <= end <= MAX_MESSAGE else None
         sock.write(REFUSED if link is None else OK)
         sock.flush()
         sock.disconnectFromServer()
