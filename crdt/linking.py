@@ -21,7 +21,7 @@ from .native import fast_check_message
 from .meta import AuthorMeta
 from .pending import WaitKey
 from .roomstate import RoomState
-from .roomtypes import DepsInfo, Equivocation, IngestResult, Staged, Wait, is_genesis, log, reject
+from .roomtypes import DepsInfo, Equivocation, IngestResult, Staged, Wait, check_time, is_genesis, log, reject
 from .schema import ROOTS, client_id, eid
 from .yjs_update import summarize_update
 
@@ -306,8 +306,8 @@ class Linking(RoomState):
             p = parse_op(ControlOp.decode(body))
             if genesis != (p.op == "genesis"):
                 raise InvalidEntry("genesis must be the first entry of a room and only that")
-            self._check_time(p.ts, info.bound, now)
-            if self._void_capped(e.author):
+            check_time(p.ts, info.bound, now, FUTURE_SLACK_MS)
+            if self.void_capped(e.author, VOID_CAP):
                 raise InvalidEntry("too many entries from someone who is not a member")
             if repair:
                 self._unhollow(e)
@@ -329,13 +329,12 @@ class Linking(RoomState):
                 raise Wait(("cid", unknown.client)) from None
         ts = check.ts
         if ts is not None and not info.bound <= ts <= now + FUTURE_SLACK_MS:
-            self._check_time(ts, info.bound, now)
-        if self.void_counts and self._void_capped(e.author):
+            check_time(ts, info.bound, now, FUTURE_SLACK_MS)
+        if self.void_counts and self.void_capped(e.author, VOID_CAP):
             raise InvalidEntry("too many entries from someone who is not a member")
         waiting = self.pending.bytes  # 0 exactly when nothing waits
-        cid_owner = self.cid_owner
         for item in check.summary.inserts:
-            cid_owner[item.client] = (e.author, item.root, item.key)
+            self.cid_owner[item.client] = (e.author, item.root, item.key)
             if waiting:
                 self._wake(("cid", item.client), work)
         if repair:
@@ -344,19 +343,6 @@ class Linking(RoomState):
             self._set_meta(e, check.need, check.flags)
         else:
             self._link(e, staged, result, check.kind, check.flags, int(check.need), info.deps_id, check, body)
-
-    @staticmethod
-    def _check_time(ts: float, bound: int, now: float) -> None:
-        if ts < bound:
-            raise InvalidEntry("entry is stamped earlier than the control entries it names")
-        if ts > now + FUTURE_SLACK_MS:
-            raise Wait(("time",), ts)
-
-    def _void_capped(self, author: bytes) -> bool:
-        """Whether `author` is not a member now and already filled its share of void entries."""
-        if self.void_counts.get(author, 0) < VOID_CAP or not self.resolution.order:
-            return False
-        return self.resolution.state.role_of(author) is None
 
     def _link(self, e: Entry, staged: list[Staged], result: IngestResult, kind: int, flags: int, need: int,
               deps_id: int, check: ContentCheck | None = None, body: bytes = b"") -> None:

@@ -126,3 +126,9 @@ class RoomState:
             meta.prepend(rows)
             return meta if meta.has(seq) else None
         return None
+
+    def void_capped(self, author: bytes, cap: int) -> bool:
+        """Whether `author` is not a member now and already filled its share (`cap`) of void entries."""
+        if self.void_counts.get(author, 0) < cap or not self.resolution.order:
+            return False
+        return self.resolution.state.role_of(author) is None

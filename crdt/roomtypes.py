@@ -8,6 +8,7 @@ from typing import Any
 
 from .content import ContentCheck
 from .entry import NO_HASH, Entry
+from .errors import InvalidEntry
 from .keyring import Context
 from .pending import WaitKey
 from .yjs_update import InsertedItem
@@ -83,3 +84,11 @@ def is_genesis(entry: Entry) -> bool:
     return entry.seq == 0 and entry.room_id == NO_HASH and not entry.deps
 
 
+
+
+def check_time(ts: float, bound: int, now: float, slack_ms: float) -> None:
+    """An entry's time against the bound its `deps` set (InvalidEntry) and our clock (Wait when too far ahead)."""
+    if ts < bound:
+        raise InvalidEntry("entry is stamped earlier than the control entries it names")
+    if ts > now + slack_ms:
+        raise Wait(("time",), ts)
